@@ -1,0 +1,113 @@
+"""Resolution of divergence names (f-divergences and the non-f quantities)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import fdiv as _fdiv
+from ._validation import check_real
+
+__all__: list[str] = []
+
+#: non-f quantities: name -> (required params, optional params with defaults, logarithmic)
+_OTHER = {
+    "renyi": (("alpha",), {}, True),
+    "bhattacharyya": ((), {}, True),
+    "wasserstein": ((), {"p": 1.0}, False),
+    "mmd2": (("bandwidth",), {}, False),
+}
+
+#: quantities that only need densities (so quadrature and Monte Carlo apply)
+DENSITY_BASED = ("renyi", "bhattacharyya")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A resolved divergence name."""
+
+    base: str
+    params: dict = field(default_factory=dict)
+    fd: _fdiv.FDivergence | None = None
+    logarithmic: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.base}({_fdiv._fmt_params(self.params)})" if self.params else self.base
+
+    @property
+    def is_f(self) -> bool:
+        return self.fd is not None
+
+    @property
+    def density_based(self) -> bool:
+        return self.is_f or self.base in DENSITY_BASED
+
+    @property
+    def alpha_fd(self) -> _fdiv.FDivergence:
+        """The f-divergence through which a Rényi-type quantity is computed."""
+        if self.base == "renyi":
+            return _fdiv.get_fdivergence("alpha", alpha=self.params["alpha"])
+        if self.base == "bhattacharyya":
+            return _fdiv.get_fdivergence("squared_hellinger")
+        raise ValueError(f"{self.base} is not a Rényi-type quantity")
+
+    def from_alpha_value(self, value, se=0.0):
+        """Map the alpha-divergence / squared Hellinger value to this quantity (+ delta SE)."""
+        value = np.asarray(value, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.base == "renyi":
+                a = self.params["alpha"]
+                x = a * (a - 1.0) * value
+                # x = c_alpha - 1 >= -1; x <= -1 only for disjoint supports (alpha < 1)
+                out = np.where(x <= -1.0, np.inf, np.log1p(np.maximum(x, -1.0)) / (a - 1.0))
+                out = np.where(np.isinf(value), np.inf, out)
+                dse = np.abs(a / (1.0 + x)) * se
+            else:  # bhattacharyya = -log(1 - H^2/2)
+                # H^2 = 2 exactly for disjoint supports
+                out = np.where(value >= 2.0, np.inf, -np.log1p(-0.5 * np.minimum(value, 2.0)))
+                dse = np.abs(0.5 / (1.0 - 0.5 * value)) * se
+        return out, dse
+
+
+def all_names() -> tuple[str, ...]:
+    return _fdiv.fdivergences() + tuple(_OTHER)
+
+
+def resolve(name, **params) -> Spec:
+    """Resolve a name (possibly with parameters) to a :class:`Spec`; raise listing valid names."""
+    base, parsed = _fdiv.parse_label(name)
+    for k, v in parsed.items():
+        if k in params and params[k] != v:
+            raise ValueError(f"parameter {k} given twice: {v} in name={name!r} and {params[k]}")
+    params = {**parsed, **params}
+    if base in _fdiv.fdivergences():
+        fd = _fdiv.get_fdivergence(base, **params)
+        return Spec(base, dict(fd.params), fd, fd.logarithmic)
+    if base not in _OTHER:
+        raise ValueError(f"unknown divergence name={base!r}; valid names: {', '.join(all_names())}")
+    required, optional, log = _OTHER[base]
+    missing = [p for p in required if p not in params]
+    extra = [p for p in params if p not in required and p not in optional]
+    if missing:
+        raise ValueError(f"{base!r} needs parameter(s) {missing}; got {params}")
+    if extra:
+        raise ValueError(f"{base!r} takes parameter(s) {list(required) + list(optional)}; "
+                         f"got unexpected {extra}")
+    full = {**optional, **params}
+    if base == "renyi":
+        full["alpha"] = check_real(full["alpha"], "alpha", low=0.0, exclude=(1.0,))
+    if base == "wasserstein":
+        full["p"] = check_real(full["p"], "p", low=1.0, low_open=False)
+    if base == "mmd2":
+        full["bandwidth"] = check_real(full["bandwidth"], "bandwidth", low=0.0)
+    return Spec(base, full, None, log)
+
+
+def to_base(value, base):
+    """Convert a value in nats to the unit of ``base`` (None: nats)."""
+    if base is None:
+        return value
+    return value / math.log(base)

@@ -1,0 +1,86 @@
+"""Helpers shared by the exact methods: dispatch types, parameters, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.stats._distn_infrastructure import rv_frozen, rv_generic, rv_sample
+
+from .._names import Spec
+from ..distributions import dimension
+
+__all__: list[str] = []
+
+
+def dispatch_type(dist) -> type:
+    """The type a distribution is dispatched on.
+
+    Frozen scipy.stats univariate distributions dispatch on their generator class
+    (``type(stats.norm)``); everything else on its own type.
+    """
+    if isinstance(dist, rv_frozen):
+        return type(dist.dist)
+    return type(dist)
+
+
+def as_dispatch_type(t) -> type:
+    """Accept a type, or a scipy generator instance such as ``stats.norm``."""
+    if isinstance(t, type):
+        return t
+    if isinstance(t, rv_generic):
+        return type(t)
+    raise TypeError(f"expected a type or a scipy.stats distribution generator; got {t!r}")
+
+
+def shapes_loc_scale(dist):
+    """(shape parameters, loc, scale) of a frozen scipy.stats distribution."""
+    return dist.dist._parse_args(*dist.args, **dist.kwds)
+
+
+def is_discrete(dist) -> bool:
+    return isinstance(dist, rv_sample) or (
+        isinstance(dist, rv_frozen) and isinstance(dist.dist, stats.rv_discrete))
+
+
+def check_distribution(dist, name: str, *, need_density: bool = True) -> None:
+    """Check that ``dist`` looks like a distribution with the needed methods."""
+    if isinstance(dist, rv_generic) and not isinstance(dist, rv_sample):
+        raise TypeError(f"{name} is an unfrozen scipy.stats generator ({dist.name}); freeze it "
+                        f"with its parameters, e.g. stats.{dist.name}(...)")
+    if isinstance(dist, np.ndarray) or isinstance(dist, (list, tuple)):
+        raise TypeError(f"{name} is an array; the exact methods need distributions "
+                        f"(use sample estimators for arrays)")
+    if need_density and not (hasattr(dist, "logpdf") or hasattr(dist, "logpmf")):
+        raise TypeError(f"{name}={dist!r} has no density (logpdf/logpmf); only closed forms and "
+                        "sample methods apply to it")
+
+
+def logdensity(dist, x):
+    """Log-density (continuous) or log-pmf (discrete), without overflow warnings."""
+    with np.errstate(over="ignore", under="ignore"):
+        if hasattr(dist, "logpdf") and not is_discrete(dist):
+            return np.asarray(dist.logpdf(x), dtype=float)
+        return np.asarray(dist.logpmf(x), dtype=float)
+
+
+def same_dimension(P, Q) -> int:
+    dp, dq = dimension(P), dimension(Q)
+    if dp != dq:
+        raise ValueError(f"P and Q must have the same dimension; got {dp} and {dq}")
+    return dp
+
+
+def require_density_based(spec: Spec, method: str) -> None:
+    if not spec.density_based:
+        raise ValueError(f"{method} computes density-based divergences (f-divergences, renyi, "
+                         f"bhattacharyya); {spec.label!r} is not one")
+
+
+def finish(spec: Spec, value0: float, err: float):
+    """Map the integral of q f0(p/q) to the quantity: add f(1), or apply the Rényi map."""
+    fd = spec.fd if spec.is_f else spec.alpha_fd
+    value = fd.f_one + value0
+    if spec.is_f:
+        return float(value), float(err)
+    v, e = spec.from_alpha_value(value, err)
+    return float(v), float(e)

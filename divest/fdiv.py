@@ -1,0 +1,763 @@
+r"""f-divergences: generators, convex conjugates, output activations and the registry.
+
+Every f-divergence in divest is defined by its generator :math:`f` (DESIGN §1):
+
+.. math:: D_f(P \,\|\, Q) = \int q(x)\, f\!\left(\frac{p(x)}{q(x)}\right) dx
+          = \mathbb{E}_Q[f(r)], \qquad r = p/q,
+
+with :math:`f` convex on :math:`[0, \infty)`.  The conventions for zero densities are
+:math:`0 f(0/0) = 0`, :math:`0 f(a/0) = a f'_\infty` with
+:math:`f'_\infty = \lim_{u\to\infty} f(u)/u`.  The convex conjugate
+:math:`f^*(t) = \sup_{u \ge 0}\, (tu - f(u))` (taken over the domain of :math:`f`,
+which makes it tighter than some published tables for Pearson and total variation)
+gives the variational lower bound of Nguyen, Wainwright & Jordan (2010) and
+f-GAN (Nowozin et al., 2016):
+
+.. math:: D_f(P\,\|\,Q) \ge \sup_T\; \mathbb{E}_P[T] - \mathbb{E}_Q[f^*(T)],
+
+attained by the optimal critic :math:`T^*(x) = f'(r(x))`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from scipy import special
+
+from ._validation import check_real
+
+__all__ = [
+    "FDivergence",
+    "Interval",
+    "fdivergences",
+    "get_fdivergence",
+    "register_fdivergence",
+]
+
+_LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A real interval, used for the domain of a conjugate and for value ranges.
+
+    Examples
+    --------
+    >>> iv = Interval(-math.inf, 0.5, high_closed=True)
+    >>> iv
+    (-inf, 0.5]
+    >>> bool(iv.contains(0.5)), bool(iv.contains(0.6))
+    (True, False)
+    """
+
+    low: float
+    high: float
+    low_closed: bool = False
+    high_closed: bool = False
+
+    def contains(self, t):
+        """Elementwise membership test."""
+        t = np.asarray(t, dtype=float)
+        lo = (t >= self.low) if self.low_closed else (t > self.low)
+        hi = (t <= self.high) if self.high_closed else (t < self.high)
+        return lo & hi
+
+    def __repr__(self) -> str:
+        return (f"{'[' if self.low_closed else '('}{self.low:g}, {self.high:g}"
+                f"{']' if self.high_closed else ')'}")
+
+
+def _fmt_params(params: dict) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in params.items())
+
+
+@dataclass(frozen=True, eq=False)
+class FDivergence:
+    r"""One f-divergence :math:`D_f(P\|Q) = \mathbb{E}_Q[f(p/q)]`.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name (``"kl"``, ``"alpha"``, ...).
+    f : callable
+        The generator, convex on ``[0, inf)``; vectorised over numpy arrays.
+    f_prime : callable
+        Its derivative (a subgradient where ``f`` is not differentiable).
+    conjugate : callable
+        The convex conjugate :math:`f^*(t) = \sup_{u\ge 0}(tu - f(u))`; returns
+        ``inf`` outside ``conjugate_domain``.
+    conjugate_domain : Interval
+        Where :math:`f^*` is finite.
+    activation : callable
+        Output activation :math:`g_f:\mathbb{R}\to\mathrm{dom} f^*` (f-GAN).
+    value_range : Interval
+        Range of :math:`D_f` over all pairs of distributions.
+    symmetric : bool
+        Whether :math:`D_f(P\|Q) = D_f(Q\|P)` for all pairs.
+    integral : str
+        The divergence written as an integral of the densities (documentation).
+    f_dual : callable, optional
+        :math:`f^\diamond(v) = v f(1/v)`, the generator of the reverse divergence,
+        evaluated stably on ``[0, 1]`` (including ``v = 0``, where it equals
+        :math:`f'_\infty`).  Derived from ``f`` when omitted.
+    logarithmic : bool
+        Whether the value is measured in a logarithmic unit (nats), so that a
+        ``base=`` conversion applies.
+    params : dict
+        Parameters of a member of a family (``{"alpha": 0.5}``).
+    log_f0_asymptote, log_f0_dual_asymptote : callable, optional
+        Where :math:`f(0) = \infty` (resp. :math:`f'_\infty = \infty`): the leading
+        behaviour of :math:`\log f_0(u)` as :math:`\log u \to -\infty` (resp. of
+        :math:`\log f_0^\diamond(v)`), as a function of ``log u``.  Used when a density
+        ratio underflows, so that e.g. :math:`q \log(q/p)` stays finite far in the tails.
+
+    Notes
+    -----
+    Every callable accepts numpy arrays and is evaluated elementwise; outside its
+    domain it returns ``inf`` (never NaN) and raises no warning.
+
+    Examples
+    --------
+    >>> import divest as dv
+    >>> kl = dv.get_fdivergence("kl")
+    >>> float(kl.f(2.0)), float(kl.conjugate(1.0)), kl.conjugate_domain
+    (1.386..., 1.0, (-inf, inf))
+    >>> dv.get_fdivergence("alpha", alpha=0.5).label
+    'alpha(alpha=0.5)'
+    """
+
+    name: str
+    f: Callable
+    f_prime: Callable
+    conjugate: Callable
+    conjugate_domain: Interval
+    activation: Callable
+    value_range: Interval
+    symmetric: bool
+    integral: str = ""
+    f_dual: Callable | None = None
+    logarithmic: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    log_f0_asymptote: Callable | None = None
+    log_f0_dual_asymptote: Callable | None = None
+
+    def __post_init__(self):
+        if self.f_dual is None:
+            f = self.f
+            with np.errstate(all="ignore"):
+                f_inf = float(f(np.float64(1e12))) / 1e12
+
+            def f_dual(v, _f=f, _finf=f_inf):
+                v = np.asarray(v, dtype=float)
+                with np.errstate(all="ignore"):
+                    out = v * _f(1.0 / np.where(v > 0, v, 1.0))
+                return np.where(v > 0, out, _finf)
+
+            object.__setattr__(self, "f_dual", f_dual)
+
+    # -- derived quantities -------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """Name with parameters, e.g. ``"alpha(alpha=0.5)"``."""
+        return f"{self.name}({_fmt_params(self.params)})" if self.params else self.name
+
+    @property
+    def optimal_critic(self) -> Callable:
+        r"""The optimal critic :math:`T^*(r) = f'(r)` as a function of the ratio ``r``."""
+        return self.f_prime
+
+    @property
+    def f_one(self) -> float:
+        """:math:`f(1)` (0 for every divergence but ``gan``)."""
+        return float(self.f(np.float64(1.0)))
+
+    @property
+    def f_prime_one(self) -> float:
+        """:math:`f'(1)`, used to make the integrand non-negative."""
+        return float(self.f_prime(np.float64(1.0)))
+
+    @property
+    def f_zero(self) -> float:
+        """:math:`f(0)`: the contribution of Q-mass where p = 0."""
+        with np.errstate(all="ignore"):
+            return float(self.f(np.float64(0.0)))
+
+    @property
+    def f_infinity(self) -> float:
+        r""":math:`f'_\infty = \lim_{u\to\infty} f(u)/u`: the contribution of P-mass where q = 0."""
+        return float(self.f_dual(np.float64(0.0)))
+
+    def __repr__(self) -> str:
+        return f"FDivergence({self.label!r})"
+
+    # -- stable evaluation of q f(p/q) ---------------------------------------------
+    def _f0(self, u):
+        """Normalised generator f(u) - f(1) - f'(1)(u - 1) >= 0."""
+        return self.f(u) - self.f_one - self.f_prime_one * (u - 1.0)
+
+    def _f0_dual(self, v):
+        """v f0(1/v) = f_dual(v) - f(1) v - f'(1)(1 - v) >= 0."""
+        return self.f_dual(v) - self.f_one * v - self.f_prime_one * (1.0 - v)
+
+    def _perspective0(self, p, q):
+        r"""Elementwise :math:`q f_0(p/q) \ge 0` with the 0/0 and a/0 conventions.
+
+        The ratio is always taken smaller over larger, so it never overflows.
+        """
+        p = np.asarray(p, dtype=float)
+        q = np.asarray(q, dtype=float)
+        with np.errstate(all="ignore"):
+            below = p <= q
+            r = np.where(below, p / np.where(q > 0, q, 1.0), q / np.where(p > 0, p, 1.0))
+            lo = self._f0(np.where(below, r, 1.0))
+            hi = self._f0_dual(np.where(below, 1.0, r))
+            out = np.where(below, q * lo, p * hi)
+            # 0 * inf: a zero weight times an infinite generator value is 0 by convention
+            out = np.where((below & (q == 0)) | (~below & (p == 0)), 0.0, out)
+        return out
+
+    def _log_perspective0(self, logp, logq):
+        r"""Elementwise :math:`q f_0(p/q)` from log-densities (``-inf`` allowed)."""
+        logp = np.asarray(logp, dtype=float)
+        logq = np.asarray(logq, dtype=float)
+        with np.errstate(all="ignore"):
+            below = logp <= logq
+            d = np.where(below, logp - logq, logq - logp)
+            both_zero = np.isneginf(logp) & np.isneginf(logq)
+            d = np.where(both_zero, 0.0, d)
+            r = np.exp(d)
+            lo = self._f0(np.where(below, r, 1.0))
+            hi = self._f0_dual(np.where(below, 1.0, r))
+            logw = np.where(below, logq, logp)
+            out = np.exp(logw) * np.where(below, lo, hi)
+            # a ratio below e^-40: use the asymptote of log f0 (no underflow to f0(0) = inf)
+            for asym, side in ((self.log_f0_asymptote, below),
+                               (self.log_f0_dual_asymptote, ~below)):
+                if asym is not None:
+                    ext = side & (d < -40.0)
+                    if ext.any():
+                        out = np.where(ext, np.exp(logw + asym(np.where(ext, d, -41.0))), out)
+            # underflowed weight times an infinite generator value at a true zero density
+            inf_case = np.isinf(np.where(below, lo, hi)) & np.isneginf(d) & ~np.isneginf(logw)
+            out = np.where(inf_case, np.inf, out)
+            out = np.where(both_zero, 0.0, out)
+        return out
+
+    def _integrand(self, p, q):
+        """Direct q f(p/q) (no normalisation); used by tests of the generator."""
+        return self._perspective0(p, q) + self.f_one * np.asarray(q) + self.f_prime_one * (
+            np.asarray(p) - np.asarray(q))
+
+
+# ---------------------------------------------------------------------------------
+# numerically careful elementary functions
+
+
+def _softplus(v):
+    return np.logaddexp(0.0, v)
+
+
+def _as_float(u):
+    return np.asarray(u, dtype=float)
+
+
+def _wexp(x):
+    """W(exp(x)) for the principal branch of Lambert W, for any real x without overflow."""
+    x = _as_float(x)
+    out = np.empty_like(x)
+    small = x < 500
+    with np.errstate(all="ignore"):
+        out[small] = special.lambertw(np.exp(x[small])).real
+    xb = x[~small]
+    if xb.size:
+        w = xb - np.log(xb)  # solve w + log w = x by Newton's method
+        for _ in range(8):
+            w = w - (w + np.log(w) - xb) / (1.0 + 1.0 / w)
+        out[~small] = w
+    return out
+
+
+def _log_u(u):
+    with np.errstate(divide="ignore"):
+        return np.log(_as_float(u))
+
+
+def _inv(u):
+    u = _as_float(u)
+    with np.errstate(divide="ignore"):
+        return np.where(u > 0, 1.0 / np.where(u > 0, u, 1.0), np.inf)
+
+
+# ---------------------------------------------------------------------------------
+# built-in divergences
+
+
+def _kl() -> FDivergence:
+    return FDivergence(
+        name="kl",
+        f=lambda u: special.xlogy(_as_float(u), u),
+        f_prime=lambda u: _log_u(u) + 1.0,
+        conjugate=lambda t: np.exp(_as_float(t) - 1.0),
+        conjugate_domain=Interval(-math.inf, math.inf),
+        activation=lambda v: _as_float(v),
+        value_range=Interval(0.0, math.inf, True, True),
+        symmetric=False,
+        integral=r"\int p \log(p/q)",
+        f_dual=lambda v: -_log_u(v),
+        logarithmic=True,
+        log_f0_dual_asymptote=lambda lv: np.log(-_as_float(lv) - 1.0),
+    )
+
+
+def _reverse_kl() -> FDivergence:
+    def conj(t):
+        t = _as_float(t)
+        with np.errstate(all="ignore"):
+            return np.where(t < 0, -1.0 - np.log(-t), np.inf)
+
+    return FDivergence(
+        name="reverse_kl",
+        f=lambda u: -_log_u(u),
+        f_prime=lambda u: -_inv(u),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 0.0),
+        activation=lambda v: -np.exp(-_as_float(v)),
+        value_range=Interval(0.0, math.inf, True, True),
+        symmetric=False,
+        integral=r"\int q \log(q/p) = \mathrm{KL}(Q\|P)",
+        f_dual=lambda v: special.xlogy(_as_float(v), v),
+        logarithmic=True,
+        log_f0_asymptote=lambda lu: np.log(-_as_float(lu) - 1.0),
+    )
+
+
+def _pearson() -> FDivergence:
+    def conj(t):
+        t = _as_float(t)
+        return np.where(t >= -2.0, t + 0.25 * t * t, -1.0)
+
+    return FDivergence(
+        name="pearson",
+        f=lambda u: (_as_float(u) - 1.0) ** 2,
+        f_prime=lambda u: 2.0 * (_as_float(u) - 1.0),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, math.inf),
+        activation=lambda v: _as_float(v),
+        value_range=Interval(0.0, math.inf, True, True),
+        symmetric=False,
+        integral=r"\int (p-q)^2/q",
+        f_dual=lambda v: (1.0 - _as_float(v)) ** 2 * _inv(v),
+        log_f0_dual_asymptote=lambda lv: -_as_float(lv),
+    )
+
+
+def _neyman() -> FDivergence:
+    def conj(t):
+        t = _as_float(t)
+        with np.errstate(invalid="ignore"):
+            return np.where(t <= 1.0, 2.0 - 2.0 * np.sqrt(np.maximum(1.0 - t, 0.0)), np.inf)
+
+    def f(u):
+        u = _as_float(u)
+        return np.where(u > 0, (1.0 - u) ** 2 * _inv(u), np.inf)
+
+    return FDivergence(
+        name="neyman",
+        f=f,
+        f_prime=lambda u: 1.0 - _inv(u) ** 2,
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 1.0, high_closed=True),
+        activation=lambda v: -np.expm1(-_as_float(v)),
+        value_range=Interval(0.0, math.inf, True, True),
+        symmetric=False,
+        integral=r"\int (p-q)^2/p",
+        f_dual=lambda v: (_as_float(v) - 1.0) ** 2,
+        log_f0_asymptote=lambda lu: -_as_float(lu),
+    )
+
+
+def _squared_hellinger() -> FDivergence:
+    def conj(t):
+        t = _as_float(t)
+        with np.errstate(divide="ignore"):
+            return np.where(t < 1.0, t / np.where(t < 1.0, 1.0 - t, 1.0), np.inf)
+
+    def f(u):
+        return (np.sqrt(_as_float(u)) - 1.0) ** 2
+
+    return FDivergence(
+        name="squared_hellinger",
+        f=f,
+        f_prime=lambda u: 1.0 - np.sqrt(_inv(u)),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 1.0),
+        activation=lambda v: -np.expm1(-_as_float(v)),
+        value_range=Interval(0.0, 2.0, True, True),
+        symmetric=True,
+        integral=r"\int (\sqrt{p}-\sqrt{q})^2",
+        f_dual=f,
+    )
+
+
+def _jeffreys() -> FDivergence:
+    def f(u):
+        u = _as_float(u)
+        return np.where(u > 0, (u - 1.0) * _log_u(u), np.inf)
+
+    def conj(t):
+        w = _wexp(1.0 - _as_float(t))
+        with np.errstate(over="ignore"):
+            return w + 1.0 / w + _as_float(t) - 2.0
+
+    return FDivergence(
+        name="jeffreys",
+        f=f,
+        f_prime=lambda u: _log_u(u) + 1.0 - _inv(u),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, math.inf),
+        activation=lambda v: _as_float(v),
+        value_range=Interval(0.0, math.inf, True, True),
+        symmetric=True,
+        integral=r"\int (p-q)\log(p/q) = \mathrm{KL}(P\|Q)+\mathrm{KL}(Q\|P)",
+        f_dual=f,
+        logarithmic=True,
+        log_f0_asymptote=lambda lu: np.log(-_as_float(lu)),
+        log_f0_dual_asymptote=lambda lv: np.log(-_as_float(lv)),
+    )
+
+
+def _js() -> FDivergence:
+    def f(u):
+        u = _as_float(u)
+        return 0.5 * (special.xlogy(u, u) - special.xlogy(u + 1.0, 0.5 * (u + 1.0)))
+
+    def conj(t):
+        t = _as_float(t)
+        ok = t < 0.5 * _LOG2
+        with np.errstate(all="ignore"):
+            return np.where(ok, -0.5 * np.log(2.0 - np.exp(2.0 * np.where(ok, t, 0.0))), np.inf)
+
+    return FDivergence(
+        name="js",
+        f=f,
+        f_prime=lambda u: 0.5 * (_log_u(2.0 * _as_float(u)) - np.log1p(_as_float(u))),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 0.5 * _LOG2),
+        activation=lambda v: 0.5 * _LOG2 - 0.5 * _softplus(-_as_float(v)),
+        value_range=Interval(0.0, _LOG2, True, True),
+        symmetric=True,
+        integral=r"\tfrac12 \mathrm{KL}(P\|M) + \tfrac12 \mathrm{KL}(Q\|M),\ M = (P+Q)/2",
+        f_dual=f,
+        logarithmic=True,
+    )
+
+
+def _js_weighted(pi: float) -> FDivergence:
+    pi = check_real(pi, "pi", low=0.0, high=1.0)
+    top = -pi * math.log(pi)
+    ent = -pi * math.log(pi) - (1 - pi) * math.log1p(-pi)
+
+    def gen(w):
+        def f(u):
+            u = _as_float(u)
+            m = 1.0 - w + w * u
+            return w * special.xlogy(u, u) - special.xlogy(m, m)
+        return f
+
+    def f_prime(u):
+        u = _as_float(u)
+        return pi * (_log_u(u) - np.log(1.0 - pi + pi * u))
+
+    def conj(t):
+        t = _as_float(t)
+        ok = t < top
+        with np.errstate(all="ignore"):
+            e = np.exp(np.where(ok, t, 0.0) / pi)
+            return np.where(ok, -(1.0 - pi) * (np.log1p(-pi * e) - math.log1p(-pi)), np.inf)
+
+    return FDivergence(
+        name="js_weighted",
+        f=gen(pi),
+        f_prime=f_prime,
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, top),
+        activation=lambda v: top - pi * _softplus(-_as_float(v)),
+        value_range=Interval(0.0, ent, True, True),
+        symmetric=pi == 0.5,
+        integral=r"\pi \mathrm{KL}(P\|M) + (1-\pi) \mathrm{KL}(Q\|M),\ M = \pi P + (1-\pi) Q",
+        f_dual=gen(1.0 - pi),
+        logarithmic=True,
+        params={"pi": pi},
+    )
+
+
+def _gan() -> FDivergence:
+    def f(u):
+        u = _as_float(u)
+        return special.xlogy(u, u) - special.xlogy(u + 1.0, u + 1.0)
+
+    def conj(t):
+        t = _as_float(t)
+        ok = t < 0
+        with np.errstate(all="ignore"):
+            return np.where(ok, -np.log(-np.expm1(np.where(ok, t, -1.0))), np.inf)
+
+    return FDivergence(
+        name="gan",
+        f=f,
+        f_prime=lambda u: _log_u(u) - np.log1p(_as_float(u)),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 0.0),
+        activation=lambda v: -_softplus(-_as_float(v)),
+        value_range=Interval(-2 * _LOG2, 0.0, True, True),
+        symmetric=True,
+        integral=r"\int p\log\frac{2p}{p+q} + q\log\frac{2q}{p+q} - \log 4 = 2\,\mathrm{JS} - \log 4",
+        f_dual=f,
+        logarithmic=True,
+    )
+
+
+def _tv() -> FDivergence:
+    def f(u):
+        return 0.5 * np.abs(_as_float(u) - 1.0)
+
+    def conj(t):
+        t = _as_float(t)
+        return np.where(t <= 0.5, np.maximum(t, -0.5), np.inf)
+
+    return FDivergence(
+        name="tv",
+        f=f,
+        f_prime=lambda u: 0.5 * np.sign(_as_float(u) - 1.0),
+        conjugate=conj,
+        conjugate_domain=Interval(-math.inf, 0.5, high_closed=True),
+        activation=lambda v: 0.5 * np.tanh(_as_float(v)),
+        value_range=Interval(0.0, 1.0, True, True),
+        symmetric=True,
+        integral=r"\tfrac12 \int |p-q|",
+        f_dual=f,
+    )
+
+
+def _alpha(alpha: float) -> FDivergence:
+    a = check_real(alpha, "alpha", exclude=(0.0, 1.0))
+    den = a * (a - 1.0)
+
+    def gen(b):
+        d = b * (b - 1.0)
+
+        def f(u):
+            u = _as_float(u)
+            with np.errstate(divide="ignore"):
+                return (u ** b - 1.0 - b * (u - 1.0)) / d
+        return f
+
+    def f_prime(u):
+        u = _as_float(u)
+        with np.errstate(divide="ignore"):
+            return (u ** (a - 1.0) - 1.0) / (a - 1.0)
+
+    def conj(t):
+        t = _as_float(t)
+        s = 1.0 + (a - 1.0) * t
+        with np.errstate(all="ignore"):
+            if a > 1:
+                return (np.maximum(s, 0.0) ** (a / (a - 1.0)) - 1.0) / a
+            ok = (s >= 0) if a < 0 else (s > 0)
+            return np.where(ok, (np.where(ok, s, 1.0) ** (a / (a - 1.0)) - 1.0) / a, np.inf)
+
+    if a > 1:
+        dom = Interval(-math.inf, math.inf)
+        act = _as_float
+        vr = Interval(0.0, math.inf, True, True)
+    else:
+        top = 1.0 / (1.0 - a)
+        dom = Interval(-math.inf, top, high_closed=a < 0)
+
+        def act(v, _top=top):
+            return _top - _softplus(-_as_float(v))
+        vr = Interval(0.0, 1.0 / (a * (1.0 - a)) if a > 0 else math.inf, True, True)
+    return FDivergence(
+        name="alpha",
+        f=gen(a),
+        f_prime=f_prime,
+        conjugate=conj,
+        conjugate_domain=dom,
+        activation=act,
+        value_range=vr,
+        symmetric=a == 0.5,
+        integral=r"\frac{\int p^\alpha q^{1-\alpha} - 1}{\alpha(\alpha-1)}",
+        f_dual=gen(1.0 - a),
+        params={"alpha": a},
+        log_f0_asymptote=(lambda lu: a * _as_float(lu) - math.log(den)) if a < 0 else None,
+        log_f0_dual_asymptote=(lambda lv: (1 - a) * _as_float(lv) - math.log(den)) if a > 1
+        else None,
+    )
+
+
+# ---------------------------------------------------------------------------------
+# registry
+
+# name -> (factory, required parameter names)
+_REGISTRY: dict[str, tuple[Callable[..., FDivergence], tuple[str, ...]]] = {}
+
+_LABEL_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+
+
+def _register_family(name: str, factory, params: tuple[str, ...] = ()) -> None:
+    if name in _REGISTRY:
+        raise ValueError(f"an f-divergence named {name!r} is already registered")
+    _REGISTRY[name] = (factory, params)
+
+
+for _name, _fac, _params in [
+    ("kl", _kl, ()), ("reverse_kl", _reverse_kl, ()), ("pearson", _pearson, ()),
+    ("neyman", _neyman, ()), ("squared_hellinger", _squared_hellinger, ()),
+    ("jeffreys", _jeffreys, ()), ("js", _js, ()), ("js_weighted", _js_weighted, ("pi",)),
+    ("gan", _gan, ()), ("tv", _tv, ()), ("alpha", _alpha, ("alpha",)),
+]:
+    _register_family(_name, _fac, _params)
+del _name, _fac, _params
+
+
+def fdivergences() -> tuple[str, ...]:
+    """Canonical names of the registered f-divergences, in registration order.
+
+    Returns
+    -------
+    tuple of str
+
+    Examples
+    --------
+    >>> import divest as dv
+    >>> dv.fdivergences()[:4]
+    ('kl', 'reverse_kl', 'pearson', 'neyman')
+    """
+    return tuple(_REGISTRY)
+
+
+def parse_label(name: str) -> tuple[str, dict[str, float]]:
+    """Split ``"alpha(alpha=0.5)"`` into ``("alpha", {"alpha": 0.5})``."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string; got {name!r}")
+    m = _LABEL_RE.match(name)
+    if m is None:
+        raise ValueError(f"name={name!r} is not a divergence name like 'kl' or 'alpha(alpha=0.5)'")
+    base, inner = m.group(1), m.group(2)
+    params: dict[str, float] = {}
+    if inner:
+        for item in inner.split(","):
+            key, sep, val = item.partition("=")
+            if not sep:
+                raise ValueError(f"name={name!r}: parameter {item.strip()!r} is not key=value")
+            try:
+                params[key.strip()] = float(val)
+            except ValueError as exc:
+                raise ValueError(f"name={name!r}: parameter {key.strip()} = {val.strip()!r} "
+                                 "is not a number") from exc
+    return base, params
+
+
+def get_fdivergence(name: str, **params) -> FDivergence:
+    """Look up a registered f-divergence, instantiating a family with its parameters.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`fdivergences`, or a label with parameters such as
+        ``"alpha(alpha=0.5)"``.
+    **params
+        Parameters of a family: ``pi`` in (0, 1) for ``js_weighted``, ``alpha``
+        (real, not 0 or 1) for ``alpha``.
+
+    Returns
+    -------
+    FDivergence
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the valid ones), a missing, unexpected or
+        invalid parameter.
+
+    Examples
+    --------
+    >>> import divest as dv
+    >>> dv.get_fdivergence("js").value_range
+    [0, 0.693147]
+    >>> dv.get_fdivergence("js_weighted", pi=0.25).label
+    'js_weighted(pi=0.25)'
+    """
+    base, parsed = parse_label(name)
+    for k, v in parsed.items():
+        if k in params and params[k] != v:
+            raise ValueError(f"parameter {k} given twice: {v} in name={name!r} and {params[k]}")
+    params = {**parsed, **params}
+    if base not in _REGISTRY:
+        raise ValueError(
+            f"unknown f-divergence name={base!r}; registered: {', '.join(_REGISTRY)}"
+        )
+    factory, required = _REGISTRY[base]
+    missing = [p for p in required if p not in params]
+    extra = [p for p in params if p not in required]
+    if missing:
+        raise ValueError(f"f-divergence {base!r} needs parameter(s) {missing}; got {params}")
+    if extra:
+        raise ValueError(
+            f"f-divergence {base!r} takes parameter(s) {list(required) or 'none'}; "
+            f"got unexpected {extra}"
+        )
+    return factory(**params)
+
+
+def register_fdivergence(fd: FDivergence) -> FDivergence:
+    """Register a user-defined f-divergence under ``fd.name``.
+
+    Parameters
+    ----------
+    fd : FDivergence
+        A divergence without family parameters.
+
+    Returns
+    -------
+    FDivergence
+        ``fd`` itself, so that this can be used as a one-liner.
+
+    Raises
+    ------
+    ValueError
+        If a divergence with the same name is already registered.
+
+    Examples
+    --------
+    >>> import divest as dv, numpy as np
+    >>> base = dv.get_fdivergence("pearson")
+    >>> half = dv.FDivergence(name="half_pearson", f=lambda u: 0.5 * base.f(u),
+    ...     f_prime=lambda u: 0.5 * base.f_prime(u),
+    ...     conjugate=lambda t: 0.5 * base.conjugate(2 * np.asarray(t)),
+    ...     conjugate_domain=base.conjugate_domain, activation=base.activation,
+    ...     value_range=base.value_range, symmetric=False)
+    >>> _ = dv.register_fdivergence(half)
+    >>> float(dv.discrete_divergence([0.5, 0.5], [0.25, 0.75], "half_pearson"))
+    0.1666...
+    >>> dv.register_fdivergence(half)
+    Traceback (most recent call last):
+    ...
+    ValueError: an f-divergence named 'half_pearson' is already registered
+    >>> dv.fdiv._unregister("half_pearson")
+    """
+    if not isinstance(fd, FDivergence):
+        raise TypeError(f"fd must be an FDivergence; got {type(fd).__name__}")
+    if fd.params:
+        raise ValueError(f"fd.params must be empty for a registered divergence; got {fd.params}")
+    _register_family(fd.name, lambda: fd, ())
+    return fd
+
+
+def _unregister(name: str) -> None:
+    """Remove a user registration (for tests and doctests)."""
+    _REGISTRY.pop(name, None)

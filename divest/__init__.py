@@ -1,6 +1,30 @@
-"""divest: divergences and distances between probability distributions, checked against each other."""
-from . import fdiv
+"""divest: divergences and distances between probability distributions, checked against each other.
+
+The conventions (DESIGN §1): every divergence is D(P ‖ Q) with P first; an
+f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
+"""
+
+from . import distributions, exact, fdiv, reference
+from .crosscheck import CrossCheckReport, crosscheck
 from ._discrete import discrete_divergence
+from ._divergence import divergence
 from ._result import Estimate
 from .fdiv import FDivergence, fdivergences, get_fdivergence, register_fdivergence
-from . import exact, distributions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CrossCheckReport",
+    "Estimate",
+    "FDivergence",
+    "crosscheck",
+    "discrete_divergence",
+    "distributions",
+    "divergence",
+    "exact",
+    "fdiv",
+    "fdivergences",
+    "get_fdivergence",
+    "reference",
+    "register_fdivergence",
+]

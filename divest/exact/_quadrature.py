@@ -210,7 +210,8 @@ def _sum_discrete(fd, P, Q):
     hi = max(float(P.support()[1]), float(Q.support()[1]))
     if not np.isfinite(lo):
         raise ValueError("summation needs supports bounded below")
-    kmax = max(float(P.isf(1e-20)), float(Q.isf(1e-20)), lo + 16.0)
+    kmax = max(float(D.mean() + 12.0 * D.std()) for D in (P, Q))
+    kmax = max(kmax if np.isfinite(kmax) else lo + 64.0, lo + 16.0)
     kmax = min(kmax, hi)
     for _ in range(24):
         k = np.arange(lo, kmax + 1.0)

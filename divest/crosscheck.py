@@ -1,0 +1,391 @@
+"""Run every applicable method on one pair of distributions and check them against each other."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import _names
+from ._result import Estimate
+from ._validation import check_positive_int, check_rng
+from .distributions import dimension
+from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
+from .reference import STANDARD_NAMES
+
+__all__ = ["CrossCheckReport", "CrossCheckRow", "InequalityCheck", "crosscheck", "methods"]
+
+#: |z| above which an estimate is flagged as disagreeing with the exact value
+Z_FAIL = 5.0
+
+_METHODS = ("closed_form", "quadrature", "monte_carlo")
+
+
+def methods() -> tuple[str, ...]:
+    """Names of the methods crosscheck can run."""
+    return _METHODS
+
+
+@dataclass(frozen=True)
+class CrossCheckRow:
+    """One method's estimate of one divergence.
+
+    Attributes
+    ----------
+    name : str
+        Divergence label.
+    method : str
+    value, standard_error : float
+    exact : float or None
+        The reference value (closed form, else quadrature), if any.
+    z : float or None
+        ``(value - exact) / sqrt(se^2 + se_exact^2)``; 0 when both are equal
+        (including equal infinities), ``inf`` when an exact method disagrees.
+    status : str
+        ``"ok"``, ``"FAIL"`` (|z| > Z_FAIL), ``"reference"`` (this row is the exact
+        value), ``"no-exact"``, ``"inf-missed"`` (the truth is infinite, a finite-sample
+        method cannot see it) or ``"error: ..."``.
+    seconds : float
+        Wall time of the method.
+    """
+
+    name: str
+    method: str
+    value: float
+    standard_error: float
+    exact: float | None
+    z: float | None
+    status: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class InequalityCheck:
+    """A relation between divergences that must hold for every pair.
+
+    Attributes
+    ----------
+    name : str
+        E.g. ``"Pinsker: TV <= sqrt(KL/2)"``.
+    lhs, rhs : float
+    holds : bool
+    """
+
+    name: str
+    lhs: float
+    rhs: float
+    holds: bool
+
+
+@dataclass(frozen=True)
+class CrossCheckReport:
+    """Result of :func:`crosscheck`.
+
+    Attributes
+    ----------
+    pair : str
+        Description of the pair.
+    rows : tuple of CrossCheckRow
+    checks : tuple of InequalityCheck
+    n : int
+        Samples per distribution for the sampling methods.
+    seed : object
+        The ``rng`` argument (for reproduction).
+    """
+
+    pair: str
+    rows: tuple
+    checks: tuple
+    n: int
+    seed: object = None
+    failures: tuple = field(default=(), compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every estimate agrees with the exact value and every relation holds."""
+        return not self.failures
+
+    def to_dict(self) -> dict:
+        """Plain-data form (JSON-serialisable; infinities as strings)."""
+        def clean(x):
+            if isinstance(x, float) and not math.isfinite(x):
+                return str(x)
+            return x
+        return {
+            "pair": self.pair, "n": self.n, "seed": repr(self.seed), "ok": self.ok,
+            "failures": list(self.failures),
+            "rows": [{k: clean(v) for k, v in asdict(r).items()} for r in self.rows],
+            "checks": [{k: clean(v) for k, v in asdict(c).items()} for c in self.checks],
+        }
+
+    def to_json(self, path=None) -> str:
+        """JSON text; written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=1)
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(text + "\n")
+        return text
+
+    def to_markdown(self) -> str:
+        """The report as markdown tables."""
+        lines = [f"### crosscheck: {self.pair} (n = {self.n}, rng = {self.seed!r})", "",
+                 "| divergence | exact | method | estimate | std. error | z | status | s |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for r in self.rows:
+            ex = "—" if r.exact is None else f"{r.exact:.6g}"
+            z = "" if r.z is None else f"{r.z:+.2f}"
+            lines.append(f"| {r.name} | {ex} | {r.method} | {r.value:.6g} | "
+                         f"{r.standard_error:.2g} | {z} | {r.status} | {r.seconds:.3f} |")
+        lines += ["", "| relation | lhs | rhs | holds |", "|---|---|---|---|"]
+        for c in self.checks:
+            lines.append(f"| {c.name} | {c.lhs:.6g} | {c.rhs:.6g} | {'yes' if c.holds else 'NO'} |")
+        lines += ["", f"**{'all checks passed' if self.ok else 'FAILURES: ' + '; '.join(self.failures)}**"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        head = f"crosscheck: {self.pair}   (n = {self.n}, rng = {self.seed!r})"
+        out = [head, "=" * len(head),
+               f"{'divergence':22s} {'exact':>12s} {'method':12s} {'estimate':>12s} "
+               f"{'std.err':>9s} {'z':>7s}  status"]
+        prev = None
+        for r in self.rows:
+            ex = "—" if r.exact is None else f"{r.exact:.6g}"
+            z = "" if r.z is None else f"{r.z:+.2f}"
+            nm = r.name if r.name != prev else ""
+            prev = r.name
+            out.append(f"{nm:22s} {ex:>12s} {r.method:12s} {r.value:12.6g} "
+                       f"{r.standard_error:9.2g} {z:>7s}  {r.status}")
+        out += ["", "relations that must hold:"]
+        for c in self.checks:
+            out.append(f"  [{'ok' if c.holds else 'NO'}] {c.name}: {c.lhs:.6g} <= {c.rhs:.6g}")
+        out += ["", "all checks passed" if self.ok else "FAILURES: " + "; ".join(self.failures)]
+        return "\n".join(out)
+
+    def plot(self, path):
+        """Write a PNG: per divergence, each method's estimate with its 95% interval and the exact value."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        names = list(dict.fromkeys(r.name for r in self.rows))
+        ncol = 4
+        nrow = max(1, math.ceil(len(names) / ncol))
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.6 * nrow), squeeze=False)
+        colors = {"closed_form": "k", "quadrature": "tab:blue", "monte_carlo": "tab:orange"}
+        for ax, nm in zip(axes.ravel(), names):
+            rows = [r for r in self.rows if r.name == nm and math.isfinite(r.value)]
+            exact = next((r.exact for r in self.rows if r.name == nm), None)
+            for i, r in enumerate(rows):
+                err = 1.96 * r.standard_error if math.isfinite(r.standard_error) else 0.0
+                ax.errorbar([i], [r.value], yerr=[err], fmt="o", capsize=4,
+                            color=colors.get(r.method, "tab:green"))
+            if exact is not None and math.isfinite(exact):
+                ax.axhline(exact, color="tab:red", lw=1, ls="--", label="exact")
+            ax.set_xticks(range(len(rows)))
+            ax.set_xticklabels([r.method for r in rows], fontsize=7)
+            title = nm if exact is None or math.isfinite(exact) else f"{nm} (exact = inf)"
+            ax.set_title(title, fontsize=9)
+            ax.set_xlim(-0.7, max(len(rows), 1) - 0.3)
+        for ax in axes.ravel()[len(names):]:
+            ax.axis("off")
+        fig.suptitle(f"divest crosscheck — {self.pair} (n = {self.n}; bars: 95% intervals; "
+                     "dashed: exact)", fontsize=11)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+
+def _z(value, se, exact, se_exact):
+    if exact is None:
+        return None
+    if value == exact:
+        return 0.0
+    if math.isinf(exact) or math.isinf(value):
+        return math.inf if value > exact else -math.inf
+    s = math.sqrt(se ** 2 + se_exact ** 2)
+    diff = value - exact
+    if s == 0.0:
+        # two exact methods: agreement up to rounding
+        return 0.0 if abs(diff) <= 1e-9 * max(1.0, abs(exact)) else math.copysign(math.inf, diff)
+    return diff / s
+
+
+def _exact_for(P, Q, spec):
+    try:
+        return Estimate.from_value(closed_form(P, Q, spec.label), method="closed_form",
+                                   name=spec.label)
+    except NoClosedForm:
+        pass
+    if spec.density_based and dimension(P) == 1 and hasattr(P, "logpdf") and hasattr(Q, "logpdf"):
+        return quadrature(P, Q, spec.label)
+    return None
+
+
+def _applicable(P, Q, spec, method):
+    has_density = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
+    if method == "closed_form":
+        return True
+    if not spec.density_based or not has_density:
+        return False
+    if method == "quadrature":
+        return dimension(P) == 1
+    return method == "monte_carlo" and all(hasattr(D, "rvs") for D in (P, Q))
+
+
+def _relations(values):
+    """Inequalities (and identities) between divergences that hold for every pair."""
+    v = values.get
+    out = []
+
+    def add(name, lhs, rhs, tol=1e-9):
+        if lhs is None or rhs is None or math.isnan(lhs) or math.isnan(rhs):
+            return
+        holds = lhs <= rhs + tol * max(1.0, abs(rhs) if math.isfinite(rhs) else 1.0)
+        out.append(InequalityCheck(name, float(lhs), float(rhs), bool(holds)))
+
+    kl, tv, h2, js = v("kl"), v("tv"), v("squared_hellinger"), v("js")
+    if tv is not None and kl is not None:
+        add("Pinsker: TV <= sqrt(KL/2)", tv, math.sqrt(kl / 2))
+        add("Bretagnolle-Huber: TV <= sqrt(1 - exp(-KL))", tv, math.sqrt(-math.expm1(-kl)))
+    if tv is not None and h2 is not None:
+        add("H^2/2 <= TV", h2 / 2, tv)
+        add("TV <= H sqrt(1 - H^2/4) <= H", tv, math.sqrt(h2) * math.sqrt(max(0.0, 1 - h2 / 4)))
+    if kl is not None and v("pearson") is not None:
+        add("KL <= log(1 + chi^2_Pearson)", kl, math.log1p(v("pearson")))
+    if js is not None:
+        add("JS <= log 2", js, math.log(2))
+        if tv is not None:
+            add("JS <= TV log 2", js, tv * math.log(2))
+    if js is not None and v("gan") is not None:
+        g = v("gan")
+        add("identity gan = 2 JS - log 4 (|difference| <= 1e-9)", abs(g - (2 * js - math.log(4))),
+            1e-9)
+    if v("jeffreys") is not None and kl is not None and v("reverse_kl") is not None:
+        j, s = v("jeffreys"), kl + v("reverse_kl")
+        add("identity jeffreys = KL + reverse KL", 0.0 if j == s else abs(j - s), 1e-9 * max(1, abs(s)))
+    if v("bhattacharyya") is not None and v("renyi(alpha=0.5)") is not None:
+        b, r = v("bhattacharyya"), v("renyi(alpha=0.5)")
+        add("identity bhattacharyya = renyi(1/2)/2", 0.0 if b == r / 2 else abs(b - r / 2),
+            1e-9 * max(1, abs(b)))
+    if v("renyi(alpha=0.5)") is not None and kl is not None:
+        add("Renyi monotone in alpha: D_1/2 <= KL", v("renyi(alpha=0.5)"), kl)
+        if v("renyi(alpha=2)") is not None:
+            add("Renyi monotone in alpha: KL <= D_2", kl, v("renyi(alpha=2)"))
+    if v("wasserstein(p=1)") is not None and v("wasserstein(p=2)") is not None:
+        add("W1 <= W2", v("wasserstein(p=1)"), v("wasserstein(p=2)"))
+    return out
+
+
+def crosscheck(P, Q, *, names=None, methods=None, n=100_000, rng=None, progress=False,
+               pair_name=None) -> CrossCheckReport:
+    r"""Estimate many divergences of one pair by every applicable method and compare.
+
+    For each divergence the exact value comes from its closed form, else from 1-D
+    quadrature.  Every method is run and compared with it through
+    :math:`z = (\hat D - D)/\sqrt{\mathrm{se}^2 + \mathrm{se}_{exact}^2}`; an estimate
+    with :math:`|z| > 5` is a failure.  Relations that hold for every pair are
+    checked on the exact values: Pinsker :math:`TV \le \sqrt{KL/2}`,
+    Bretagnolle–Huber :math:`TV \le \sqrt{1 - e^{-KL}}`,
+    :math:`H^2/2 \le TV \le H\sqrt{1 - H^2/4}`, :math:`KL \le \log(1 + \chi^2)`,
+    :math:`JS \le \log 2`, :math:`JS \le TV \log 2`, the identities
+    ``gan = 2 JS - log 4``, ``jeffreys = kl + reverse_kl``,
+    ``bhattacharyya = renyi(1/2)/2``, monotonicity of Rényi in :math:`\alpha`, and
+    :math:`W_1 \le W_2`.
+
+    Parameters
+    ----------
+    P, Q : distributions
+    names : sequence of str, optional
+        Divergence labels (default: :data:`divest.reference.STANDARD_NAMES`).
+    methods : sequence of str, optional
+        Subset of :func:`methods` (default: all that apply).
+    n : int
+        Samples per distribution for the sampling methods.
+    rng : None, int or numpy.random.Generator
+    progress : bool
+        Show a progress bar (tqdm) on stderr.
+    pair_name : str, optional
+        Label used in the report.
+
+    Returns
+    -------
+    CrossCheckReport
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> import divest as dv
+    >>> rep = dv.crosscheck(stats.norm(0, 1), stats.norm(1, 2), names=["kl", "js"], n=5000, rng=0)
+    >>> [(r.name, r.method, r.status) for r in rep.rows]  # doctest: +NORMALIZE_WHITESPACE
+    [('kl', 'closed_form', 'reference'), ('kl', 'quadrature', 'ok'), ('kl', 'monte_carlo', 'ok'),
+     ('js', 'quadrature', 'reference'), ('js', 'monte_carlo', 'ok')]
+    >>> rep.ok
+    True
+    """
+    names = list(STANDARD_NAMES if names is None else names)
+    specs = [_names.resolve(nm) for nm in names]
+    meths = list(_METHODS if methods is None else methods)
+    for m in meths:
+        if m not in _METHODS:
+            raise ValueError(f"methods: unknown method {m!r}; valid: {', '.join(_METHODS)}")
+    n = check_positive_int(n, "n", minimum=2)
+    seed = rng
+    rng = check_rng(rng)
+    import time
+
+    rows, failures, exact_values = [], [], {}
+    iterator = specs
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(specs, desc="crosscheck", unit="divergence")
+    for spec in iterator:
+        ref = _exact_for(P, Q, spec)
+        if ref is not None:
+            exact_values[spec.label] = ref.value
+        for m in meths:
+            if not _applicable(P, Q, spec, m):
+                continue
+            t0 = time.perf_counter()
+            try:
+                if m == "closed_form":
+                    if ref is None or ref.method != "closed_form":
+                        continue
+                    est = ref
+                elif m == "quadrature":
+                    est = ref if (ref is not None and ref.method == "quadrature") else \
+                        quadrature(P, Q, spec.label)
+                else:
+                    est = monte_carlo(P, Q, spec.label, n=n, rng=rng)
+            except NoClosedForm:
+                continue
+            except (ValueError, FloatingPointError) as exc:
+                rows.append(CrossCheckRow(spec.label, m, math.nan, math.nan, None, None,
+                                          f"error: {exc}", time.perf_counter() - t0))
+                failures.append(f"{spec.label}/{m}: {exc}")
+                continue
+            dt = time.perf_counter() - t0
+            if ref is None:
+                rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, None,
+                                          None, "no-exact", dt))
+                continue
+            is_ref = est is ref
+            z = _z(est.value, est.standard_error, ref.value,
+                   0.0 if is_ref else ref.standard_error)
+            if is_ref:
+                status = "reference"
+            elif math.isinf(ref.value) and math.isfinite(est.value) and m == "monte_carlo":
+                status = "inf-missed"
+            elif abs(z) > Z_FAIL:
+                status = "FAIL"
+                failures.append(f"{spec.label}/{m}: z = {z:+.2f}")
+            else:
+                status = "ok"
+            rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, ref.value,
+                                      z, status, dt))
+    checks = _relations(exact_values)
+    failures += [f"relation violated: {c.name}" for c in checks if not c.holds]
+    label = pair_name or f"P = {P!r}, Q = {Q!r}"
+    return CrossCheckReport(pair=label, rows=tuple(rows), checks=tuple(checks), n=n, seed=seed,
+                            failures=tuple(failures))

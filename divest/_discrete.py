@@ -106,5 +106,18 @@ def _discrete_core(p, q, spec, axis):
     terms = fd._perspective0(p, q)
     value = fd.f_one + terms.sum(axis=axis)
     if not spec.is_f:
+        a = spec.params.get("alpha", 0.5)
+        c = spec.chernoff(value)
+        direct = None
+        if np.any(c < 0.5):
+            # small Chernoff coefficient: sum p^a q^(1-a) directly (no cancellation in 1 - c)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                terms = np.exp(a * np.log(p) + (1.0 - a) * np.log(q))
+            terms = np.where((p == 0) | (q == 0), 0.0, terms)
+            with np.errstate(divide="ignore"):
+                logc = np.log(terms.sum(axis=axis))
+            direct = logc / (a - 1.0) if spec.base == "renyi" else -logc
         value, _ = spec.from_alpha_value(value)
+        if direct is not None:
+            value = np.where((c < 0.5) & ~np.isinf(value), direct, value)
     return value

@@ -54,6 +54,13 @@ class Spec:
             return _fdiv.get_fdivergence("squared_hellinger")
         raise ValueError(f"{self.base} is not a Rényi-type quantity")
 
+    def chernoff(self, value):
+        """The Chernoff coefficient sum/integral of p^a q^(1-a) implied by the f-divergence value."""
+        if self.base == "renyi":
+            a = self.params["alpha"]
+            return 1.0 + a * (a - 1.0) * np.asarray(value, dtype=float)
+        return 1.0 - 0.5 * np.asarray(value, dtype=float)
+
     def from_alpha_value(self, value, se=0.0):
         """Map the alpha-divergence / squared Hellinger value to this quantity (+ delta SE)."""
         value = np.asarray(value, dtype=float)

@@ -175,6 +175,12 @@ def _disjoint_1d(P, Q):
 # ---------------------------------------------------------------------------------
 # families given by KL and the log Chernoff coefficient log ∫ p^a q^(1-a)
 
+def _expm1(x):
+    """exp(x) - 1 that overflows to inf (a value beyond double range) instead of raising."""
+    with np.errstate(over="ignore"):
+        return float(np.expm1(x))
+
+
 def _register_chernoff_family(types_p, types_q, kl, logc):
     def reg(name, fn):
         for tp in types_p:
@@ -183,7 +189,7 @@ def _register_chernoff_family(types_p, types_q, kl, logc):
 
     def alpha_div(P, Q, alpha):
         # expm1(+inf) = inf; expm1(-inf) = -1 gives 1/(alpha(1-alpha)) for disjoint supports
-        return math.expm1(logc(P, Q, alpha)) / (alpha * (alpha - 1.0))
+        return _expm1(logc(P, Q, alpha)) / (alpha * (alpha - 1.0))
 
     def renyi(P, Q, alpha):
         return logc(P, Q, alpha) / (alpha - 1.0)
@@ -195,8 +201,8 @@ def _register_chernoff_family(types_p, types_q, kl, logc):
     reg("bhattacharyya", lambda P, Q: -logc(P, Q, 0.5))
     reg("squared_hellinger", lambda P, Q: -2.0 * math.expm1(logc(P, Q, 0.5)))
     reg("alpha", alpha_div)
-    reg("pearson", lambda P, Q: math.expm1(logc(P, Q, 2.0)))
-    reg("neyman", lambda P, Q: math.expm1(logc(P, Q, -1.0)))
+    reg("pearson", lambda P, Q: _expm1(logc(P, Q, 2.0)))
+    reg("neyman", lambda P, Q: _expm1(logc(P, Q, -1.0)))
 
 
 # -- Gaussians ----------------------------------------------------------------------

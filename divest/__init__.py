@@ -5,7 +5,7 @@ f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
 from . import distributions, exact, fdiv, reference
-from .crosscheck import CrossCheckReport, crosscheck
+from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
 from ._result import Estimate
@@ -15,8 +15,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CrossCheckReport",
+    "CrossCheckRow",
     "Estimate",
     "FDivergence",
+    "InequalityCheck",
     "crosscheck",
     "discrete_divergence",
     "distributions",

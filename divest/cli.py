@@ -46,7 +46,7 @@ def main(argv=None) -> int:
             mark = "*" if name == reference.DEFAULT_PAIR else " "
             print(f"{mark} {name:22s} d={pair.dim:<3d} {pair.description}")
         return 0
-    from .crosscheck import crosscheck
+    from ._crosscheck import crosscheck
     try:
         pair = reference.get_pair(args.pair)
         report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=args.n,

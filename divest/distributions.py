@@ -35,6 +35,12 @@ def dimension(dist) -> int:
     return 1
 
 
+def _value(obj, attr):
+    """``obj.attr`` or ``obj.attr()`` (scipy's multivariate frozen objects store attributes)."""
+    v = getattr(obj, attr)
+    return v() if callable(v) else v
+
+
 def _as_samples(x, d):
     """Samples of shape (n,) for d = 1 or (n, d)."""
     x = np.asarray(x, dtype=float)
@@ -151,7 +157,7 @@ class Mixture:
 
     def mean(self):
         """Mean (a vector in d > 1)."""
-        ms = [np.asarray(c.mean(), dtype=float) for c in self.components]
+        ms = [np.asarray(_value(c, "mean"), dtype=float) for c in self.components]
         m = sum(w * mi for w, mi in zip(self.weights, ms))
         return float(m) if self.dim == 1 else m
 
@@ -169,9 +175,8 @@ class Mixture:
         m = np.atleast_1d(np.asarray(self.mean(), dtype=float))
         total = np.zeros((self.dim, self.dim))
         for w, c in zip(self.weights, self.components):
-            mc = np.atleast_1d(np.asarray(c.mean(), dtype=float))
-            cc = c.cov if hasattr(c, "cov") and not callable(c.cov) else (
-                c.cov() if hasattr(c, "cov") else c.var())
+            mc = np.atleast_1d(np.asarray(_value(c, "mean"), dtype=float))
+            cc = _value(c, "cov") if hasattr(c, "cov") else c.var()
             total += w * (np.atleast_2d(cc) + np.outer(mc - m, mc - m))
         return float(total[0, 0]) if self.dim == 1 else total
 

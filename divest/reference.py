@@ -22,7 +22,7 @@ from ._validation import check_positive_int, check_rng
 from .distributions import Mixture, ParallelLines, dimension
 from .exact import NoClosedForm, closed_form, quadrature
 
-__all__ = ["DEFAULT_PAIR", "STANDARD_NAMES", "ReferencePair", "get_pair", "pairs"]
+__all__ = ["DEFAULT_PAIR", "ReferencePair", "STANDARD_NAMES", "get_pair", "pairs", "parallel_lines"]
 
 #: the divergences evaluated on every reference pair (where they apply)
 STANDARD_NAMES = (

@@ -32,6 +32,14 @@ def as_dispatch_type(t) -> type:
     raise TypeError(f"expected a type or a scipy.stats distribution generator; got {t!r}")
 
 
+def as_univariate(dist):
+    """A 1-D ``multivariate_normal`` as the equivalent ``stats.norm`` (for 1-D quadrature)."""
+    from scipy.stats._multivariate import multivariate_normal_frozen
+    if isinstance(dist, multivariate_normal_frozen) and dimension(dist) == 1:
+        return stats.norm(float(np.ravel(dist.mean)[0]), float(np.sqrt(np.ravel(dist.cov)[0])))
+    return dist
+
+
 def shapes_loc_scale(dist):
     """(shape parameters, loc, scale) of a frozen scipy.stats distribution."""
     return dist.dist._parse_args(*dist.args, **dist.kwds)

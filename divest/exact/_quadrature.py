@@ -9,7 +9,7 @@ import numpy as np
 from .. import _names
 from .._result import Estimate
 from .._validation import check_real
-from ._common import (check_distribution, finish, is_discrete, logdensity,
+from ._common import (as_univariate, check_distribution, finish, is_discrete, logdensity,
                       require_density_based, same_dimension)
 
 __all__ = ["quadrature"]
@@ -284,6 +284,7 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
         raise ValueError(f"quadrature is 1-D only; P and Q have dimension {d} "
                          "(use monte_carlo or a closed form)")
     rtol = check_real(rtol, "rtol", low=0.0)
+    P, Q = as_univariate(P), as_univariate(Q)
     fd = spec.fd if spec.is_f else spec.alpha_fd
     dp, dq = is_discrete(P), is_discrete(Q)
     if dp != dq:

@@ -1,0 +1,130 @@
+"""Reference pairs, crosscheck and the command line."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import divest as dv
+from divest import cli, reference
+from divest._crosscheck import _relations
+
+
+def test_reference_pairs_have_exact_values_consistent_with_theory():
+    for name in reference.pairs():
+        pair = reference.get_pair(name)
+        vals = pair.values
+        assert vals, name
+        for label, v in vals.items():
+            spec_range = None
+            base = label.split("(")[0]
+            if base in dv.fdivergences():
+                spec_range = dv.get_fdivergence(label).value_range
+            assert not math.isnan(v), (name, label)
+            if spec_range is not None:
+                assert spec_range.low - 1e-12 <= v <= spec_range.high + 1e-12, (name, label, v)
+
+
+def test_required_pairs_exist():
+    names = reference.pairs()
+    for d in (1, 2, 5, 10):
+        assert f"mean-shift-d{d}" in names
+        assert reference.get_pair(f"mean-shift-d{d}").values["kl"] == pytest.approx(d / 2)
+    for needed in ["scale-change-d2", "correlated-d2", "bimodal-normal", "t3-normal",
+                   "normal-laplace", "disjoint-uniforms", "parallel-lines"]:
+        assert needed in names
+    lines = reference.get_pair("parallel-lines").values
+    assert lines["kl"] == math.inf and lines["tv"] == 1.0
+    assert lines["js"] == pytest.approx(math.log(2)) and lines["wasserstein(p=1)"] == 1.0
+    assert reference.parallel_lines(2.5).values["wasserstein(p=1)"] == 2.5
+    with pytest.raises(ValueError, match="available: .*normal-1-2"):
+        reference.get_pair("nope")
+
+
+def test_reference_sample_shapes_and_seed():
+    pair = reference.get_pair("bimodal-normal")
+    X, Y = pair.sample(50, rng=1)
+    X2, _ = pair.sample(50, rng=1)
+    assert X.shape == (50, 1) and Y.shape == (50, 1) and np.array_equal(X, X2)
+
+
+def test_crosscheck_default_pair_passes():
+    pair = reference.get_pair(reference.DEFAULT_PAIR)
+    rep = dv.crosscheck(pair.P, pair.Q, n=20_000, rng=0)
+    assert rep.ok, rep.failures
+    methods = {(r.name, r.method) for r in rep.rows}
+    assert ("kl", "closed_form") in methods and ("kl", "quadrature") in methods
+    assert ("js", "monte_carlo") in methods
+    names = {c.name.split(":")[0] for c in rep.checks}
+    assert {"Pinsker", "Bretagnolle-Huber", "H^2/2 <= TV", "JS <= log 2"} <= names
+    assert any(r.status == "inf-missed" for r in rep.rows)  # neyman is infinite here
+    text = str(rep)
+    assert "all checks passed" in text and "Pinsker" in text
+    md = rep.to_markdown()
+    assert md.count("\n|") > 40
+    json.loads(rep.to_json())
+
+
+# bounded divergences have bounded Monte Carlo integrands: their standard errors are honest
+BOUNDED = ["js", "tv", "squared_hellinger", "gan", "js_weighted(pi=0.25)", "alpha(alpha=0.5)",
+           "kl"]
+
+
+@pytest.mark.parametrize("name", [p for p in reference.pairs() if p != "parallel-lines"])
+def test_crosscheck_every_reference_pair(name):
+    pair = reference.get_pair(name)
+    rep = dv.crosscheck(pair.P, pair.Q, names=BOUNDED, n=5000, rng=1, pair_name=name)
+    assert rep.ok, rep.failures
+
+
+def test_crosscheck_catches_a_wrong_closed_form(monkeypatch):
+    import importlib
+    cc = importlib.import_module("divest._crosscheck")
+    real = cc.closed_form
+
+    def wrong(P, Q, name, **kw):
+        v = real(P, Q, name, **kw)
+        return v * 1.01 if name == "kl" else v
+
+    monkeypatch.setattr(cc, "closed_form", wrong)
+    rep = dv.crosscheck(stats.norm(0, 1), stats.norm(1, 2), names=["kl", "js"], n=50_000, rng=0)
+    assert not rep.ok
+    bad = [r for r in rep.rows if r.status == "FAIL"]
+    assert {(r.name, r.method) for r in bad} == {("kl", "quadrature"), ("kl", "monte_carlo")} or \
+        ("kl", "quadrature") in {(r.name, r.method) for r in bad}
+
+
+def test_relations_detect_violations():
+    good = _relations({"kl": 0.5, "tv": 0.3, "squared_hellinger": 0.2, "js": 0.1,
+                       "pearson": 1.0, "gan": 2 * 0.1 - math.log(4)})
+    assert all(c.holds for c in good)
+    bad = {c.name: c.holds for c in _relations({"kl": 0.01, "tv": 0.5})}
+    assert bad["Pinsker: TV <= sqrt(KL/2)"] is False
+    bad = {c.name.split(" (")[0]: c.holds for c in _relations({"js": 0.1, "gan": -1.0})}
+    assert bad["identity gan = 2 JS - log 4"] is False
+
+
+def test_crosscheck_argument_errors():
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        dv.crosscheck(stats.norm(), stats.norm(1), methods=["magic"])
+    with pytest.raises(ValueError, match="unknown divergence"):
+        dv.crosscheck(stats.norm(), stats.norm(1), names=["nope"])
+
+
+def test_cli_crosscheck_and_pairs(tmp_path, capsys):
+    png, js, md = tmp_path / "cc.png", tmp_path / "cc.json", tmp_path / "cc.md"
+    rc = cli.main(["crosscheck", "--n", "3000", "--seed", "1", "--names", "kl,js,tv",
+                   "--plot", str(png), "--json", str(js), "--markdown", str(md), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "normal-1-2" in out and "all checks passed" in out
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    data = json.loads(js.read_text())
+    assert data["ok"] and {r["name"] for r in data["rows"]} == {"kl", "js", "tv"}
+    assert md.read_text().startswith("### crosscheck")
+    assert cli.main(["pairs"]) == 0
+    assert "mean-shift-d10" in capsys.readouterr().out
+    assert cli.main(["crosscheck", "--pair", "nope", "--quiet"]) == 2
+    assert "available" in capsys.readouterr().err

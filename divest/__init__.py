@@ -1,6 +1,6 @@
 """divest: divergences and distances between probability distributions, checked against each other.
 
-The conventions (DESIGN §1): every divergence is D(P ‖ Q) with P first; an
+The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q) with P first; an
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 

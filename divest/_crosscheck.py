@@ -17,7 +17,7 @@ from .reference import STANDARD_NAMES
 
 __all__ = ["CrossCheckReport", "CrossCheckRow", "InequalityCheck", "crosscheck"]
 
-#: |z| above which an estimate is flagged as disagreeing with the exact value
+#: absolute z-score above which an estimate is flagged as disagreeing with the exact value
 Z_FAIL = 5.0
 
 _METHODS = ("closed_form", "quadrature", "monte_carlo")
@@ -39,7 +39,7 @@ class CrossCheckRow:
         ``(value - exact) / sqrt(se^2 + se_exact^2)``; 0 when both are equal
         (including equal infinities), ``inf`` when an exact method disagrees.
     status : str
-        ``"ok"``, ``"FAIL"`` (|z| > Z_FAIL), ``"reference"`` (this row is the exact
+        ``"ok"``, ``"FAIL"`` (``|z| > Z_FAIL``), ``"reference"`` (this row is the exact
         value), ``"no-exact"``, ``"inf-missed"`` (the truth is infinite, a finite-sample
         method cannot see it) or ``"error: ..."``.
     seconds : float

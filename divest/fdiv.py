@@ -1,6 +1,6 @@
 r"""f-divergences: generators, convex conjugates, output activations and the registry.
 
-Every f-divergence in divest is defined by its generator :math:`f` (DESIGN §1):
+Every f-divergence in divest is defined by its generator :math:`f` (see the conventions page):
 
 .. math:: D_f(P \,\|\, Q) = \int q(x)\, f\!\left(\frac{p(x)}{q(x)}\right) dx
           = \mathbb{E}_Q[f(r)], \qquad r = p/q,

@@ -409,3 +409,25 @@ def test_register_closed_form_dispatch_and_duplicates():
     finally:
         from divest.exact._closed_form import _REGISTRY
         _REGISTRY.pop(("mmd2", MyMixture, MyMixture))
+
+
+def test_2d_gaussian_reduction_against_monte_carlo_and_closed_forms():
+    P = stats.multivariate_normal([0.5, -0.3], [[2, 0.3], [0.3, 0.5]])
+    Q = stats.multivariate_normal([0, 0.2], [[1, -0.4], [-0.4, 1.5]])
+    for name in ["js", "tv", "gan", "js_weighted(pi=0.25)"]:
+        v = dv.exact.closed_form(P, Q, name)
+        mc = dv.exact.monte_carlo(P, Q, name, n=100_000, rng=4)
+        assert abs(mc.value - v) <= 5 * mc.standard_error, (name, v, mc)
+    # the nested rule is exact to rounding: it reproduces JS's identity with gan
+    js, gan = dv.exact.closed_form(P, Q, "js"), dv.exact.closed_form(P, Q, "gan")
+    assert gan == pytest.approx(2 * js - math.log(4), abs=1e-12)
+    # and the reduction itself against a case with an independent answer: equal covariances
+    R = stats.multivariate_normal([1.0, 0.0], [[2, 0.3], [0.3, 0.5]])
+    S = stats.multivariate_normal([0.0, 0.5], [[2, 0.3], [0.3, 0.5]])
+    from divest.exact._closed_form import _gauss_2d, _gauss
+    from divest._names import resolve
+    tv2d = _gauss_2d(*_gauss(R), *_gauss(S), resolve("tv"))
+    assert tv2d == pytest.approx(dv.exact.closed_form(R, S, "tv"), abs=1e-11)
+    with pytest.raises(NoClosedForm):
+        dv.exact.closed_form(stats.multivariate_normal(np.zeros(3), np.eye(3)),
+                             stats.multivariate_normal(np.zeros(3), np.diag([1, 2, 3])), "js")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from . import _names
 from ._validation import check_base, check_pmf
@@ -76,8 +77,9 @@ def discrete_divergence(p, q, name="kl", *, base=None, axis=-1, keepdims=False,
     """
     spec = _names.resolve(name, **params)
     if not spec.density_based:
+        valid = [n for n in _names.all_names() if _names.resolve_base_is_density(n)]
         raise ValueError(f"name={name!r} is not defined for pmfs by discrete_divergence; valid: "
-                         f"{', '.join(_names.all_names()[:-2])}")
+                         f"{', '.join(valid)}")
     base = check_base(base)
     if base is not None and not spec.logarithmic:
         raise ValueError(f"base={base!r} applies only to logarithmic divergences; "
@@ -108,16 +110,18 @@ def _discrete_core(p, q, spec, axis):
     if not spec.is_f:
         a = spec.params.get("alpha", 0.5)
         c = spec.chernoff(value)
-        direct = None
-        if np.any(c < 0.5):
-            # small Chernoff coefficient: sum p^a q^(1-a) directly (no cancellation in 1 - c)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                terms = np.exp(a * np.log(p) + (1.0 - a) * np.log(q))
-            terms = np.where((p == 0) | (q == 0), 0.0, terms)
-            with np.errstate(divide="ignore"):
-                logc = np.log(terms.sum(axis=axis))
-            direct = logc / (a - 1.0) if spec.base == "renyi" else -logc
         value, _ = spec.from_alpha_value(value)
-        if direct is not None:
-            value = np.where((c < 0.5) & ~np.isinf(value), direct, value)
+        far = ~(c >= 0.5) | ~np.isfinite(c)
+        if np.any(far):
+            # far from identity (affinity < 1/2, tiny or huge): log sum p^a q^(1-a) directly by
+            # log-sum-exp, with no cancellation in 1 - c and no overflow of the terms
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logt = a * np.log(p) + (1.0 - a) * np.log(q)
+            # zero masses: p^a q^(1-a) = 0, except q = 0 < p with a > 1 (infinite)
+            logt = np.where((p == 0) | (q == 0), -np.inf, logt)
+            if a > 1:
+                logt = np.where((q == 0) & (p > 0), np.inf, logt)
+            logc = special.logsumexp(logt, axis=axis)
+            direct = logc / (a - 1.0) if spec.base == "renyi" else -logc
+            value = np.where(far, direct, value)
     return value

@@ -79,6 +79,11 @@ class Spec:
         return out, dse
 
 
+def resolve_base_is_density(base: str) -> bool:
+    """Whether a base name is density-based (an f-divergence, renyi or bhattacharyya)."""
+    return base in _fdiv.fdivergences() or base in DENSITY_BASED
+
+
 def all_names() -> tuple[str, ...]:
     return _fdiv.fdivergences() + tuple(_OTHER)
 

@@ -14,11 +14,16 @@ __all__: list[str] = []
 
 
 def _describe(x) -> str:
-    """Short description of a value for error messages."""
-    arr = np.asarray(x) if not isinstance(x, (str, bytes)) else None
-    if arr is not None and arr.ndim > 0:
-        return f"array of shape {arr.shape} and dtype {arr.dtype}"
-    return repr(x)
+    """Short description of a value for error messages (never raises)."""
+    if not isinstance(x, (str, bytes)):
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError):
+            return f"a ragged or non-numeric {type(x).__name__} (no regular array shape)"
+        if arr.ndim > 0:
+            return f"array of shape {arr.shape} and dtype {arr.dtype}"
+    r = repr(x)
+    return r if len(r) <= 80 else r[:77] + "..."
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -149,7 +149,10 @@ class FDivergence:
         if self.f_dual is None:
             f = self.f
             with np.errstate(all="ignore"):
-                f_inf = float(f(np.float64(1e12))) / 1e12
+                slopes = [float(f(np.float64(u))) / u for u in (1e8, 1e12, 1e16)]
+            # f(u)/u converges to f'_inf; if it keeps growing (like log u) the limit is inf
+            growing = slopes[2] - slopes[1] > 1e-6 * max(1.0, abs(slopes[1]))
+            f_inf = math.inf if growing or not np.isfinite(slopes[2]) else slopes[2]
 
             def f_dual(v, _f=f, _finf=f_inf):
                 v = np.asarray(v, dtype=float)
@@ -196,12 +199,18 @@ class FDivergence:
 
     # -- stable evaluation of q f(p/q) ---------------------------------------------
     def _f0(self, u):
-        """Normalised generator f(u) - f(1) - f'(1)(u - 1) >= 0."""
-        return self.f(u) - self.f_one - self.f_prime_one * (u - 1.0)
+        """Normalised generator f(u) - f(1) - f'(1)(u - 1) >= 0.
+
+        It is f minus its tangent at 1, non-negative by convexity: negative values can
+        only be rounding error (cancellation near u = 1) and are returned as 0.
+        """
+        with np.errstate(invalid="ignore"):
+            return np.maximum(self.f(u) - self.f_one - self.f_prime_one * (u - 1.0), 0.0)
 
     def _f0_dual(self, v):
-        """v f0(1/v) = f_dual(v) - f(1) v - f'(1)(1 - v) >= 0."""
-        return self.f_dual(v) - self.f_one * v - self.f_prime_one * (1.0 - v)
+        """v f0(1/v) = f_dual(v) - f(1) v - f'(1)(1 - v) >= 0 (rounding handled as in _f0)."""
+        with np.errstate(invalid="ignore"):
+            return np.maximum(self.f_dual(v) - self.f_one * v - self.f_prime_one * (1.0 - v), 0.0)
 
     def _perspective0(self, p, q):
         r"""Elementwise :math:`q f_0(p/q) \ge 0` with the 0/0 and a/0 conventions.
@@ -259,6 +268,16 @@ class FDivergence:
 
 def _softplus(v):
     return np.logaddexp(0.0, v)
+
+
+def _inside(x, top):
+    """Keep values strictly below the open endpoint ``top`` of a conjugate domain.
+
+    Maps such as ``top - softplus(-v)`` or ``f'(r)`` approach ``top`` only in the limit,
+    but round onto it in float64 (where the conjugate is infinite); the largest double
+    below ``top`` is the correctly rounded value of the open map.
+    """
+    return np.minimum(x, np.nextafter(top, -np.inf))
 
 
 def _as_float(u):
@@ -325,7 +344,7 @@ def _reverse_kl() -> FDivergence:
         f_prime=lambda u: -_inv(u),
         conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.0),
-        activation=lambda v: -np.exp(-_as_float(v)),
+        activation=lambda v: _inside(-np.exp(-_as_float(v)), 0.0),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=False,
         integral=r"\int q \log(q/p) = \mathrm{KL}(Q\|P)",
@@ -363,7 +382,8 @@ def _neyman() -> FDivergence:
 
     def f(u):
         u = _as_float(u)
-        return np.where(u > 0, (1.0 - u) ** 2 * _inv(u), np.inf)
+        # (1 - u) * ((1 - u) / u): no overflow of (1 - u)^2 for huge u
+        return np.where(u > 0, (1.0 - u) * ((1.0 - u) * _inv(u)), np.inf)
 
     return FDivergence(
         name="neyman",
@@ -392,10 +412,10 @@ def _squared_hellinger() -> FDivergence:
     return FDivergence(
         name="squared_hellinger",
         f=f,
-        f_prime=lambda u: 1.0 - np.sqrt(_inv(u)),
+        f_prime=lambda u: _inside(1.0 - np.sqrt(_inv(u)), 1.0),
         conjugate=conj,
         conjugate_domain=Interval(-math.inf, 1.0),
-        activation=lambda v: -np.expm1(-_as_float(v)),
+        activation=lambda v: _inside(-np.expm1(-_as_float(v)), 1.0),
         value_range=Interval(0.0, 2.0, True, True),
         symmetric=True,
         integral=r"\int (\sqrt{p}-\sqrt{q})^2",
@@ -409,9 +429,11 @@ def _jeffreys() -> FDivergence:
         return np.where(u > 0, (u - 1.0) * _log_u(u), np.inf)
 
     def conj(t):
+        # w = W(e^(1-t)) solves w + log w = 1 - t, so w + 1/w + t - 2 = 1/w - log w - 1
+        # (no cancellation of w + t for t << 0)
         w = _wexp(1.0 - _as_float(t))
-        with np.errstate(over="ignore"):
-            return w + 1.0 / w + _as_float(t) - 2.0
+        with np.errstate(over="ignore", divide="ignore"):
+            return 1.0 / w - np.log(w) - 1.0
 
     return FDivergence(
         name="jeffreys",
@@ -433,21 +455,23 @@ def _jeffreys() -> FDivergence:
 def _js() -> FDivergence:
     def f(u):
         u = _as_float(u)
-        return 0.5 * (special.xlogy(u, u) - special.xlogy(u + 1.0, 0.5 * (u + 1.0)))
+        return 0.5 * (special.xlogy(u, u) - (u + 1.0) * np.log1p(0.5 * (u - 1.0)))
 
     def conj(t):
         t = _as_float(t)
         ok = t < 0.5 * _LOG2
         with np.errstate(all="ignore"):
-            return np.where(ok, -0.5 * np.log(2.0 - np.exp(2.0 * np.where(ok, t, 0.0))), np.inf)
+            # -1/2 log(2 - e^(2t)) = -1/2 [log 2 + log(-expm1(2t - log 2))], accurate near the end
+            inner = -np.expm1(2.0 * np.where(ok, t, 0.0) - _LOG2)
+            return np.where(ok, -0.5 * (_LOG2 + np.log(inner)), np.inf)
 
     return FDivergence(
         name="js",
         f=f,
-        f_prime=lambda u: 0.5 * (_log_u(2.0 * _as_float(u)) - np.log1p(_as_float(u))),
+        f_prime=lambda u: _inside(-0.5 * np.log(0.5 + 0.5 * _inv(u)), 0.5 * _LOG2),
         conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.5 * _LOG2),
-        activation=lambda v: 0.5 * _LOG2 - 0.5 * _softplus(-_as_float(v)),
+        activation=lambda v: _inside(0.5 * _LOG2 - 0.5 * _softplus(-_as_float(v)), 0.5 * _LOG2),
         value_range=Interval(0.0, _LOG2, True, True),
         symmetric=True,
         integral=r"\tfrac12 \mathrm{KL}(P\|M) + \tfrac12 \mathrm{KL}(Q\|M),\ M = (P+Q)/2",
@@ -464,20 +488,22 @@ def _js_weighted(pi: float) -> FDivergence:
     def gen(w):
         def f(u):
             u = _as_float(u)
-            m = 1.0 - w + w * u
-            return w * special.xlogy(u, u) - special.xlogy(m, m)
+            # m log m with m = 1 + w (u - 1), via log1p near u = 1
+            return w * special.xlogy(u, u) - (1.0 + w * (u - 1.0)) * np.log1p(w * (u - 1.0))
         return f
 
     def f_prime(u):
-        u = _as_float(u)
-        return pi * (_log_u(u) - np.log(1.0 - pi + pi * u))
+        # pi (log u - log(1 - pi + pi u)) = -pi log(pi + (1 - pi)/u), stable for large u
+        with np.errstate(divide="ignore"):
+            return _inside(-pi * np.log(pi + (1.0 - pi) * _inv(u)), top)
 
     def conj(t):
         t = _as_float(t)
         ok = t < top
         with np.errstate(all="ignore"):
-            e = np.exp(np.where(ok, t, 0.0) / pi)
-            return np.where(ok, -(1.0 - pi) * (np.log1p(-pi * e) - math.log1p(-pi)), np.inf)
+            # 1 - pi e^(t/pi) = -expm1(t/pi + log pi): accurate up to the endpoint
+            inner = -np.expm1(np.where(ok, t, 0.0) / pi + math.log(pi))
+            return np.where(ok, -(1.0 - pi) * (np.log(inner) - math.log1p(-pi)), np.inf)
 
     return FDivergence(
         name="js_weighted",
@@ -485,7 +511,7 @@ def _js_weighted(pi: float) -> FDivergence:
         f_prime=f_prime,
         conjugate=conj,
         conjugate_domain=Interval(-math.inf, top),
-        activation=lambda v: top - pi * _softplus(-_as_float(v)),
+        activation=lambda v: _inside(top - pi * _softplus(-_as_float(v)), top),
         value_range=Interval(0.0, ent, True, True),
         symmetric=pi == 0.5,
         integral=r"\pi \mathrm{KL}(P\|M) + (1-\pi) \mathrm{KL}(Q\|M),\ M = \pi P + (1-\pi) Q",
@@ -498,21 +524,28 @@ def _js_weighted(pi: float) -> FDivergence:
 def _gan() -> FDivergence:
     def f(u):
         u = _as_float(u)
-        return special.xlogy(u, u) - special.xlogy(u + 1.0, u + 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            small = special.xlogy(u, u) - (u + 1.0) * np.log1p(u)
+            # u log u - (u+1) log(u+1) = -u log1p(1/u) - log1p(u), no cancellation for u > 1
+            large = -u * np.log1p(_inv(np.maximum(u, 1.0))) - np.log1p(u)
+        return np.where(u <= 1.0, small, large)
 
     def conj(t):
         t = _as_float(t)
         ok = t < 0
         with np.errstate(all="ignore"):
-            return np.where(ok, -np.log(-np.expm1(np.where(ok, t, -1.0))), np.inf)
+            tt = np.where(ok, t, -1.0)
+            # -log(1 - e^t): log1p(-e^t) keeps relative accuracy for t << 0
+            val = np.where(tt < -_LOG2, -np.log1p(-np.exp(tt)), -np.log(-np.expm1(tt)))
+            return np.where(ok, val, np.inf)
 
     return FDivergence(
         name="gan",
         f=f,
-        f_prime=lambda u: _log_u(u) - np.log1p(_as_float(u)),
+        f_prime=lambda u: _inside(-np.log1p(_inv(u)), 0.0),
         conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.0),
-        activation=lambda v: -_softplus(-_as_float(v)),
+        activation=lambda v: _inside(-_softplus(-_as_float(v)), 0.0),
         value_range=Interval(-2 * _LOG2, 0.0, True, True),
         symmetric=True,
         integral=r"\int p\log\frac{2p}{p+q} + q\log\frac{2q}{p+q} - \log 4 = 2\,\mathrm{JS} - \log 4",
@@ -559,7 +592,8 @@ def _alpha(alpha: float) -> FDivergence:
     def f_prime(u):
         u = _as_float(u)
         with np.errstate(divide="ignore"):
-            return (u ** (a - 1.0) - 1.0) / (a - 1.0)
+            out = (u ** (a - 1.0) - 1.0) / (a - 1.0)
+        return out if a > 1 else _inside(out, 1.0 / (1.0 - a))
 
     def conj(t):
         t = _as_float(t)
@@ -579,7 +613,7 @@ def _alpha(alpha: float) -> FDivergence:
         dom = Interval(-math.inf, top, high_closed=a < 0)
 
         def act(v, _top=top):
-            return _top - _softplus(-_as_float(v))
+            return _inside(_top - _softplus(-_as_float(v)), _top)
         vr = Interval(0.0, 1.0 / (a * (1.0 - a)) if a > 0 else math.inf, True, True)
     return FDivergence(
         name="alpha",

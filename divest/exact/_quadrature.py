@@ -164,7 +164,7 @@ def _integrate_1d(fd, P, Q, *, rtol=1e-11, atol=1e-14, max_intervals=60000):
     ca, cb = pts[:-1], pts[1:]
     a = np.concatenate([ca, la, ra])
     b = np.concatenate([cb, lb, rb])
-    nl, nr = la.size, ra.size
+    nl = la.size
 
     def g(x):
         return fd._log_perspective0(logdensity(P, x), logdensity(Q, x))

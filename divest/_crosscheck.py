@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import _names
-from ._result import Estimate
 from ._validation import check_positive_int, check_rng
 from .distributions import dimension
-from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
+from .exact import NoClosedForm, _best_exact, monte_carlo, quadrature
 from .reference import STANDARD_NAMES
 
 __all__ = ["CrossCheckReport", "CrossCheckRow", "InequalityCheck", "crosscheck"]
@@ -208,17 +207,6 @@ def _z(value, se, exact, se_exact):
     return diff / math.sqrt(se ** 2 + se_exact ** 2 + rounding ** 2)
 
 
-def _exact_for(P, Q, spec):
-    try:
-        return Estimate.from_value(closed_form(P, Q, spec.label), method="closed_form",
-                                   name=spec.label)
-    except NoClosedForm:
-        pass
-    if spec.density_based and dimension(P) == 1 and hasattr(P, "logpdf") and hasattr(Q, "logpdf"):
-        return quadrature(P, Q, spec.label)
-    return None
-
-
 def _applicable(P, Q, spec, method):
     has_density = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
     if method == "closed_form":
@@ -337,7 +325,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, rng=None, progress=
         from tqdm.auto import tqdm
         iterator = tqdm(specs, desc="crosscheck", unit="divergence")
     for spec in iterator:
-        ref = _exact_for(P, Q, spec)
+        ref = _best_exact(P, Q, spec.label)
         if ref is not None:
             exact_values[spec.label] = ref.value
         for m in meths:

@@ -20,7 +20,7 @@ from . import _names
 from ._result import Estimate
 from ._validation import check_positive_int, check_rng
 from .distributions import Mixture, ParallelLines, dimension
-from .exact import NoClosedForm, closed_form, quadrature
+from .exact import _best_exact
 
 __all__ = ["DEFAULT_PAIR", "ReferencePair", "STANDARD_NAMES", "get_pair", "pairs", "parallel_lines"]
 
@@ -128,15 +128,7 @@ class ReferencePair:
 
     def exact(self, name: str, **params) -> Estimate | None:
         """Exact value of one divergence (closed form or quadrature), or None if unavailable."""
-        spec = _names.resolve(name, **params)
-        try:
-            value = closed_form(self.P, self.Q, spec.label)
-            return Estimate.from_value(value, method="closed_form", name=spec.label)
-        except NoClosedForm:
-            pass
-        if spec.density_based and self.dim == 1 and hasattr(self.P, "logpdf"):
-            return quadrature(self.P, self.Q, spec.label)
-        return None
+        return _best_exact(self.P, self.Q, _names.resolve(name, **params).label)
 
     @cached_property
     def exact_estimates(self) -> dict[str, Estimate]:

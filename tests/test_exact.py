@@ -431,3 +431,16 @@ def test_2d_gaussian_reduction_against_monte_carlo_and_closed_forms():
     with pytest.raises(NoClosedForm):
         dv.exact.closed_form(stats.multivariate_normal(np.zeros(3), np.eye(3)),
                              stats.multivariate_normal(np.zeros(3), np.diag([1, 2, 3])), "js")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bures_wasserstein_against_pot(seed):
+    ot = pytest.importorskip("ot")
+    rng = np.random.default_rng(seed)
+    d = 4
+    A, B = _random_spd(rng, d, cond=10.0), _random_spd(rng, d, cond=3.0)
+    m1, m2 = rng.normal(size=d), rng.normal(size=d)
+    ours = dv.exact.closed_form(stats.multivariate_normal(m1, A), stats.multivariate_normal(m2, B),
+                                "wasserstein", p=2)
+    theirs = float(ot.gaussian.bures_wasserstein_distance(m1, m2, A, B))
+    assert ours == pytest.approx(theirs, rel=1e-10)

@@ -4,7 +4,7 @@ The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
-from . import distributions, exact, fdiv, reference
+from . import distributions, estimators, exact, fdiv, reference
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
@@ -23,6 +23,7 @@ __all__ = [
     "discrete_divergence",
     "distributions",
     "divergence",
+    "estimators",
     "exact",
     "fdiv",
     "fdivergences",

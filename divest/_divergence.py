@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _names
 from ._result import Estimate
 from ._validation import check_choice
 from .distributions import dimension
+from .estimators._common import check_samples, is_samples
 from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
 
 __all__ = ["divergence"]
@@ -17,8 +16,19 @@ _SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural
 _DIVERGENCE_PARAMS = ("alpha", "pi", "p", "bandwidth")
 
 
-def _is_samples(x) -> bool:
-    return isinstance(x, (np.ndarray, list, tuple)) or type(x).__module__.startswith("torch")
+#: divergences whose nearest-neighbour estimators are consistent (see estimators.knn)
+_KNN_NAMES = ("kl", "reverse_kl", "jeffreys", "renyi", "alpha", "squared_hellinger",
+              "bhattacharyya", "pearson")
+
+
+def _auto_sample_method(spec, n, m, d) -> str:
+    """The estimator ``divergence(X, Y, method="auto")`` uses (the rule in its docstring)."""
+    if spec.base in _KNN_NAMES and d <= 3:
+        return "knn"
+    if spec.is_f or spec.density_based:
+        return "classifier"
+    raise ValueError(f"no sample estimator for {spec.label!r} in divergence(); "
+                     "use divest.ipm for wasserstein and mmd2")
 
 
 def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estimate:
@@ -36,20 +46,32 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
 
     ``details["auto"]`` records why each earlier method was skipped.
 
+    For sample arrays ``X ~ P`` of shape (n, d) and ``Y ~ Q`` of shape (m, d) (1-D
+    arrays are read as (n, 1)), ``method`` names an estimator of
+    :mod:`divest.estimators`: ``"knn"``, ``"classifier"``, ``"ulsif"``, ``"kliep"``
+    or ``"variational"`` (a lower bound).  ``method="auto"`` uses nearest neighbours
+    for the divergences they estimate consistently (KL, reverse KL, Jeffreys, Rényi,
+    alpha, squared Hellinger, Bhattacharyya, Pearson) in dimension d <= 3, where
+    their bias is small, and the cross-fitted classifier density ratio otherwise
+    (every f-divergence, any dimension).  ``details["auto"]`` says which.
+
     Parameters
     ----------
-    P, Q : distributions
+    P, Q : distributions or sample arrays
         P first: the divergence is :math:`D(P\|Q)`.
     name : str
         Any divergence name: f-divergences (:func:`divest.fdivergences`), ``renyi``,
         ``bhattacharyya``, ``wasserstein`` (closed forms only), ``mmd2`` (closed forms
         only).  Parameters in the name (``"alpha(alpha=0.5)"``) or as keywords.
-    method : {"auto", "closed_form", "quadrature", "monte_carlo"}
+    method : str
+        For distributions: "auto", "closed_form", "quadrature", "monte_carlo"; for
+        samples: "auto", "knn", "classifier", "ulsif", "kliep", "variational".
     rng : None, int or numpy.random.Generator
         Randomness for Monte Carlo.
     **options
         Divergence parameters (``alpha``, ``pi``, ``p``, ``bandwidth``) and method
-        options (``n`` for Monte Carlo, ``rtol`` for quadrature).
+        options (``n`` for Monte Carlo, ``rtol`` for quadrature; for samples, the
+        keyword arguments of the chosen estimator, e.g. ``k`` or ``model``).
 
     Returns
     -------
@@ -58,8 +80,7 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     Raises
     ------
     NotImplementedError
-        For sample arrays: the sample-based estimators (kNN, classifier and kernel
-        density ratios, variational bounds) are not part of this release yet.
+        ``method="neural"``: neural critics come with the torch backend.
     ValueError
         Unknown name or method, or no method applies to the pair.
 
@@ -72,15 +93,17 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     >>> est = dv.divergence(stats.t(3), stats.norm(), "js")
     >>> est.method, round(est.value, 10)
     ('quadrature', 0.0219693197)
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(0, 1, (2000, 1)), rng.normal(1, 1, (2000, 1))
+    >>> est = dv.divergence(X, Y, "kl", rng=0)  # exact value 0.5
+    >>> est.method, abs(est.value - 0.5) < 4 * est.standard_error + 0.02
+    ('knn', True)
     """
     params = {k: options.pop(k) for k in list(options) if k in _DIVERGENCE_PARAMS}
     spec = _names.resolve(name, **params)
-    if _is_samples(P) or _is_samples(Q):
-        check_choice(method, "method", ("auto",) + _SAMPLE_METHODS)
-        raise NotImplementedError(
-            "divergence() between sample arrays needs the sample-based estimators "
-            f"({', '.join(_SAMPLE_METHODS)}), which are not implemented in this release; "
-            "pass distributions (scipy.stats frozen or divest.distributions) instead")
+    if is_samples(P) or is_samples(Q):
+        return _divergence_samples(P, Q, spec, method, rng, options)
     check_choice(method, "method", _DIST_METHODS)
     unknown = set(options) - {"n", "rtol", "max_intervals"}
     if unknown:
@@ -105,6 +128,22 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
         skipped["quadrature"] = f"dimension {dimension(P)} > 1"
         est = monte_carlo(P, Q, spec.label, rng=rng, **_pick(options, "n"))
     est.details["auto"] = skipped
+    return est
+
+
+def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
+    from . import estimators
+    check_choice(method, "method", ("auto",) + _SAMPLE_METHODS)
+    if method == "neural":
+        raise NotImplementedError("method='neural' needs the torch backend (divest.torch), which "
+                                  "is not part of this release")
+    X, Y = check_samples(X, Y)
+    chosen = _auto_sample_method(spec, X.shape[0], Y.shape[0], X.shape[1]) \
+        if method == "auto" else method
+    est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
+    if method == "auto":
+        est.details["auto"] = {"method": chosen, "rule": "knn for KL/Renyi-type names when "
+                               "d <= 3, classifier otherwise"}
     return est
 
 

@@ -23,11 +23,14 @@ def _parser():
                    help=f"reference pair (default {reference.DEFAULT_PAIR}; see `divest pairs`)")
     c.add_argument("--n", type=int, default=100_000, help="samples per distribution "
                    "for the sampling methods (default 100000)")
+    c.add_argument("--n-samples", type=int, default=5000, dest="n_samples",
+                   help="samples per distribution for the sample estimators (default 5000)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     c.add_argument("--names", type=_csv, default=None,
                    help="comma-separated divergences, e.g. kl,js,'alpha(alpha=0.5)'")
     c.add_argument("--methods", type=_csv, default=None,
-                   help="comma-separated methods among closed_form,quadrature,monte_carlo")
+                   help="comma-separated methods among closed_form,quadrature,monte_carlo,"
+                   "knn,classifier,ulsif,kliep,variational (default: all that apply)")
     c.add_argument("--plot", default=None, metavar="PNG", help="write estimates vs exact values")
     c.add_argument("--json", default=None, metavar="PATH", help="write the report as JSON")
     c.add_argument("--markdown", default=None, metavar="PATH", help="write the report as markdown")
@@ -50,7 +53,7 @@ def main(argv=None) -> int:
     try:
         pair = reference.get_pair(args.pair)
         report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=args.n,
-                            rng=args.seed, progress=not args.quiet,
+                            n_samples=args.n_samples, rng=args.seed, progress=not args.quiet,
                             pair_name=f"{pair.name}: {pair.description}")
     except ValueError as exc:
         print(f"divest crosscheck: error: {exc}", file=sys.stderr)

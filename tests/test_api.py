@@ -6,7 +6,8 @@ import pytest
 
 import divest
 
-MODULES = ["divest", "divest.fdiv", "divest.exact", "divest.distributions", "divest.reference"]
+MODULES = ["divest", "divest.fdiv", "divest.exact", "divest.distributions", "divest.reference",
+           "divest.estimators"]
 
 
 @pytest.mark.parametrize("modname", MODULES)

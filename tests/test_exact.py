@@ -356,8 +356,10 @@ def test_divergence_errors():
         dv.divergence(P, Q, "alpha", alpha=1.0)
     with pytest.raises(ValueError, match="pi"):
         dv.divergence(P, Q, "js_weighted", pi=1.5)
-    with pytest.raises(NotImplementedError, match="sample"):
-        dv.divergence(np.zeros((10, 2)), np.ones((10, 2)), "kl")
+    with pytest.raises(NotImplementedError, match="torch"):
+        dv.divergence(np.zeros((10, 2)), np.ones((10, 2)), "kl", method="neural")
+    with pytest.raises(ValueError, match="method='magic'"):
+        dv.divergence(np.zeros((10, 2)), np.ones((10, 2)), "kl", method="magic")
     with pytest.raises(TypeError, match="unexpected option"):
         dv.divergence(P, Q, "kl", bogus=3)
     with pytest.raises(ValueError, match="no closed form"):

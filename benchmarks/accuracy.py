@@ -1,0 +1,245 @@
+"""Accuracy, interval coverage and speed of divest's sample estimators against the peers.
+
+For every reference pair (exact values from ``divest.reference``), sample sizes n, and
+repetitions, runs divest's estimators and the peers installed by the ``bench`` extra
+(``divergence``'s kNN KL, ``universal-divergence``, ``densratio``'s uLSIF) on the same
+samples, and writes bias, standard deviation, RMSE, 95%-interval coverage and seconds as
+``benchmarks/results/accuracy.{md,json,png}``.
+
+Run::
+
+    pip install -e ".[bench]"
+    python benchmarks/accuracy.py --quick          # n = 1000, 10 repetitions, minutes
+    python benchmarks/accuracy.py                  # n in {1000, 10000}, 10 repetitions
+
+Peers that are not installed are skipped (and said so in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import divest as dv
+from divest.reference import get_pair
+
+OUT = Path(__file__).resolve().parent / "results"
+
+PAIRS = ["normal-1-2", "normal-laplace", "t3-normal", "bimodal-normal", "exp-gamma",
+         "mean-shift-large", "mean-shift-d1", "mean-shift-d2", "mean-shift-d5",
+         "mean-shift-d10", "scale-change-d2", "correlated-d2", "correlated-shift-d2"]
+
+#: (label in the table, divergence, callable(X, Y, rng) -> Estimate or float)
+def _divest_methods():
+    E = dv.estimators
+    return [
+        ("divest knn", "kl", lambda X, Y, r: E.knn(X, Y, "kl", rng=r)),
+        ("divest knn (fixed k=5)", "kl", lambda X, Y, r: E.knn(X, Y, "kl", k=5, estimator="wkv", rng=r)),
+        ("divest classifier", "kl", None),           # from the shared classifier fit
+        ("divest kliep", "kl", lambda X, Y, r: E.kliep(X, Y, "kl", rng=r)),
+        ("divest variational (dv, quadratic)", "kl",
+         lambda X, Y, r: E.variational(X, Y, "kl", critic="linear", bound="dv", rng=r)),
+        ("divest auto", "kl", lambda X, Y, r: dv.divergence(X, Y, "kl", rng=r)),
+        ("divest classifier", "js", None),
+        ("divest classifier", "tv", None),
+        ("divest auto", "js", lambda X, Y, r: dv.divergence(X, Y, "js", rng=r)),
+        ("divest knn", "squared_hellinger", lambda X, Y, r: E.knn(X, Y, "squared_hellinger", rng=r)),
+        ("divest classifier", "squared_hellinger", None),
+        ("divest ulsif", "pearson", lambda X, Y, r: E.ulsif(X, Y, "pearson", rng=r)),
+        ("divest knn", "pearson", lambda X, Y, r: E.knn(X, Y, "pearson", rng=r)),
+    ]
+
+
+def _peer_methods():
+    peers = []
+    try:
+        import divergence as dvg
+
+        peers.append(("peer divergence.knn_kl_divergence (k=5)", "kl",
+                      lambda X, Y, r: float(dvg.knn_kl_divergence(X, Y, k=5))))
+    except ImportError:
+        peers.append(("peer divergence (not installed)", "kl", None))
+    try:
+        import universal_divergence as ud
+
+        peers.append(("peer universal-divergence (k=5)", "kl",
+                      lambda X, Y, r: float(ud.estimate(X, Y, k=5))))
+    except ImportError:
+        peers.append(("peer universal-divergence (not installed)", "kl", None))
+    try:
+        import densratio
+
+        def _ulsif(X, Y, r):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = densratio.densratio(X, Y, alpha=0.0, verbose=False)
+            return 2.0 * float(fit.alpha_PE)  # densratio's PE is half of Pearson chi^2
+
+        peers.append(("peer densratio uLSIF", "pearson", _ulsif))
+    except ImportError:
+        peers.append(("peer densratio (not installed)", "pearson", None))
+    return peers
+
+
+def _value_se(res):
+    if isinstance(res, dv.Estimate):
+        return res.value, res.standard_error, res.confidence_interval
+    return float(res), math.nan, (math.nan, math.nan)
+
+
+def run(pairs, sizes, reps, seed=0, progress=True):
+    methods = _divest_methods() + _peer_methods()
+    records = []
+    todo = [(p, n) for p in pairs for n in sizes]
+    try:
+        from tqdm import tqdm
+        it = tqdm(todo, desc="pairs x sizes") if progress else todo
+    except ImportError:  # pragma: no cover
+        it = todo
+    for pair_name, n in it:
+        pair = get_pair(pair_name)
+        truth = pair.values
+        for rep in range(reps):
+            rng = np.random.default_rng([seed, rep, n, PAIRS.index(pair_name)])
+            X, Y = pair.sample(n, rng=rng)
+            shared = {}
+            for label, name, fn in methods:
+                if name not in truth or not math.isfinite(truth[name]):
+                    continue
+                if fn is None and not label.startswith("divest classifier"):
+                    records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
+                                    "name": name, "truth": truth[name], "value": math.nan,
+                                    "se": math.nan, "covered": None, "seconds": math.nan,
+                                    "error": "not installed"})
+                    continue
+                t0 = time.perf_counter()
+                err = None
+                try:
+                    if fn is None:  # one classifier fit, every divergence from it
+                        if "ratio" not in shared:
+                            shared["ratio"] = dv.estimators.fit_ratio(X, Y, method="classifier",
+                                                                     rng=rng)
+                            shared["ratio_seconds"] = time.perf_counter() - t0
+                        res = shared["ratio"].divergence(name)
+                    else:
+                        res = fn(X, Y, rng)
+                    v, se, ci = _value_se(res)
+                except Exception as exc:  # a failing estimator is a result too
+                    v, se, ci, err = math.nan, math.nan, (math.nan, math.nan), repr(exc)[:200]
+                dt = time.perf_counter() - t0
+                if fn is None and "ratio_seconds" in shared:
+                    dt = shared["ratio_seconds"] if name == "kl" else dt
+                covered = None if math.isnan(ci[0]) else bool(ci[0] <= truth[name] <= ci[1])
+                records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
+                                "name": name, "truth": truth[name], "value": v, "se": se,
+                                "covered": covered, "seconds": dt, "error": err})
+    return records
+
+
+def summarise(records):
+    groups = {}
+    for r in records:
+        groups.setdefault((r["pair"], r["n"], r["name"], r["method"]), []).append(r)
+    rows = []
+    for (pair, n, name, method), rs in sorted(groups.items()):
+        vals = np.array([r["value"] for r in rs], dtype=float)
+        ok = np.isfinite(vals)
+        truth = rs[0]["truth"]
+        cov = [r["covered"] for r in rs if r["covered"] is not None]
+        rows.append({
+            "pair": pair, "n": n, "divergence": name, "method": method, "truth": truth,
+            "reps": len(rs), "failed": int((~ok).sum()),
+            "mean": float(vals[ok].mean()) if ok.any() else math.nan,
+            "bias": float(vals[ok].mean() - truth) if ok.any() else math.nan,
+            "std": float(vals[ok].std(ddof=1)) if ok.sum() > 1 else math.nan,
+            "rmse": float(np.sqrt(np.mean((vals[ok] - truth) ** 2))) if ok.any() else math.nan,
+            "coverage": float(np.mean(cov)) if cov else math.nan,
+            "seconds": float(np.nanmean([r["seconds"] for r in rs])),
+            "errors": sorted({r["error"] for r in rs if r["error"]})[:2],
+        })
+    return rows
+
+
+def to_markdown(rows, header):
+    lines = [header, "",
+             "| pair | n | divergence | truth | method | bias | std | RMSE | 95% coverage | s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    best = {}
+    for r in rows:
+        key = (r["pair"], r["n"], r["divergence"])
+        if math.isfinite(r["rmse"]):
+            best[key] = min(best.get(key, math.inf), r["rmse"])
+    for r in rows:
+        key = (r["pair"], r["n"], r["divergence"])
+        rm = f"{r['rmse']:.3g}"
+        if math.isfinite(r["rmse"]) and r["rmse"] == best.get(key):
+            rm = f"**{rm}**"
+        cov = "—" if math.isnan(r["coverage"]) else f"{r['coverage']:.2f}"
+        note = f" ({r['failed']} failed)" if r["failed"] else ""
+        lines.append(f"| {r['pair']} | {r['n']} | {r['divergence']} | {r['truth']:.4g} | "
+                     f"{r['method']}{note} | {r['bias']:+.3g} | {r['std']:.2g} | {rm} | {cov} | "
+                     f"{r['seconds']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    kl = [r for r in rows if r["divergence"] == "kl"]
+    pairs = sorted({(r["pair"], r["n"]) for r in kl}, key=lambda t: (t[1], PAIRS.index(t[0])))
+    methods = sorted({r["method"] for r in kl})
+    fig, ax = plt.subplots(figsize=(max(8, 0.6 * len(pairs)), 5))
+    for j, m in enumerate(methods):
+        ys = []
+        for p in pairs:
+            hit = [r for r in kl if (r["pair"], r["n"]) == p and r["method"] == m]
+            ys.append(hit[0]["rmse"] / max(abs(hit[0]["truth"]), 1e-3) if hit else np.nan)
+        ax.plot(range(len(pairs)), ys, marker="os^vD<>p*hx+"[j % 12], lw=1,
+                ls="-" if m.startswith("divest") else "--", label=m)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(pairs)))
+    ax.set_xticklabels([f"{p}\nn={n}" for p, n in pairs], rotation=90, fontsize=7)
+    ax.set_ylabel("RMSE / |KL|")
+    ax.set_title("KL estimation: relative RMSE by pair (lower is better; dashed: peers)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="n = 1000 only")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--pairs", default=",".join(PAIRS))
+    ap.add_argument("--sizes", default=None, help="comma-separated n (default 1000,10000)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="accuracy")
+    args = ap.parse_args(argv)
+    sizes = [1000] if args.quick else [int(s) for s in (args.sizes or "1000,10000").split(",")]
+    pairs = [p for p in args.pairs.split(",") if p]
+    OUT.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    records = run(pairs, sizes, args.reps, seed=args.seed)
+    rows = summarise(records)
+    header = (f"# Sample estimators vs peers (reps = {args.reps}, sizes = {sizes}, "
+              f"{time.perf_counter() - t0:.0f} s)\n\nBold: lowest RMSE for the pair, n and "
+              "divergence. Coverage: fraction of 95% intervals containing the truth "
+              "(peers report no interval).")
+    md = to_markdown(rows, header)
+    (OUT / f"{args.tag}.md").write_text(md)
+    (OUT / f"{args.tag}.json").write_text(json.dumps({"rows": rows, "records": records},
+                                                     indent=1, default=str) + "\n")
+    plot(rows, OUT / f"{args.tag}.png")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

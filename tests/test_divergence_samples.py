@@ -1,0 +1,48 @@
+"""divergence() on sample arrays: the auto rule and the routing to the estimators."""
+
+import numpy as np
+import pytest
+
+import divest as dv
+from divest._divergence import _auto_sample_method
+from divest._names import resolve
+
+
+@pytest.mark.parametrize("name,d,want", [
+    ("kl", 1, "knn"), ("kl", 3, "knn"), ("kl", 4, "classifier"), ("reverse_kl", 2, "knn"),
+    ("renyi(alpha=0.5)", 2, "knn"), ("squared_hellinger", 1, "knn"), ("pearson", 1, "knn"),
+    ("js", 1, "classifier"), ("tv", 2, "classifier"), ("gan", 1, "classifier"),
+    ("neyman", 1, "classifier"), ("bhattacharyya", 10, "classifier")])
+def test_auto_rule(name, d, want):
+    assert _auto_sample_method(resolve(name), 1000, 1000, d) == want
+
+
+def test_auto_rule_refuses_ipm_names():
+    with pytest.raises(ValueError, match="divest.ipm"):
+        _auto_sample_method(resolve("wasserstein"), 100, 100, 1)
+
+
+def test_divergence_routes_samples_to_the_estimator(monkeypatch):
+    calls = []
+
+    def fake(X, Y, name, rng=None, **kw):
+        calls.append((X.shape, Y.shape, name, kw))
+        return dv.Estimate.from_value(0.1, method="fake", name=name)
+
+    monkeypatch.setattr(dv.estimators, "classifier", fake)
+    est = dv.divergence(np.zeros((30, 5)) + np.arange(30)[:, None], np.ones((20, 5)), "js",
+                        model="logistic")
+    assert calls == [((30, 5), (20, 5), "js", {"model": "logistic"})]
+    assert est.details["auto"]["method"] == "classifier"
+    # 1-D input is read as (n, 1)
+    dv.divergence(np.arange(10.0), np.arange(12.0), "tv", method="classifier")
+    assert calls[-1][:2] == ((10, 1), (12, 1))
+
+
+def test_divergence_sample_input_errors():
+    with pytest.raises(ValueError, match="same dimension"):
+        dv.divergence(np.zeros((10, 2)), np.zeros((10, 3)), "kl", method="knn")
+    with pytest.raises(ValueError, match="non-finite"):
+        dv.divergence(np.full((10, 2), np.nan), np.zeros((10, 2)), "kl", method="knn")
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        dv.divergence(np.zeros((1, 2)), np.zeros((10, 2)), "kl", method="knn")

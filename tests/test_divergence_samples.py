@@ -8,13 +8,16 @@ from divest._divergence import _auto_sample_method
 from divest._names import resolve
 
 
-@pytest.mark.parametrize("name,d,want", [
-    ("kl", 1, "knn"), ("kl", 3, "knn"), ("kl", 4, "classifier"), ("reverse_kl", 2, "knn"),
-    ("renyi(alpha=0.5)", 2, "knn"), ("squared_hellinger", 1, "knn"), ("pearson", 1, "knn"),
-    ("js", 1, "classifier"), ("tv", 2, "classifier"), ("gan", 1, "classifier"),
-    ("neyman", 1, "classifier"), ("bhattacharyya", 10, "classifier")])
-def test_auto_rule(name, d, want):
-    assert _auto_sample_method(resolve(name), 1000, 1000, d) == want
+@pytest.mark.parametrize("name,d,n,want", [
+    ("kl", 1, 1000, "classifier"), ("kl", 1, 30_000, "knn"), ("kl", 3, 30_000, "knn"),
+    ("kl", 4, 30_000, "classifier"), ("reverse_kl", 2, 25_000, "knn"),
+    ("reverse_kl", 2, 24_999, "classifier"), ("renyi(alpha=0.5)", 2, 30_000, "knn"),
+    ("squared_hellinger", 1, 30_000, "knn"), ("pearson", 1, 30_000, "knn"),
+    ("js", 1, 30_000, "classifier"), ("tv", 2, 30_000, "classifier"),
+    ("gan", 1, 1000, "classifier"), ("neyman", 1, 30_000, "classifier"),
+    ("bhattacharyya", 10, 30_000, "classifier")])
+def test_auto_rule(name, d, n, want):
+    assert _auto_sample_method(resolve(name), n, n, d) == want
 
 
 def test_auto_rule_refuses_ipm_names():

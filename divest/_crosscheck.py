@@ -183,7 +183,7 @@ class CrossCheckReport:
             if exact is not None and math.isfinite(exact):
                 ax.axhline(exact, color="tab:red", lw=1, ls="--", label="exact")
             ax.set_xticks(range(len(rows)))
-            ax.set_xticklabels([r.method for r in rows], fontsize=7)
+            ax.set_xticklabels([r.method for r in rows], fontsize=7, rotation=35, ha="right")
             title = nm if exact is None or math.isfinite(exact) else f"{nm} (exact = inf)"
             ax.set_title(title, fontsize=9)
             ax.set_xlim(-0.7, max(len(rows), 1) - 0.3)

@@ -132,3 +132,31 @@ def test_cli_crosscheck_and_pairs(tmp_path, capsys):
     assert "mean-shift-d10" in capsys.readouterr().out
     assert cli.main(["crosscheck", "--pair", "nope", "--quiet"]) == 2
     assert "available" in capsys.readouterr().err
+
+
+def test_crosscheck_with_sample_estimators():
+    pair = reference.get_pair(reference.DEFAULT_PAIR)
+    rep = dv.crosscheck(pair.P, pair.Q, names=["kl", "js", "squared_hellinger"], n=5000,
+                        n_samples=2000, rng=3,
+                        methods=["closed_form", "quadrature", "knn", "classifier", "variational"])
+    assert rep.ok, rep.failures
+    got = {(r.name, r.method): r for r in rep.rows}
+    assert ("kl", "knn") in got and ("js", "knn") not in got  # knn does not estimate JS
+    assert got[("js", "variational")].status == "bound"
+    for r in rep.rows:
+        if r.method in ("knn", "classifier"):
+            assert r.status in ("ok", "off") and abs(r.z) < 5, r
+
+
+def test_crosscheck_flags_a_lower_bound_above_the_truth(monkeypatch):
+    real = dv.estimators.variational
+
+    def too_high(X, Y, name, **kw):
+        est = real(X, Y, name, **kw)
+        return dv.Estimate.from_value(est.value + 0.3, standard_error=est.standard_error,
+                                      method="variational", name=est.name, is_lower_bound=True)
+
+    monkeypatch.setattr(dv.estimators, "variational", too_high)
+    rep = dv.crosscheck(stats.norm(0, 1), stats.norm(1, 2), names=["js"], n=2000,
+                        n_samples=2000, rng=0, methods=["quadrature", "variational"])
+    assert not rep.ok and "lower bound above the truth" in rep.failures[0]

@@ -42,9 +42,12 @@ class CrossCheckRow:
         ``(value - exact) / sqrt(se^2 + se_exact^2)``; 0 when both are equal
         (including equal infinities), ``inf`` when an exact method disagrees.
     status : str
-        ``"ok"``, ``"FAIL"`` (``|z| > Z_FAIL``), ``"reference"`` (this row is the exact
-        value), ``"no-exact"``, ``"inf-missed"`` (the truth is infinite, a finite-sample
-        method cannot see it) or ``"error: ..."``.
+        ``"ok"``, ``"FAIL"`` (``|z| > Z_FAIL`` for an exact or Monte Carlo method, or a
+        lower bound above the truth), ``"off"`` (a sample estimator with
+        ``|z| > Z_FAIL``: finite-sample bias, not a failure), ``"bound"`` (a lower bound
+        not above the truth), ``"reference"`` (this row is the exact value),
+        ``"no-exact"``, ``"inf-missed"`` (the truth is infinite, a finite-sample method
+        cannot see it) or ``"error: ..."``.
     seconds : float
         Wall time of the method.
     """

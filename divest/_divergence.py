@@ -13,7 +13,6 @@ __all__ = ["divergence"]
 
 _DIST_METHODS = ("auto", "closed_form", "quadrature", "monte_carlo")
 _SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural")
-_DIVERGENCE_PARAMS = ("alpha", "pi", "p", "bandwidth")
 
 
 #: divergences whose nearest-neighbour estimators are consistent (see estimators.knn)
@@ -27,9 +26,9 @@ _AUTO_KNN_MIN_SAMPLES = 50_000
 
 def _auto_sample_method(spec, n, m, d) -> str:
     """The estimator ``divergence(X, Y, method="auto")`` uses (the rule in its docstring)."""
-    if not (spec.is_f or spec.density_based):
+    if not spec.density_based:
         raise ValueError(f"no sample estimator for {spec.label!r} in divergence(); "
-                         "use divest.ipm for wasserstein and mmd2")
+                         "wasserstein and mmd2 have closed forms only in this release")
     if spec.base in _KNN_NAMES and d <= 3 and n + m >= _AUTO_KNN_MIN_SAMPLES:
         return "knn"
     return "classifier"
@@ -106,7 +105,9 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     >>> est.method, abs(est.value - 0.5) < 4 * est.standard_error + 0.02
     ('knn', True)
     """
-    params = {k: options.pop(k) for k in list(options) if k in _DIVERGENCE_PARAMS}
+    # divergence parameters are the ones the name takes; the rest are method options
+    takes = _names.accepted_params(name)
+    params = {k: options.pop(k) for k in list(options) if k in takes}
     spec = _names.resolve(name, **params)
     if is_samples(P) or is_samples(Q):
         return _divergence_samples(P, Q, spec, method, rng, options)
@@ -128,6 +129,10 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     if not spec.density_based:
         raise ValueError(f"{spec.label}: no closed form for this pair and no numerical method "
                          f"for distributions ({skipped['closed_form']}); use sample estimators")
+    densities = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
+    if not densities:
+        raise ValueError(f"{spec.label}: no closed form for this pair ({skipped['closed_form']}) "
+                         "and P or Q has no density for quadrature or Monte Carlo")
     if dimension(P) == 1 and dimension(Q) == 1:
         est = quadrature(P, Q, spec.label, **_pick(options, "rtol", "max_intervals"))
     else:

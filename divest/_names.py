@@ -79,6 +79,17 @@ class Spec:
         return out, dse
 
 
+def accepted_params(name) -> tuple[str, ...]:
+    """Parameter names the divergence ``name`` takes (empty for unknown names)."""
+    base = _fdiv.parse_label(name)[0] if isinstance(name, str) else name
+    if base in _fdiv._REGISTRY:
+        return _fdiv._REGISTRY[base][1]
+    if base in _OTHER:
+        required, optional, _ = _OTHER[base]
+        return tuple(required) + tuple(optional)
+    return ()
+
+
 def resolve_base_is_density(base: str) -> bool:
     """Whether a base name is density-based (an f-divergence, renyi or bhattacharyya)."""
     return base in _fdiv.fdivergences() or base in DENSITY_BASED

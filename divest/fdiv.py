@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -173,12 +174,12 @@ class FDivergence:
         r"""The optimal critic :math:`T^*(r) = f'(r)` as a function of the ratio ``r``."""
         return self.f_prime
 
-    @property
+    @cached_property
     def f_one(self) -> float:
         """:math:`f(1)` (0 for every divergence but ``gan``)."""
         return float(self.f(np.float64(1.0)))
 
-    @property
+    @cached_property
     def f_prime_one(self) -> float:
         """:math:`f'(1)`, used to make the integrand non-negative."""
         return float(self.f_prime(np.float64(1.0)))

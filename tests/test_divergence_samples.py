@@ -21,7 +21,7 @@ def test_auto_rule(name, d, n, want):
 
 
 def test_auto_rule_refuses_ipm_names():
-    with pytest.raises(ValueError, match="divest.ipm"):
+    with pytest.raises(ValueError, match="closed forms only"):
         _auto_sample_method(resolve("wasserstein"), 100, 100, 1)
 
 
@@ -49,3 +49,17 @@ def test_divergence_sample_input_errors():
         dv.divergence(np.full((10, 2), np.nan), np.zeros((10, 2)), "kl", method="knn")
     with pytest.raises(ValueError, match="at least 2 samples"):
         dv.divergence(np.zeros((1, 2)), np.zeros((10, 2)), "kl", method="knn")
+
+
+def test_method_options_named_like_divergence_parameters_reach_the_estimator(monkeypatch):
+    seen = {}
+
+    def fake(X, Y, name, rng=None, **kw):
+        seen.update(kw, name=name)
+        return dv.Estimate.from_value(0.0, method="fake", name=name)
+
+    monkeypatch.setattr(dv.estimators, "variational", fake)
+    dv.divergence(np.zeros((10, 1)), np.ones((10, 1)), "kl", method="variational", bandwidth=0.5)
+    assert seen == {"bandwidth": 0.5, "name": "kl"}
+    dv.divergence(np.zeros((10, 1)), np.ones((10, 1)), "alpha", method="variational", alpha=0.5)
+    assert seen["name"] == "alpha(alpha=0.5)" and "alpha" not in {k for k in seen if k != "name"}

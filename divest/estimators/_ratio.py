@@ -75,7 +75,7 @@ from .. import _names
 from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
-from ..exact._common import finish
+from ..exact._common import finish, split_terms
 from ._common import as_2d, check_samples
 
 __all__ = ["DensityRatio", "classifier", "fit_ratio", "kliep", "ulsif"]
@@ -278,7 +278,7 @@ class DensityRatio:
             form = "ulsif"
         else:
             fd = spec.fd if spec.is_f else spec.alpha_fd
-            tp, tq = _split_terms(fd, lp, lq)
+            tp, tq = split_terms(fd, lp, lq)
             v0 = float(tq.mean() + tp.mean())
             se_if = _influence_se(fd, lp, lq)
             with np.errstate(invalid="ignore", over="ignore"):
@@ -295,28 +295,6 @@ class DensityRatio:
                 "points (a certain classifier, or disjoint supports); no standard error")
         return Estimate.from_value(value, standard_error=se, method=self.method,
                                    name=spec.label, n_p=n, n_q=m, details=details)
-
-
-def _split_terms(fd, lr_p, lr_q):
-    """Per-point terms of E_Q[f0(r) 1{r <= 1}] (over Y) and E_P[f0_dual(1/r) 1{r > 1}] (X)."""
-    tq = np.zeros(lr_q.shape)
-    tp = np.zeros(lr_p.shape)
-    below = lr_q <= 0
-    above = lr_p > 0
-    with np.errstate(all="ignore"):
-        tq[below] = fd._f0(np.exp(lr_q[below]))
-        tp[above] = fd._f0_dual(np.exp(-lr_p[above]))
-    # ratios beyond e^40 use the log-asymptote of f0 so that they stay finite
-    for asym, lr, t, sign in ((fd.log_f0_asymptote, lr_q, tq, 1.0),
-                              (fd.log_f0_dual_asymptote, lr_p, tp, -1.0)):
-        if asym is not None:
-            ext = (sign * lr < -40.0) & np.isfinite(lr)
-            if ext.any():
-                with np.errstate(all="ignore"):
-                    t[ext] = np.exp(asym(sign * lr[ext]))
-    if np.isnan(tq).any() or np.isnan(tp).any():
-        raise FloatingPointError(f"the integrand of {fd.label} evaluated to NaN")
-    return tp, tq
 
 
 def _influence_se(fd, lr_p, lr_q):
@@ -655,9 +633,6 @@ class _KernelModel:
         with np.errstate(divide="ignore"):
             loga = np.log(self.alpha)
         return special.logsumexp(logk + loga[None, :], axis=1)
-
-    def ratio(self, x):
-        return np.exp(-_sq_dist(x, self.centers) / (2.0 * self.sigma ** 2)) @ self.alpha
 
 
 def _centers(Xtr, b, rng):

@@ -466,10 +466,8 @@ def _register_density_based(tp, tq, masses):
             return float(_discrete_core(p, q, _names.resolve(base, **params), -1))
         return fn
     for base in _names.all_names():
-        spec_base = base
-        if spec_base in ("wasserstein", "mmd2"):
-            continue
-        register_closed_form(base, tp, tq)(make(base))
+        if _names.resolve_base_is_density(base):
+            register_closed_form(base, tp, tq)(make(base))
 
 
 def _uniform_masses(P, Q):

@@ -92,3 +92,31 @@ def finish(spec: Spec, value0: float, err: float):
         return float(value), float(err)
     v, e = spec.from_alpha_value(value, err)
     return float(v), float(e)
+
+
+def split_terms(fd, lr_p, lr_q):
+    r"""Per-point terms of :math:`D_f = f(1) + E_Q[f_0(r) 1\{r \le 1\}] + E_P[f_0^\diamond(1/r) 1\{r > 1\}]`.
+
+    ``lr_p`` and ``lr_q`` are log p/q at the samples of P and of Q; returns
+    ``(tp, tq)``.  Ratios beyond e^40 use the log-asymptotes of f0, so the terms stay
+    finite in the tails; a NaN term raises.
+    """
+    lr_p = np.asarray(lr_p, dtype=float)
+    lr_q = np.asarray(lr_q, dtype=float)
+    tq = np.zeros(lr_q.shape)
+    tp = np.zeros(lr_p.shape)
+    below = lr_q <= 0
+    above = lr_p > 0
+    with np.errstate(all="ignore"):
+        tq[below] = fd._f0(np.exp(lr_q[below]))
+        tp[above] = fd._f0_dual(np.exp(-lr_p[above]))
+    for asym, lr, t, sign in ((fd.log_f0_asymptote, lr_q, tq, 1.0),
+                              (fd.log_f0_dual_asymptote, lr_p, tp, -1.0)):
+        if asym is not None:
+            ext = (sign * lr < -40.0) & np.isfinite(lr)
+            if ext.any():
+                with np.errstate(all="ignore"):
+                    t[ext] = np.exp(asym(sign * lr[ext]))
+    if np.isnan(tq).any() or np.isnan(tp).any():
+        raise FloatingPointError(f"the integrand of {fd.label} evaluated to NaN")
+    return tp, tq

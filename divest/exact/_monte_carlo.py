@@ -9,7 +9,8 @@ import numpy as np
 from .. import _names
 from .._result import Estimate
 from .._validation import check_positive_int, check_rng
-from ._common import check_distribution, finish, logdensity, require_density_based, same_dimension
+from ._common import (check_distribution, finish, logdensity, require_density_based,
+                      same_dimension, split_terms)
 
 __all__ = ["monte_carlo"]
 
@@ -70,23 +71,12 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     xp = P.rvs(size=n, random_state=rng)
     lr_q = logdensity(P, xq) - logdensity(Q, xq)
     lr_p = logdensity(P, xp) - logdensity(Q, xp)
-    with np.errstate(all="ignore"):
-        tq = np.where(lr_q <= 0, fd._f0(np.exp(np.minimum(lr_q, 0.0))), 0.0)
-        tp = np.where(lr_p > 0, fd._f0_dual(np.exp(-np.maximum(lr_p, 0.0))), 0.0)
-    # ratios beyond e^40 use the log-asymptote of f0 so that they stay finite
-    for asym, lr, t, sign in ((fd.log_f0_asymptote, lr_q, tq, 1.0),
-                              (fd.log_f0_dual_asymptote, lr_p, tp, -1.0)):
-        if asym is not None:
-            ext = (sign * lr < -40.0) & np.isfinite(lr)
-            if ext.any():
-                t[ext] = np.exp(asym(sign * lr[ext]))
     for label, lr in (("Q", lr_q), ("P", lr_p)):
         if np.isnan(lr).any():
             raise FloatingPointError(
                 f"{int(np.isnan(lr).sum())} samples of {label} have zero density under both P "
                 "and Q (log-densities -inf); check the supports")
-    if np.isnan(tq).any() or np.isnan(tp).any():
-        raise FloatingPointError(f"the integrand of {fd.label} evaluated to NaN")
+    tp, tq = split_terms(fd, lr_p, lr_q)
     v0 = float(tq.mean() + tp.mean())
     if math.isinf(v0):
         se0 = 0.0

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _names
 from .._result import Estimate
-from .._validation import check_real
+from .._validation import check_positive_int, check_real
 from ._common import (as_univariate, check_distribution, finish, is_discrete, logdensity,
                       require_density_based, same_dimension)
 
@@ -284,6 +284,7 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
         raise ValueError(f"quadrature is 1-D only; P and Q have dimension {d} "
                          "(use monte_carlo or a closed form)")
     rtol = check_real(rtol, "rtol", low=0.0)
+    max_intervals = check_positive_int(max_intervals, "max_intervals", minimum=100)
     P, Q = as_univariate(P), as_univariate(Q)
     fd = spec.fd if spec.is_f else spec.alpha_fd
     dp, dq = is_discrete(P), is_discrete(Q)
@@ -295,12 +296,15 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     else:
         v0, e0, info = _integrate_1d(fd, P, Q, rtol=rtol, max_intervals=max_intervals)
     value, err = finish(spec, v0, e0)
-    if not spec.is_f and not dp and not (math.isfinite(v0) and spec.chernoff(fd.f_one + v0) >= 0.5):
+    if not spec.is_f and not (math.isfinite(v0) and spec.chernoff(fd.f_one + v0) >= 0.5):
         # the Chernoff coefficient c is small or huge: integrate it directly, scaled by e^-M,
         # instead of through 1 - c (cancellation) or the alpha-divergence (overflow)
         a = spec.params.get("alpha", 0.5)
         ch = _Chernoff(a, P, Q)
-        c, ce, info = _integrate_1d(ch, P, Q, rtol=rtol, max_intervals=max_intervals)
+        if dp:
+            c, ce, info = _sum_discrete(ch, P, Q)
+        else:
+            c, ce, info = _integrate_1d(ch, P, Q, rtol=rtol, max_intervals=max_intervals)
         with np.errstate(divide="ignore"):
             logc = ch.shift + math.log(c) if c > 0 else -math.inf
         value = logc / (a - 1.0) if spec.base == "renyi" else -logc

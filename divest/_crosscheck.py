@@ -12,7 +12,7 @@ from . import _names
 from ._validation import check_positive_int, check_rng
 from .distributions import dimension
 from .exact import NoClosedForm, _best_exact, monte_carlo, quadrature
-from .reference import STANDARD_NAMES
+from .reference import STANDARD_NAMES, draw
 
 __all__ = ["CrossCheckReport", "CrossCheckRow", "InequalityCheck", "crosscheck"]
 
@@ -359,11 +359,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     samples = {}
     if any(m in _SAMPLE_METHODS for m in meths):
         if all(hasattr(D, "rvs") for D in (P, Q)):
-            d = dimension(P)
-            samples["X"] = np.asarray(P.rvs(size=n_samples, random_state=rng), float).reshape(
-                n_samples, d)
-            samples["Y"] = np.asarray(Q.rvs(size=n_samples, random_state=rng), float).reshape(
-                n_samples, d)
+            samples["X"], samples["Y"] = draw(P, Q, n_samples, rng)
         else:
             meths = [m for m in meths if m not in _SAMPLE_METHODS]
     ratios = {}

@@ -101,11 +101,7 @@ def all_names() -> tuple[str, ...]:
 
 def resolve(name, **params) -> Spec:
     """Resolve a name (possibly with parameters) to a :class:`Spec`; raise listing valid names."""
-    base, parsed = _fdiv.parse_label(name)
-    for k, v in parsed.items():
-        if k in params and params[k] != v:
-            raise ValueError(f"parameter {k} given twice: {v} in name={name!r} and {params[k]}")
-    params = {**parsed, **params}
+    base, params = _fdiv.merge_params(name, params)
     if base in _fdiv.fdivergences():
         fd = _fdiv.get_fdivergence(base, **params)
         return Spec(base, dict(fd.params), fd, fd.logarithmic)

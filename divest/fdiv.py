@@ -697,6 +697,15 @@ def parse_label(name: str) -> tuple[str, dict[str, float]]:
     return base, params
 
 
+def merge_params(name: str, params: dict) -> tuple[str, dict]:
+    """Base name and parameters from a label plus keywords; a clash raises ValueError."""
+    base, parsed = parse_label(name)
+    for k, v in parsed.items():
+        if k in params and params[k] != v:
+            raise ValueError(f"parameter {k} given twice: {v} in name={name!r} and {params[k]}")
+    return base, {**parsed, **params}
+
+
 def get_fdivergence(name: str, **params) -> FDivergence:
     """Look up a registered f-divergence, instantiating a family with its parameters.
 
@@ -727,11 +736,7 @@ def get_fdivergence(name: str, **params) -> FDivergence:
     >>> dv.get_fdivergence("js_weighted", pi=0.25).label
     'js_weighted(pi=0.25)'
     """
-    base, parsed = parse_label(name)
-    for k, v in parsed.items():
-        if k in params and params[k] != v:
-            raise ValueError(f"parameter {k} given twice: {v} in name={name!r} and {params[k]}")
-    params = {**parsed, **params}
+    base, params = merge_params(name, params)
     if base not in _REGISTRY:
         raise ValueError(
             f"unknown f-divergence name={base!r}; registered: {', '.join(_REGISTRY)}"

@@ -147,14 +147,17 @@ class ReferencePair:
 
     def sample(self, n, rng=None):
         """Draw ``n`` samples from each of P and Q as arrays of shape (n, dim)."""
-        n = check_positive_int(n, "n")
-        rng = check_rng(rng)
-        X = np.asarray(self.P.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
-        Y = np.asarray(self.Q.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
-        return X, Y
+        return draw(self.P, self.Q, check_positive_int(n, "n"), check_rng(rng))
 
     def __repr__(self) -> str:
         return f"ReferencePair({self.name!r}: {self.description})"
+
+
+def draw(P, Q, n, rng):
+    """``n`` samples of each of P and Q as float arrays of shape (n, dim) (P drawn first)."""
+    X = np.asarray(P.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
+    Y = np.asarray(Q.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
+    return X, Y
 
 
 def _mvn(mean, cov):

@@ -22,7 +22,8 @@ def discrete_divergence(p, q, name="kl", *, base=None, axis=-1, keepdims=False,
     with the conventions :math:`0 f(0/0) = 0` and :math:`0 f(a/0) = a f'_\infty`
     (so disjoint supports give ``inf`` for KL and chi-squared, ``log 2`` for JS and 1
     for TV).  Also ``renyi`` (parameter ``alpha`` > 0, not 1),
-    :math:`\frac{1}{\alpha-1}\log\sum_i p_i^\alpha q_i^{1-\alpha}`, and
+    :math:`\frac{1}{\alpha-1}\log\sum_i p_i^\alpha q_i^{1-\alpha}`, ``tsallis`` (same
+    ``alpha``), :math:`(\sum_i p_i^\alpha q_i^{1-\alpha} - 1)/(\alpha - 1)`, and
     ``bhattacharyya``, :math:`-\log \sum_i \sqrt{p_i q_i}`.
 
     The sum is evaluated as :math:`f(1) + \sum_i q_i f_0(p_i/q_i)` with the
@@ -35,8 +36,8 @@ def discrete_divergence(p, q, name="kl", *, base=None, axis=-1, keepdims=False,
     p, q : array_like
         Probability vectors along ``axis``; other axes broadcast.
     name : str
-        A registered f-divergence (:func:`divest.fdivergences`), ``"renyi"`` or
-        ``"bhattacharyya"``; parameters as keyword arguments or in the name
+        A registered f-divergence (:func:`divest.fdivergences`), ``"renyi"``,
+        ``"tsallis"`` or ``"bhattacharyya"``; parameters as keyword arguments or in the name
         (``"alpha(alpha=0.5)"``).
     base : float, optional
         Logarithm base for logarithmic divergences (KL, JS, Rényi...); default nats.
@@ -122,6 +123,6 @@ def _discrete_core(p, q, spec, axis):
             if a > 1:
                 logt = np.where((q == 0) & (p > 0), np.inf, logt)
             logc = special.logsumexp(logt, axis=axis)
-            direct = logc / (a - 1.0) if spec.base == "renyi" else -logc
+            direct = spec.from_log_chernoff(logc)
             value = np.where(far, direct, value)
     return value

@@ -16,7 +16,7 @@ _SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural
 
 
 #: divergences whose nearest-neighbour estimators are consistent (see estimators.knn)
-_KNN_NAMES = ("kl", "reverse_kl", "jeffreys", "renyi", "alpha", "squared_hellinger",
+_KNN_NAMES = ("kl", "reverse_kl", "jeffreys", "renyi", "tsallis", "alpha", "squared_hellinger",
               "bhattacharyya", "pearson")
 
 

@@ -15,13 +15,14 @@ __all__: list[str] = []
 #: non-f quantities: name -> (required params, optional params with defaults, logarithmic)
 _OTHER = {
     "renyi": (("alpha",), {}, True),
+    "tsallis": (("alpha",), {}, False),
     "bhattacharyya": ((), {}, True),
     "wasserstein": ((), {"p": 1.0}, False),
     "mmd2": (("bandwidth",), {}, False),
 }
 
 #: quantities that only need densities (so quadrature and Monte Carlo apply)
-DENSITY_BASED = ("renyi", "bhattacharyya")
+DENSITY_BASED = ("renyi", "tsallis", "bhattacharyya")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Spec:
     @property
     def alpha_fd(self) -> _fdiv.FDivergence:
         """The f-divergence through which a Rényi-type quantity is computed."""
-        if self.base == "renyi":
+        if self.base in ("renyi", "tsallis"):
             return _fdiv.get_fdivergence("alpha", alpha=self.params["alpha"])
         if self.base == "bhattacharyya":
             return _fdiv.get_fdivergence("squared_hellinger")
@@ -56,7 +57,7 @@ class Spec:
 
     def chernoff(self, value):
         """The Chernoff coefficient sum/integral of p^a q^(1-a) implied by the f-divergence value."""
-        if self.base == "renyi":
+        if self.base in ("renyi", "tsallis"):
             a = self.params["alpha"]
             return 1.0 + a * (a - 1.0) * np.asarray(value, dtype=float)
         return 1.0 - 0.5 * np.asarray(value, dtype=float)
@@ -72,11 +73,38 @@ class Spec:
                 out = np.where(x <= -1.0, np.inf, np.log1p(np.maximum(x, -1.0)) / (a - 1.0))
                 out = np.where(np.isinf(value), np.inf, out)
                 dse = np.abs(a / (1.0 + x)) * se
+            elif self.base == "tsallis":
+                # tsallis = (c - 1)/(alpha - 1) = alpha * D_alpha
+                a = self.params["alpha"]
+                out = a * value
+                dse = abs(a) * se
             else:  # bhattacharyya = -log(1 - H^2/2)
                 # H^2 = 2 exactly for disjoint supports
                 out = np.where(value >= 2.0, np.inf, -np.log1p(-0.5 * np.minimum(value, 2.0)))
                 dse = np.abs(0.5 / (1.0 - 0.5 * value)) * se
         return out, dse
+
+
+    def from_log_chernoff(self, logc):
+        """This Rényi-type quantity from log c, c = integral of p^a q^(1-a) (exact in logc)."""
+        logc = np.asarray(logc, dtype=float)
+        if self.base == "bhattacharyya":
+            return -logc
+        a = self.params["alpha"]
+        if self.base == "renyi":
+            return logc / (a - 1.0)
+        with np.errstate(over="ignore"):  # c beyond 1e308 is reported as inf
+            return np.expm1(logc) / (a - 1.0)
+
+    def log_chernoff_slope(self, logc):
+        """|d value / d log c|: turns a relative error of c into an error of the value."""
+        if self.base == "bhattacharyya":
+            return 1.0
+        a = self.params["alpha"]
+        if self.base == "renyi":
+            return 1.0 / abs(a - 1.0)
+        with np.errstate(over="ignore"):
+            return float(np.exp(logc)) / abs(a - 1.0)
 
 
 def accepted_params(name) -> tuple[str, ...]:
@@ -116,7 +144,7 @@ def resolve(name, **params) -> Spec:
         raise ValueError(f"{base!r} takes parameter(s) {list(required) + list(optional)}; "
                          f"got unexpected {extra}")
     full = {**optional, **params}
-    if base == "renyi":
+    if base in ("renyi", "tsallis"):
         full["alpha"] = check_real(full["alpha"], "alpha", low=0.0, exclude=(1.0,))
     if base == "wasserstein":
         full["p"] = check_real(full["p"], "p", low=1.0, low_open=False)

@@ -10,4 +10,5 @@ F_NAMES = ["kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "jeffre
            "js_weighted(pi=0.25)", "js_weighted(pi=0.5)", "js_weighted(pi=0.8)", "gan", "tv",
            "alpha(alpha=-1)", "alpha(alpha=0.5)", "alpha(alpha=2)", "alpha(alpha=3)"]
 #: the density-based quantities that are not f-divergences
-OTHER_NAMES = ["renyi(alpha=0.5)", "renyi(alpha=2)", "renyi(alpha=3)", "bhattacharyya"]
+OTHER_NAMES = ["renyi(alpha=0.5)", "renyi(alpha=2)", "renyi(alpha=3)", "tsallis(alpha=0.5)",
+               "tsallis(alpha=2)", "bhattacharyya"]

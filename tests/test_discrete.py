@@ -68,6 +68,8 @@ def direct(p, q, label):
         return (np.sum(p ** a * q ** (1 - a)) - 1) / (a * (a - 1))
     if name == "renyi":
         return np.log(np.sum(p ** a * q ** (1 - a))) / (a - 1)
+    if name == "tsallis":
+        return (np.sum(p ** a * q ** (1 - a)) - 1) / (a - 1)
     if name == "bhattacharyya":
         return -np.log(np.sum(np.sqrt(p * q)))
     raise AssertionError(label)
@@ -216,6 +218,7 @@ DISJOINT = {
     "alpha(alpha=-1)": math.inf, "alpha(alpha=0.5)": 4.0, "alpha(alpha=2)": math.inf,
     "alpha(alpha=3)": math.inf, "renyi(alpha=0.5)": math.inf, "renyi(alpha=2)": math.inf,
     "renyi(alpha=3)": math.inf, "bhattacharyya": math.inf,
+    "tsallis(alpha=0.5)": 2.0, "tsallis(alpha=2)": math.inf,  # (0 - 1)/(alpha - 1)
 }
 
 
@@ -286,7 +289,7 @@ def direct_with_zeros(p, q, label):
     if name == "bhattacharyya":
         with np.errstate(divide="ignore"):
             return -np.log(np.sqrt(p * q).sum())
-    if name in ("alpha", "renyi"):
+    if name in ("alpha", "renyi", "tsallis"):
         # sum p^a q^(1-a) over the joint support; a mass of one where the other is 0
         # contributes 0 (0 < a < 1) or makes the sum infinite (a > 1: q = 0 < p;
         # a < 0: p = 0 < q)
@@ -294,7 +297,8 @@ def direct_with_zeros(p, q, label):
         if (a > 1 and np.any((q == 0) & (p > 0))) or (a < 0 and np.any((p == 0) & (q > 0))):
             return np.inf
         c = (p[both] ** a * q[both] ** (1 - a)).sum()
-        return (c - 1) / (a * (a - 1)) if name == "alpha" else np.log(c) / (a - 1)
+        return {"alpha": (c - 1) / (a * (a - 1)), "tsallis": (c - 1) / (a - 1),
+                "renyi": np.log(c) / (a - 1)}[name]
     if name == "pearson":
         return np.inf if np.any((q == 0) & (p > 0)) else np.sum(
             np.divide((p - q) ** 2, q, out=np.zeros_like(p), where=q > 0))

@@ -459,3 +459,23 @@ def test_discrete_renyi_far_from_identity_keeps_precision():
     want = dv.discrete_divergence(B.pmf(k) / B.pmf(k).sum(), Po.pmf(k) / Po.pmf(k).sum(),
                                   "bhattacharyya")
     assert dv.divergence(B, Po, "bhattacharyya").value == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 2.0, 3.0])
+@pytest.mark.parametrize("pair_name", ["normal-1-2", "mean-shift-d2", "normal-laplace", "exp-gamma"])
+def test_tsallis_is_alpha_times_alpha_divergence(pair_name, alpha):
+    """Tsallis (c - 1)/(alpha - 1) = alpha * D_alpha in every exact layer that applies."""
+    from divest.reference import get_pair
+    pair = get_pair(pair_name)
+    ref = pair.exact("alpha", alpha=alpha)
+    got = pair.exact("tsallis", alpha=alpha)
+    if ref is None:
+        assert got is None
+        return
+    assert got.name == f"tsallis(alpha={alpha:g})"
+    assert got.value == pytest.approx(alpha * ref.value, rel=1e-9)
+    if pair.dim == 1:
+        q = dv.exact.quadrature(pair.P, pair.Q, "tsallis", alpha=alpha)
+        assert q.value == pytest.approx(alpha * ref.value, rel=1e-7, abs=1e-10)
+        r = dv.exact.quadrature(pair.P, pair.Q, "renyi", alpha=alpha)
+        assert q.value == pytest.approx(math.expm1((alpha - 1) * r.value) / (alpha - 1), rel=1e-7)

@@ -51,8 +51,8 @@ __all__ = ["cross_entropy", "entropy", "knn"]
 #: names estimated through nearest-neighbour KL
 _KL_NAMES = ("kl", "reverse_kl", "jeffreys")
 #: names estimated through the Chernoff coefficient c_alpha = int p^alpha q^(1 - alpha)
-_CHERNOFF_NAMES = ("alpha", "renyi", "squared_hellinger", "bhattacharyya", "pearson", "neyman")
-_SUPPORTED_TEXT = ("kl, reverse_kl, jeffreys, alpha(alpha=...), renyi(alpha=...), "
+_CHERNOFF_NAMES = ("alpha", "renyi", "tsallis", "squared_hellinger", "bhattacharyya", "pearson", "neyman")
+_SUPPORTED_TEXT = ("kl, reverse_kl, jeffreys, alpha(alpha=...), renyi(alpha=...), tsallis(alpha=...), "
                    "squared_hellinger, bhattacharyya, pearson, neyman")
 
 _ESTIMATORS = ("auto", "fixed", "adaptive")
@@ -402,17 +402,15 @@ def _check_k(k, *, n, m=None, shapes, default=_DEFAULT_K):
 
 
 def _chernoff_alpha(spec):
-    if spec.base in ("alpha", "renyi"):
+    if spec.base in ("alpha", "renyi", "tsallis"):
         return float(spec.params["alpha"])
     return {"squared_hellinger": 0.5, "bhattacharyya": 0.5, "pearson": 2.0,
             "neyman": -1.0}[spec.base]
 
 
 def _from_log_chernoff(spec, alpha, logc):
-    if spec.base == "renyi":
-        return logc / (alpha - 1.0)
-    if spec.base == "bhattacharyya":
-        return -logc
+    if spec.base in ("renyi", "tsallis", "bhattacharyya"):
+        return float(spec.from_log_chernoff(logc))
     with np.errstate(over="ignore"):  # c beyond 1e308 is reported as inf
         cm1 = float(np.expm1(logc))
     if spec.base == "alpha":
@@ -444,7 +442,8 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         the one-sample form below is used, ``name="kl"`` only).
     name : str
         ``"kl"``, ``"reverse_kl"``, ``"jeffreys"``, ``"alpha"`` (with ``alpha=``),
-        ``"renyi"`` (with ``alpha=``), ``"squared_hellinger"``, ``"bhattacharyya"``,
+        ``"renyi"`` or ``"tsallis"`` (with ``alpha=``), ``"squared_hellinger"``,
+        ``"bhattacharyya"``,
         ``"pearson"`` or ``"neyman"``; parameters may also be given in the label, e.g.
         ``"alpha(alpha=0.5)"``.  Other divergences (``js``, ``tv``, ``gan``, ...) have no
         nearest-neighbour estimator here: use :func:`divest.estimators.classifier`.
@@ -535,7 +534,8 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     functions are the moments :math:`1/\mathbb{E}[U_X^{\beta}]\mathbb{E}[U_Y^{-\beta}]`
     of the Beta laws of the ball masses (module docstring), finite iff
     :math:`k > |1-\alpha|` (checked).  Then ``alpha`` is :math:`(c-1)/(\alpha(\alpha-1))`,
-    ``renyi`` :math:`\log c/(\alpha-1)`, ``squared_hellinger`` :math:`2-2c_{1/2}`,
+    ``renyi`` :math:`\log c/(\alpha-1)`, ``tsallis`` :math:`(c-1)/(\alpha-1)`
+    (Póczos & Schneider, 2011), ``squared_hellinger`` :math:`2-2c_{1/2}`,
     ``bhattacharyya`` :math:`-\log c_{1/2}`, ``pearson`` :math:`c_2-1`, ``neyman``
     :math:`c_{-1}-1`.
 

@@ -509,7 +509,7 @@ def _resolve_fd(name, params):
     if not spec.is_f:
         raise ValueError(
             f"name={name!r}: {spec.label} is not an f-divergence, so it has no variational "
-            f"f-bound; valid names: {', '.join(_fdiv.fdivergences())} (for renyi or "
+            f"f-bound; valid names: {', '.join(_fdiv.fdivergences())} (for renyi, tsallis or "
             "bhattacharyya bound the alpha-divergence or squared_hellinger and transform)")
     return spec.fd
 

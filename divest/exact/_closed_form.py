@@ -198,6 +198,7 @@ def _register_chernoff_family(types_p, types_q, kl, logc):
     reg("reverse_kl", lambda P, Q: kl(Q, P))
     reg("jeffreys", lambda P, Q: kl(P, Q) + kl(Q, P))
     reg("renyi", renyi)
+    reg("tsallis", lambda P, Q, alpha: _expm1(logc(P, Q, alpha)) / (alpha - 1.0))
     reg("bhattacharyya", lambda P, Q: -logc(P, Q, 0.5))
     reg("squared_hellinger", lambda P, Q: -2.0 * math.expm1(logc(P, Q, 0.5)))
     reg("alpha", alpha_div)

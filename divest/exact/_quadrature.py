@@ -40,7 +40,7 @@ def _gk(g, a, b):
     half = 0.5 * (b - a)
     x = mid[:, None] + half[:, None] * _NODES[None, :]
     fx = g(x.ravel()).reshape(x.shape)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # an overflow is an infinite piece
         k = half * (fx @ _WK)
         gg = half * (fx @ _WG15)
         err = np.abs(k - gg)
@@ -307,9 +307,8 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
             c, ce, info = _integrate_1d(ch, P, Q, rtol=rtol, max_intervals=max_intervals)
         with np.errstate(divide="ignore"):
             logc = ch.shift + math.log(c) if c > 0 else -math.inf
-        value = logc / (a - 1.0) if spec.base == "renyi" else -logc
-        err = 0.0 if not (0 < c < math.inf) else (
-            ce / (abs(a - 1.0) * c) if spec.base == "renyi" else ce / c)
+        value = float(spec.from_log_chernoff(logc))
+        err = 0.0 if not (0 < c < math.inf) else ce / c * spec.log_chernoff_slope(logc)
     return Estimate.from_value(value, standard_error=err, method="quadrature", name=spec.label,
                                details=info)
 

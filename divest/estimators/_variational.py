@@ -216,6 +216,37 @@ def _composite(fd: _fdiv.FDivergence) -> tuple[Callable, str]:
     return _generic_composite(fd), "numerical"
 
 
+def _log_ratio_composite(fd: _fdiv.FDivergence) -> Callable:
+    """T = f'(e^v): the pre-activation v is the critic's log density ratio.
+
+    a(v) = f'(e^v), b(v) = f*(f'(u)) = u f'(u) - f(u) with u = e^v (Fenchel-Young
+    equality), a'(v) = u f''(u) by central differences of ``fd.f_prime`` and b'(v) = u a'(v).
+    """
+    def a_of(v):
+        return np.asarray(fd.f_prime(np.exp(v)), dtype=float)
+
+    def comp(v):
+        v = np.asarray(v, dtype=float)
+        u = np.exp(v)
+        a = a_of(v)
+        b = u * a - np.asarray(fd.f(u), dtype=float)
+        h = 1e-5 * np.maximum(1.0, np.abs(v))
+        da = (a_of(v + h) - a_of(v - h)) / (2.0 * h)
+        return a, da, b, u * da
+    return comp
+
+
+def _check_log_ratio(fd: _fdiv.FDivergence, comp) -> None:
+    """The log-ratio critic needs f' strictly increasing (f strictly convex) around u = 1."""
+    v = np.linspace(-5.0, 5.0, 41)
+    with np.errstate(all="ignore"):
+        _, da, _, _ = comp(v)
+    if not np.all(np.isfinite(da) & (da > 0)):
+        raise ValueError(f"parametrization='log_ratio' needs a strictly convex, differentiable "
+                         f"generator (f' strictly increasing); {fd.label!r} has none "
+                         "(use parametrization='activation')")
+
+
 def _clip_range(comp, ratio_cap) -> tuple[float, float]:
     """The interval of pre-activations around 0 where the critic stays moderate.
 
@@ -518,8 +549,8 @@ def _resolve_fd(name, params):
 
 
 def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
-                bandwidth="median", reg="auto", train_frac=0.5, max_iter=1000, rng=None,
-                **params) -> Estimate:
+                bandwidth="median", reg="auto", train_frac=0.5, max_iter=1000,
+                parametrization="activation", rng=None, **params) -> Estimate:
     r"""Variational lower bound on an f-divergence, fitted and evaluated on disjoint splits.
 
     The critic is :math:`T(x) = g_f(V(x))` with :math:`V(x) = w^\top \phi(x) + b`, where
@@ -586,6 +617,18 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
         Fraction of X and of Y (each shuffled with ``rng``) used for fitting.
     max_iter : int, default 1000
         Iteration limit of L-BFGS-B per fit.
+    parametrization : {"activation", "log_ratio"}, default ``"activation"``
+        How the linear pre-activation :math:`V` becomes the critic.  ``"activation"``:
+        :math:`T = g_f(V)`, the f-GAN output activation (for KL, JS, GAN... the bound is
+        then concave in the weights).  ``"log_ratio"``: :math:`T = f'(e^{V})`, so
+        :math:`V` models the log density ratio itself and the optimum :math:`T^* =
+        f'(p/q)` is reached whenever :math:`\log(p/q)` lies in the span of the
+        features — e.g. for Gaussian P and Q with ``critic="linear"`` for *every*
+        f-divergence, where :math:`g_f^{-1}(f'(p/q))` is not quadratic (Pearson,
+        Neyman, Jeffreys, squared Hellinger, alpha: the activation critic then gives a
+        loose bound).  The bound is no longer concave in the weights (L-BFGS-B finds a
+        local optimum; any critic still gives a valid bound).  Needs a strictly convex
+        differentiable generator (not ``tv``); ``bound="dv"`` ignores it.
     rng : None, int or numpy.random.Generator
         Seeds the splits and the random features.  Same ``rng`` → same result.
     **params
@@ -704,6 +747,8 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
     fd = _resolve_fd(name, params)
     X, Y = check_samples(X, Y, min_n=4)
     bound = check_choice(bound, "bound", ("f", "nwj", "dv"))
+    parametrization = check_choice(parametrization, "parametrization",
+                                   ("activation", "log_ratio"))
     if bound in ("nwj", "dv") and fd.name != "kl":
         raise ValueError(f"bound={bound!r} is a bound on the KL divergence only; got "
                          f"name={fd.label!r} (use bound='f' for other f-divergences)")
@@ -733,12 +778,17 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
                    "n_train": (len(ix_tr), len(iy_tr)), "n_test": (len(ix_te), len(iy_te))}
         D = feats.info["n_features"]
         ratio_cap = _RATIO_CAP * max(len(ix_tr), len(iy_tr))
-        comp, how = _composite(fd)
+        if parametrization == "log_ratio" and bound != "dv":
+            comp, how = _log_ratio_composite(fd), "numerical (log_ratio)"
+            _check_log_ratio(fd, comp)
+        else:
+            comp, how = _composite(fd)
         lo, hi = _clip_range(comp, ratio_cap)
         theta0 = np.zeros(D + 1)
         theta0[-1] = _initial_bias(comp, lo, hi, fd.f_prime_one)
         obj = _DVBound(lo, hi) if bound == "dv" else _FBound(comp, lo, hi, ratio_cap)
         details["derivatives"] = how
+        details["parametrization"] = parametrization
         details["clip"] = (lo, hi)
         details["ratio_cap"] = ratio_cap
         if grid is None:

@@ -19,6 +19,7 @@ _OTHER = {
     "bhattacharyya": ((), {}, True),
     "wasserstein": ((), {"p": 1.0}, False),
     "mmd2": (("bandwidth",), {}, False),
+    "energy": ((), {}, False),
 }
 
 #: quantities that only need densities (so quadrature and Monte Carlo apply)

@@ -16,6 +16,8 @@ def _best_exact(P, Q, label):
     except NoClosedForm:
         pass
     spec = resolve(label)
+    if spec.base == "energy" and dimension(P) == 1 and all(hasattr(D, "cdf") for D in (P, Q)):
+        return quadrature(P, Q, label)
     if spec.density_based and dimension(P) == 1 and all(
             hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q)):
         return quadrature(P, Q, label)

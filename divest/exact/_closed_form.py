@@ -107,6 +107,7 @@ def closed_form(P, Q, name="kl", **params) -> float:
     multivariate: kl, reverse_kl, jeffreys, renyi, bhattacharyya, squared_hellinger,
     alpha, pearson and neyman — infinite when the covariance condition fails —,
     wasserstein (p = 2 in any dimension, any p in 1-D), mmd2 with a Gaussian kernel,
+    energy (the squared energy distance; isotropic covariances),
     tv in 1-D and for equal covariances; the other f-divergences when the pair
     reduces to one dimension: equal covariances, or equal means with proportional
     covariances), Gaussian mixtures (mmd2), uniform, exponential, Laplace, Poisson,
@@ -290,6 +291,33 @@ def _wasserstein_gauss(P, Q, p=1.0):
     return float(m) ** (1.0 / p)
 
 
+def _mean_norm_gauss(delta, s2, d):
+    """E|Z| for Z ~ N(delta, s2 I_d): the mean of a scaled noncentral chi distribution."""
+    s = math.sqrt(s2)
+    lam = float(delta @ delta) / (2.0 * s2)
+    # E|Z| = s sqrt(2) Gamma((d+1)/2)/Gamma(d/2) 1F1(-1/2; d/2; -|delta|^2/(2 s^2))
+    c = math.exp(special.gammaln((d + 1) / 2) - special.gammaln(d / 2))
+    return s * math.sqrt(2.0) * c * float(special.hyp1f1(-0.5, d / 2, -lam))
+
+
+def _isotropic(S):
+    v = float(S[0, 0])
+    if not np.allclose(S, v * np.eye(S.shape[0]), rtol=1e-13, atol=0):
+        raise NoClosedForm("energy distance between normals: closed form for isotropic "
+                           "covariances sigma^2 I only")
+    return v
+
+
+def _energy_gauss(P, Q):
+    """2 E|X - Y| - E|X - X'| - E|Y - Y'| for normals with covariances s_P^2 I, s_Q^2 I."""
+    mp, sp, mq, sq = _gauss_pair(P, Q)
+    vp, vq = _isotropic(sp), _isotropic(sq)
+    d = mp.size
+    zero = np.zeros(d)
+    return (2.0 * _mean_norm_gauss(mp - mq, vp + vq, d) - _mean_norm_gauss(zero, 2 * vp, d)
+            - _mean_norm_gauss(zero, 2 * vq, d))
+
+
 def _tv_gauss(P, Q):
     mp, sp, mq, sq = _gauss_pair(P, Q)
     if np.allclose(sp, sq, rtol=1e-13, atol=0):
@@ -410,6 +438,7 @@ for _tp in _GAUSS:
     for _tq in _GAUSS:
         register_closed_form("wasserstein", _tp, _tq)(_wasserstein_gauss)
         register_closed_form("tv", _tp, _tq)(_tv_gauss)
+        register_closed_form("energy", _tp, _tq)(_energy_gauss)
         for _base in ("js", "js_weighted", "gan"):
             register_closed_form(_base, _tp, _tq)(_gauss_f_reduction(_base))
 
@@ -532,6 +561,18 @@ def _w_categorical(P, Q, p=1.0):
 @register_closed_form("wasserstein", ParallelLines, ParallelLines)
 def _w_lines(P, Q, p=1.0):
     return abs(P.theta - Q.theta)
+
+
+@register_closed_form("energy", ParallelLines, ParallelLines)
+def _energy_lines(P, Q):
+    # X - Y = (theta, U - U'), |U - U'| has density 2(1 - t) on [0, 1]; E|U - U'| = 1/3
+    t = abs(P.theta - Q.theta)
+    if t == 0.0:
+        return 0.0
+    s1 = math.hypot(t, 1.0)
+    # E sqrt(t^2 + T^2) = int_0^1 2 (1 - u) sqrt(t^2 + u^2) du
+    m = (s1 + t * t * math.asinh(1.0 / t)) - 2.0 * (s1 ** 3 - t ** 3) / 3.0
+    return 2.0 * m - 2.0 / 3.0
 
 
 @register_closed_form("mmd2", ParallelLines, ParallelLines)

@@ -4,7 +4,7 @@ The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
-from . import distributions, estimators, exact, fdiv, reference
+from . import distributions, estimators, exact, fdiv, reference, testing
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
@@ -30,4 +30,5 @@ __all__ = [
     "get_fdivergence",
     "reference",
     "register_fdivergence",
+    "testing",
 ]

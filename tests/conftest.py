@@ -1,8 +1,17 @@
 """Shared test configuration: the hypothesis settings profile."""
 
+import pytest
 from hypothesis import settings
+from threadpoolctl import threadpool_limits
 
 # No deadline: the first call of a numpy/scipy code path can be slow (imports, caches),
 # which would make timing-based deadlines flaky.  Individual tests lower max_examples.
 settings.register_profile("default", deadline=None, max_examples=100)
 settings.load_profile("default")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """Small matrix products are much slower with several BLAS threads on a loaded machine."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -114,6 +114,9 @@ def run(pairs, sizes, reps, seed=0, progress=True, only=None):
         for rep in range(reps):
             rng = np.random.default_rng([seed, rep, n, PAIRS.index(pair_name)])
             X, Y = pair.sample(n, rng=rng)
+            # one integer seed for every estimator of this repetition: "divest auto" then
+            # reproduces the method it routes to exactly (same samples, same seed)
+            est_seed = int(rng.integers(2 ** 32))
             shared = {}
             for label, name, fn in methods:
                 if name not in truth or not math.isfinite(truth[name]):
@@ -132,11 +135,11 @@ def run(pairs, sizes, reps, seed=0, progress=True, only=None):
                     if fn is None:  # one classifier fit, every divergence from it
                         if "ratio" not in shared:
                             shared["ratio"] = dv.estimators.fit_ratio(X, Y, method="classifier",
-                                                                     rng=rng)
+                                                                     rng=est_seed)
                             shared["ratio_seconds"] = time.perf_counter() - t0
                         res = shared["ratio"].divergence(name)
                     else:
-                        res = fn(X, Y, rng)
+                        res = fn(X, Y, est_seed)
                     v, se, ci = _value_se(res)
                 except Exception as exc:  # a failing estimator is a result too
                     v, se, ci, err = math.nan, math.nan, (math.nan, math.nan), repr(exc)[:200]
@@ -235,9 +238,12 @@ def main(argv=None):
                     help="comma-separated tags of earlier runs to merge into --tag (no new run)")
     args = ap.parse_args(argv)
     if args.merge:
-        records = []
+        # a later tag replaces an earlier one's records of the same (pair, n, rep, method, name)
+        keyed = {}
         for tag in args.merge.split(","):
-            records += json.loads((OUT / f"{tag}.json").read_text())["records"]
+            for r in json.loads((OUT / f"{tag}.json").read_text())["records"]:
+                keyed[(r["pair"], r["n"], r["rep"], r["method"], r["name"])] = r
+        records = list(keyed.values())
         rows = summarise(records)
         md = to_markdown(rows, f"# Sample estimators vs peers (merged runs: {args.merge})\n\n"
                          "Bold: lowest RMSE for the pair, n and divergence. Coverage: fraction of "

@@ -4,12 +4,13 @@ The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
-from . import distributions, estimators, exact, fdiv, reference, testing
+from . import distributions, estimators, exact, fdiv, ipm, reference, testing
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
 from ._result import Estimate
 from .fdiv import FDivergence, fdivergences, get_fdivergence, register_fdivergence
+from .twosample import TwoSampleResult, two_sample_test
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ __all__ = [
     "Estimate",
     "FDivergence",
     "InequalityCheck",
+    "TwoSampleResult",
     "crosscheck",
     "discrete_divergence",
     "distributions",
@@ -28,7 +30,9 @@ __all__ = [
     "fdiv",
     "fdivergences",
     "get_fdivergence",
+    "ipm",
     "reference",
     "register_fdivergence",
     "testing",
+    "two_sample_test",
 ]

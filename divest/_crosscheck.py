@@ -21,9 +21,13 @@ Z_FAIL = 5.0
 
 _EXACT_METHODS = ("closed_form", "quadrature", "monte_carlo")
 #: sample estimators, run on n_samples draws of P and Q; ratio methods are fitted once
-_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational")
+_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "ipm")
+#: exact optimal transport in d > 1 runs on at most this many of the drawn points
+_W_MAX_POINTS = 1000
 _RATIO_METHODS = ("classifier", "ulsif", "kliep")
-_METHODS = _EXACT_METHODS + _SAMPLE_METHODS
+#: run only when asked for (training a network per divergence takes seconds to minutes)
+_OPT_IN_METHODS = ("neural",)
+_METHODS = _EXACT_METHODS + _SAMPLE_METHODS + _OPT_IN_METHODS
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,8 @@ class CrossCheckReport:
         fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.6 * nrow), squeeze=False)
         colors = {"closed_form": "k", "quadrature": "tab:blue", "monte_carlo": "tab:orange",
                   "knn": "tab:green", "classifier": "tab:purple", "ulsif": "tab:brown",
-                  "kliep": "tab:pink", "variational": "tab:gray"}
+                  "kliep": "tab:pink", "variational": "tab:gray", "ipm": "tab:olive",
+                  "neural": "tab:cyan"}
         for ax, nm in zip(axes.ravel(), names):
             rows = [r for r in self.rows if r.name == nm and math.isfinite(r.value)]
             exact = next((r.exact for r in self.rows if r.name == nm), None)
@@ -220,8 +225,12 @@ def _applicable(P, Q, spec, method):
     has_density = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
     if method == "closed_form":
         return True
+    if method == "neural":
+        return spec.is_f
     if method in _SAMPLE_METHODS:
-        from ._divergence import _KNN_NAMES
+        from ._divergence import _IPM_NAMES, _KNN_NAMES
+        if method == "ipm":
+            return spec.base in _IPM_NAMES
         if method == "knn":
             return spec.base in _KNN_NAMES
         if method == "variational":
@@ -238,6 +247,14 @@ def _sample_estimate(method, spec, samples, ratios, rng):
     """One sample estimator's estimate; density-ratio fits are made once and reused."""
     from . import estimators
     X, Y = samples["X"], samples["Y"]
+    if method == "ipm":
+        from ._divergence import _ipm_estimate
+        if spec.base == "wasserstein" and X.shape[1] > 1:
+            X, Y = X[:_W_MAX_POINTS], Y[:_W_MAX_POINTS]
+        return _ipm_estimate(X, Y, spec, rng, {})
+    if method == "neural":
+        from . import torch as dtorch
+        return dtorch.variational(X, Y, spec.label, rng=rng)
     if method in _RATIO_METHODS:
         if method not in ratios:
             ratios[method] = estimators.fit_ratio(X, Y, method=method, rng=rng)
@@ -317,7 +334,11 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
         Divergence labels (default: :data:`divest.reference.STANDARD_NAMES`).
     methods : sequence of str, optional
         Among ``closed_form``, ``quadrature``, ``monte_carlo``, ``knn``,
-        ``classifier``, ``ulsif``, ``kliep``, ``variational`` (default: all that apply).
+        ``classifier``, ``ulsif``, ``kliep``, ``variational``, ``ipm`` (default: all that
+        apply), and ``neural`` (opt-in: :func:`divest.torch.variational`, a trained
+        network per f-divergence; needs the ``torch`` extra).  ``ipm`` computes ``wasserstein`` (plug-in :math:`W_p` of the samples,
+        exact OT on at most 1000 points per sample in d > 1), ``mmd2`` (unbiased) and
+        ``energy`` (unbiased) with :mod:`divest.ipm`.
     n : int
         Samples per distribution for Monte Carlo.
     n_samples : int
@@ -346,7 +367,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     """
     names = list(STANDARD_NAMES if names is None else names)
     specs = [_names.resolve(nm) for nm in names]
-    meths = list(_METHODS if methods is None else methods)
+    meths = list(_EXACT_METHODS + _SAMPLE_METHODS if methods is None else methods)
     for m in meths:
         if m not in _METHODS:
             raise ValueError(f"methods: unknown method {m!r}; valid: {', '.join(_METHODS)}")
@@ -357,11 +378,12 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     import time
 
     samples = {}
-    if any(m in _SAMPLE_METHODS for m in meths):
+    sampled = _SAMPLE_METHODS + _OPT_IN_METHODS
+    if any(m in sampled for m in meths):
         if all(hasattr(D, "rvs") for D in (P, Q)):
             samples["X"], samples["Y"] = draw(P, Q, n_samples, rng)
         else:
-            meths = [m for m in meths if m not in _SAMPLE_METHODS]
+            meths = [m for m in meths if m not in sampled]
     ratios = {}
 
     rows, failures, exact_values = [], [], {}

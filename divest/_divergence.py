@@ -12,7 +12,12 @@ from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
 __all__ = ["divergence"]
 
 _DIST_METHODS = ("auto", "closed_form", "quadrature", "monte_carlo")
-_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural")
+_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural", "ipm")
+
+#: distances between samples computed by divest.ipm (method "ipm")
+_IPM_NAMES = ("wasserstein", "mmd2", "energy")
+#: disjoint groups whose spread gives the standard error of the sample Wasserstein distance
+_W_GROUPS = 10
 
 
 #: divergences whose nearest-neighbour estimators are consistent (see estimators.knn)
@@ -26,9 +31,8 @@ _AUTO_KNN_MIN_SAMPLES = 50_000
 
 def _auto_sample_method(spec, n, m, d) -> str:
     """The estimator ``divergence(X, Y, method="auto")`` uses (the rule in its docstring)."""
-    if not spec.density_based:
-        raise ValueError(f"no sample estimator for {spec.label!r} in divergence(); "
-                         "wasserstein and mmd2 have closed forms only in this release")
+    if spec.base in _IPM_NAMES:
+        return "ipm"
     if spec.base in _KNN_NAMES and d <= 3 and n + m >= _AUTO_KNN_MIN_SAMPLES:
         return "knn"
     return "classifier"
@@ -66,11 +70,19 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
         P first: the divergence is :math:`D(P\|Q)`.
     name : str
         Any divergence name: f-divergences (:func:`divest.fdivergences`), ``renyi``,
-        ``bhattacharyya``, ``wasserstein`` (closed forms only), ``mmd2`` (closed forms
-        only).  Parameters in the name (``"alpha(alpha=0.5)"``) or as keywords.
+        ``tsallis``, ``bhattacharyya``, ``wasserstein`` (``p``), ``mmd2`` (Gaussian
+        kernel ``bandwidth``), ``energy`` (squared energy distance).  Parameters in the
+        name (``"alpha(alpha=0.5)"``) or as keywords.
     method : str
         For distributions: "auto", "closed_form", "quadrature", "monte_carlo"; for
-        samples: "auto", "knn", "classifier", "ulsif", "kliep", "variational".
+        samples: "auto", "knn", "classifier", "ulsif", "kliep", "variational",
+        "neural" (:func:`divest.torch.variational`, a held-out lower bound with a neural
+        critic; needs the ``torch`` extra), and "ipm" — the only (and auto) method for
+        ``wasserstein`` (:func:`divest.ipm.wasserstein`; option ``solver`` is its
+        ``method``; standard error from the spread over 10 disjoint subsamples),
+        ``mmd2`` (:func:`divest.ipm.mmd`, option ``estimator``, default unbiased;
+        jackknife standard error) and ``energy`` (:func:`divest.ipm.energy_distance`,
+        unbiased U-statistic by default; jackknife standard error).
     rng : None, int or numpy.random.Generator
         Randomness for Monte Carlo.
     **options
@@ -84,8 +96,8 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
 
     Raises
     ------
-    NotImplementedError
-        ``method="neural"``: neural critics come with the torch backend.
+    ImportError
+        ``method="neural"`` without PyTorch installed (the ``torch`` extra).
     ValueError
         Unknown name or method, or no method applies to the pair.
 
@@ -126,6 +138,10 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
         return _closed(P, Q, spec)
     except NoClosedForm as exc:
         skipped["closed_form"] = str(exc)
+    if spec.base == "energy" and dimension(P) == 1:
+        est = quadrature(P, Q, spec.label, **_pick(options, "rtol", "max_intervals"))
+        est.details["auto"] = skipped
+        return est
     if not spec.density_based:
         raise ValueError(f"{spec.label}: no closed form for this pair and no numerical method "
                          f"for distributions ({skipped['closed_form']}); use sample estimators")
@@ -146,16 +162,69 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
     from . import estimators
     check_choice(method, "method", ("auto",) + _SAMPLE_METHODS)
     if method == "neural":
-        raise NotImplementedError("method='neural' needs the torch backend (divest.torch), which "
-                                  "is not part of this release")
+        try:
+            from . import torch as _dtorch
+        except ImportError as exc:
+            raise ImportError("method='neural' needs the torch backend: pip install "
+                              "'divest[torch]'") from exc
+        if not spec.is_f:
+            raise ValueError(f"method='neural' bounds f-divergences only; {spec.label!r} is not "
+                             "one (for wasserstein use divest.torch.wasserstein1)")
+        return _dtorch.variational(X, Y, spec.label, rng=rng, **options)
     X, Y = check_samples(X, Y)
     chosen = _auto_sample_method(spec, X.shape[0], Y.shape[0], X.shape[1]) \
         if method == "auto" else method
+    if (chosen == "ipm") != (spec.base in _IPM_NAMES):
+        raise ValueError(f"method={method!r} does not estimate {spec.label!r}: method 'ipm' "
+                         f"is for {', '.join(_IPM_NAMES)}, which have no other sample method")
+    if chosen == "ipm":
+        return _ipm_estimate(X, Y, spec, rng, options)
     est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
     if method == "auto":
         est.details["auto"] = {"method": chosen, "rule": "knn for KL/Renyi-type names when "
                                "d <= 3 and n + m >= 50000, classifier otherwise"}
     return est
+
+
+def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:
+    """wasserstein / mmd2 / energy between samples, as an Estimate with a standard error."""
+    import dataclasses
+
+    import numpy as np
+
+    from . import ipm
+    from ._validation import check_rng
+    if spec.base == "mmd2":
+        from .ipm._mmd import _mmd_estimate
+        est = _mmd_estimate(X, Y, kernel="gaussian", bandwidth=spec.params["bandwidth"],
+                            **{"estimator": "unbiased", **options})
+        return dataclasses.replace(est, name=spec.label)
+    if spec.base == "energy":
+        from .ipm._energy import _energy_estimate
+        return _energy_estimate(X, Y, **{"estimator": "unbiased", **options})
+    # wasserstein: the plug-in W_p(P_n, Q_m); its standard error from the spread of the
+    # same statistic over _W_GROUPS disjoint subsamples (variance ~ 1/n: sd / sqrt(groups))
+    solver = options.pop("solver", "auto")
+    if options:
+        raise TypeError(f"divergence(..., 'wasserstein') got unexpected option(s) "
+                        f"{sorted(options)}; it takes solver=")
+    p = spec.params["p"]
+    rng = check_rng(rng)
+    value = ipm.wasserstein(X, Y, p, method=solver)
+    k = min(_W_GROUPS, len(X) // 2, len(Y) // 2)
+    se, details = float("nan"), {"solver": solver}
+    if k >= 2:
+        ix, iy = rng.permutation(len(X)), rng.permutation(len(Y))
+        parts = [ipm.wasserstein(X[a], Y[b], p, method=solver)
+                 for a, b in zip(np.array_split(ix, k), np.array_split(iy, k))]
+        se = float(np.std(parts, ddof=1) / np.sqrt(k))
+        details.update(subsample_groups=k, subsample_mean=float(np.mean(parts)))
+    else:
+        details["standard_error"] = "fewer than 4 points per sample: no subsample error"
+    details["bias"] = ("the plug-in W_p(P_n, Q_m) is biased upward at finite n (by "
+                       "O(n^(-1/d)) in dimension d >= 3); the error bar is the sampling one")
+    return Estimate.from_value(value, standard_error=se, method="ipm", name=spec.label,
+                               n_p=len(X), n_q=len(Y), details=details)
 
 
 def _pick(options, *keys):

@@ -29,7 +29,7 @@ STANDARD_NAMES = (
     "kl", "reverse_kl", "jeffreys", "pearson", "neyman", "squared_hellinger", "bhattacharyya",
     "js", "js_weighted(pi=0.25)", "gan", "tv", "alpha(alpha=0.5)", "alpha(alpha=2)",
     "renyi(alpha=0.5)", "renyi(alpha=2)", "wasserstein(p=1)", "wasserstein(p=2)",
-    "mmd2(bandwidth=1)",
+    "mmd2(bandwidth=1)", "energy",
 )
 
 #: the pair used by ``divest crosscheck`` when none is given

@@ -1,13 +1,17 @@
 """The public API: every exported name imports, and __all__ lists are sorted."""
 
 import importlib
+import importlib.util
 
 import pytest
 
 import divest
 
 MODULES = ["divest", "divest.fdiv", "divest.exact", "divest.distributions", "divest.reference",
-           "divest.estimators"]
+           "divest.estimators", "divest.ipm", "divest.twosample", "divest.testing",
+           "divest.testing.strategies",
+           pytest.param("divest.torch", marks=pytest.mark.skipif(
+               importlib.util.find_spec("torch") is None, reason="torch not installed"))]
 
 
 @pytest.mark.parametrize("modname", MODULES)

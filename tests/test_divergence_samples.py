@@ -20,9 +20,40 @@ def test_auto_rule(name, d, n, want):
     assert _auto_sample_method(resolve(name), n, n, d) == want
 
 
-def test_auto_rule_refuses_ipm_names():
-    with pytest.raises(ValueError, match="closed forms only"):
-        _auto_sample_method(resolve("wasserstein"), 100, 100, 1)
+@pytest.mark.parametrize("name", ["wasserstein", "wasserstein(p=2)", "mmd2(bandwidth=1)",
+                                  "energy"])
+def test_auto_rule_sends_ipm_names_to_ipm(name):
+    assert _auto_sample_method(resolve(name), 100, 100, 1) == "ipm"
+
+
+def test_ipm_names_through_divergence_match_divest_ipm():
+    from scipy import stats
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(0, 1, (400, 2)), rng.normal(0.5, 1, (300, 2))
+    w = dv.divergence(X, Y, "wasserstein", p=2, rng=0)
+    assert w.method == "ipm" and w.name == "wasserstein(p=2)"
+    assert w.value == dv.ipm.wasserstein(X, Y, 2)
+    assert 0 < w.standard_error < w.value and w.details["subsample_groups"] == 10
+    m = dv.divergence(X, Y, "mmd2(bandwidth=1.5)")
+    assert m.name == "mmd2(bandwidth=1.5)"
+    assert m.value == pytest.approx(dv.ipm.mmd(X, Y, bandwidth=1.5, estimator="unbiased"),
+                                    rel=1e-12)
+    b = dv.divergence(X, Y, "mmd2(bandwidth=1.5)", estimator="biased")
+    assert b.value == pytest.approx(dv.ipm.mmd(X, Y, bandwidth=1.5, estimator="biased"),
+                                    rel=1e-12)
+    e = dv.divergence(X, Y, "energy")
+    assert e.value == pytest.approx(dv.ipm.energy_distance(X, Y, estimator="unbiased"),
+                                    rel=1e-12)
+    # the exact side of the same names
+    P, Q = stats.norm(0, 1), stats.norm(1, 2)
+    assert dv.divergence(P, Q, "energy").method == "closed_form"
+    assert dv.divergence(stats.t(3), Q, "energy").method == "quadrature"
+    with pytest.raises(ValueError, match="method 'ipm' is for wasserstein"):
+        dv.divergence(X, Y, "kl", method="ipm")
+    with pytest.raises(ValueError, match="does not estimate 'energy'"):
+        dv.divergence(X, Y, "energy", method="knn")
+    with pytest.raises(TypeError, match="solver="):
+        dv.divergence(X, Y, "wasserstein", k=3)
 
 
 def test_divergence_routes_samples_to_the_estimator(monkeypatch):
@@ -63,3 +94,15 @@ def test_method_options_named_like_divergence_parameters_reach_the_estimator(mon
     assert seen == {"bandwidth": 0.5, "name": "kl"}
     dv.divergence(np.zeros((10, 1)), np.ones((10, 1)), "alpha", method="variational", alpha=0.5)
     assert seen["name"] == "alpha(alpha=0.5)" and "alpha" not in {k for k in seen if k != "name"}
+
+
+def test_neural_method_routes_to_the_torch_backend():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(0, 1, (600, 1)), rng.normal(1, 1, (600, 1))
+    est = dv.divergence(X, Y, "js", method="neural", steps=100, rng=0)
+    assert est.is_lower_bound and est.name == "js"
+    again = dv.divergence(X, Y, "js", method="neural", steps=100, rng=0)
+    assert again.value == est.value          # same seed, same number on CPU
+    with pytest.raises(ValueError, match="f-divergences only"):
+        dv.divergence(X, Y, "bhattacharyya", method="neural")

@@ -198,9 +198,11 @@ def test_data_processing_catches_euclidean_distance():
     # a metric, but no divergence: merging categories can move pmfs apart in L2
     report = check_divergence(l2, max_examples=100, properties=["data_processing"],
                               raise_on_failure=False)
-    assert report["data_processing"].counterexample == (
-        "pair=PmfPair(p=[0.25, 0.25, 0.25, 0.25, 0.0], q=[0.0, 0.0, 0.0, 0.0, 1.0]), "
-        "kernel=[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]")
+    # (the exact shrunk example depends on hypothesis's shrinking budget, so only its form
+    # is pinned: a pmf pair and a Markov kernel merging categories)
+    res = report["data_processing"]
+    assert not res.passed
+    assert res.counterexample.startswith("pair=PmfPair(p=[") and "kernel=[[" in res.counterexample
 
 
 def test_joint_convexity_catches_a_concave_function():

@@ -1,0 +1,395 @@
+r"""Compare GAN losses on the toy problems of the literature: a table and figures.
+
+:func:`compare_gans` trains one generator per (loss, dataset, seed) with
+:func:`divest.torch.train_gan`, evaluates the final generator on held-out target
+samples, and writes a results table (markdown, CSV, JSON) and PNGs (a sample plot per
+loss and dataset, metric curves).  :func:`main` is the ``divest gan`` command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from .._validation import _describe, check_positive_int
+from ..distributions import GaussianGrid, GaussianRing, Mixture, ParallelLines
+from ._losses import gan_losses, get_gan_loss
+from ._metrics import precision_recall
+from ._train import train_gan
+
+__all__ = ["DATASETS", "GANComparison", "compare_gans"]
+
+#: the toy targets: name -> (factory, description)
+DATASETS = {
+    "ring": (lambda: GaussianRing(n_modes=8, radius=2.0, std=0.02),
+             "8 Gaussians on a circle of radius 2, std 0.02"),
+    "grid": (lambda: GaussianGrid(n_per_side=5, spacing=2.0, std=0.05),
+             "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05"),
+    "mixture1d": (lambda: Mixture([stats.norm(-2.0, 0.5), stats.norm(2.0, 0.5)]),
+                  "1-D mixture 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2)"),
+    "lines": (lambda: ParallelLines(0.0), "the segment {0} x [0, 1] (Arjovsky et al.)"),
+}
+
+#: the losses of ``quick=True``: every built-in but the scoring-rule variants, plus f-GANs
+#: for five divergences
+_QUICK_FGANS = ("fgan:kl", "fgan:reverse_kl", "fgan:js", "fgan:pearson",
+                "fgan:squared_hellinger")
+
+#: columns of the results table (the metrics of the final generator)
+_COLUMNS = ("w1", "mmd2", "kl", "precision", "recall", "modes_captured", "high_quality",
+            "mode_kl", "seconds")
+
+
+@dataclass(frozen=True)
+class GANComparison:
+    """Results of :func:`compare_gans`.
+
+    Attributes
+    ----------
+    rows : tuple of dict
+        One per (loss, dataset, seed): ``loss``, ``dataset``, ``seed``, the final metrics
+        (``w1``, ``mmd2``, ``kl``, ``precision``, ``recall`` and, for the mixtures,
+        ``modes_captured``, ``high_quality``, ``mode_kl``), ``seconds``, and ``error``
+        (the message when training failed, e.g. diverged; the metrics are then ``nan``).
+    summary : tuple of dict
+        One per (loss, dataset): the mean and standard deviation over seeds of each
+        metric (keys ``<metric>_mean``, ``<metric>_sd``) and ``n_failed``.
+    curves : dict
+        ``(loss, dataset, seed) -> history`` of each run (see :class:`GANRun`).
+    config : dict
+        Losses, datasets, seeds and the training options used.
+    files : tuple of str
+        The files written (empty without ``out_dir``).
+    runs : dict
+        ``(loss, dataset, seed) -> GANRun`` when ``keep_runs=True``, else empty.
+    """
+
+    rows: tuple
+    summary: tuple
+    curves: dict
+    config: dict
+    files: tuple = ()
+    runs: dict = field(default_factory=dict)
+
+    def to_markdown(self) -> str:
+        """The summary as a markdown table (mean ± sd over seeds)."""
+        cols = [c for c in _COLUMNS if any(f"{c}_mean" in r for r in self.summary)]
+        head = "| dataset | loss | " + " | ".join(cols) + " | failed |"
+        lines = [head, "|" + "---|" * (len(cols) + 3)]
+        for r in self.summary:
+            cells = []
+            for c in cols:
+                m, s = r.get(f"{c}_mean", math.nan), r.get(f"{c}_sd", math.nan)
+                cells.append(_fmt(m) if not np.isfinite(s) or s == 0 else
+                             f"{_fmt(m)} ± {_fmt(s)}")
+            lines.append(f"| {r['dataset']} | {r['loss']} | " + " | ".join(cells)
+                         + f" | {r['n_failed']} |")
+        return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    return f"{x:.3g}"
+
+
+def _final_metrics(run, rng) -> dict:
+    out = {k: v[-1] for k, v in run.history.items()
+           if k in _COLUMNS and v and k != "seconds"}
+    fake = run.sample(len(run.target_eval), rng=rng)
+    k = 3 if min(len(fake), len(run.target_eval)) > 3 else 1
+    pr = precision_recall(run.target_eval, fake, k=k)
+    out.update(precision=pr["precision"], recall=pr["recall"])
+    return out
+
+
+def _summarise(rows, losses, datasets) -> list:
+    out = []
+    for ds in datasets:
+        for loss in losses:
+            group = [r for r in rows if r["loss"] == loss and r["dataset"] == ds]
+            if not group:
+                continue
+            s = {"dataset": ds, "loss": loss,
+                 "n_failed": sum(1 for r in group if r.get("error"))}
+            for c in _COLUMNS:
+                vals = np.array([r[c] for r in group if c in r and r[c] is not None], float)
+                vals = vals[np.isfinite(vals)]
+                if vals.size:
+                    s[f"{c}_mean"] = float(vals.mean())
+                    s[f"{c}_sd"] = float(vals.std(ddof=1)) if vals.size > 1 else math.nan
+            out.append(s)
+    return out
+
+
+def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=None,
+                 batch_size=None, n_eval=None, out_dir=None, figures=True, keep_runs=False,
+                 progress=False, device="auto", **train_options) -> GANComparison:
+    r"""Train every loss on every toy dataset for every seed and tabulate the results.
+
+    Parameters
+    ----------
+    losses : sequence of str, optional
+        GAN loss names (default: every name of :func:`gan_losses`; with ``quick=True``
+        every built-in loss except the ``score:`` variants, plus ``fgan:`` for KL,
+        reverse KL, JS, Pearson and squared Hellinger).
+    datasets : sequence of str, optional
+        Keys of :data:`DATASETS` (default all: ``ring``, ``grid``, ``mixture1d``,
+        ``lines``).
+    seeds : sequence of int, default (0,)
+        Each seed is the ``rng`` of one :func:`train_gan` run (data, weights, batches).
+    quick : bool, default False
+        Defaults for a smoke-level comparison on a CPU: 200 steps, batch 64, 500
+        evaluation samples, critic and generator of width 64; the full mode (meant for
+        a GPU) uses 20 000 steps, batch 256, 2500 evaluation samples and the default
+        networks.
+    steps, batch_size, n_eval : int, optional
+        Override the mode's values.
+    out_dir : str or path, optional
+        Write ``results.md``, ``results.csv`` (one row per run), ``results.json`` (rows,
+        summary, config) and, with ``figures=True``, ``samples_<dataset>.png`` (one
+        panel per loss) and ``curves_<dataset>.png`` (held-out W1 and MMD² against the
+        step).
+    keep_runs : bool, default False
+        Keep every :class:`GANRun` in ``runs`` (memory: the networks).
+    progress : bool
+        Print one line per finished run.
+    device : str
+    **train_options
+        Passed to every :func:`train_gan` call (e.g. ``lr``, ``n_critic``,
+        ``generator``); the losses' paper defaults apply otherwise.
+
+    Returns
+    -------
+    GANComparison
+
+    Notes
+    -----
+    A run that fails (non-finite losses or samples) is recorded with its error and
+    ``nan`` metrics, and counted in ``n_failed``.  With the paper defaults some losses
+    learn slowly (WGAN with clipping: RMSProp at 5e-5); short runs compare early
+    training, not converged models.
+
+    Examples
+    --------
+    >>> from divest.torch import compare_gans
+    >>> res = compare_gans(["hinge", "wgan_gp"], ["mixture1d"], steps=20, n_eval=100,
+    ...                    device="cpu")  # doctest: +SKIP
+    >>> print(res.to_markdown())          # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    if losses is None:
+        losses = (tuple(n for n in gan_losses() if not n.startswith(("fgan:", "score:")))
+                  + _QUICK_FGANS) if quick else gan_losses()
+    losses = [get_gan_loss(n).name for n in _as_names(losses, "losses")]
+    datasets = list(DATASETS) if datasets is None else _as_names(datasets, "datasets")
+    for ds in datasets:
+        if ds not in DATASETS:
+            raise ValueError(f"datasets: unknown dataset {ds!r}; choose from "
+                             f"{', '.join(DATASETS)}")
+    seeds = [check_positive_int(s, "seeds", minimum=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    steps = (200 if quick else 20_000) if steps is None else check_positive_int(steps, "steps")
+    batch_size = (64 if quick else 256) if batch_size is None else batch_size
+    n_eval = (500 if quick else 2500) if n_eval is None else n_eval
+    opts = {"steps": steps, "batch_size": batch_size, "n_eval": n_eval, "device": device,
+            **train_options}
+    if quick:
+        opts.setdefault("critic", {"width": 64})
+        opts.setdefault("generator", {"width": 64, "depth": 2})
+
+    rows, curves, runs, samples = [], {}, {}, {}
+    for ds in datasets:
+        target = DATASETS[ds][0]()
+        for loss in losses:
+            for seed in seeds:
+                t1 = time.perf_counter()
+                row = {"loss": loss, "dataset": ds, "seed": seed}
+                try:
+                    run = train_gan(target, loss, rng=seed, **opts)
+                except FloatingPointError as exc:
+                    row.update({c: math.nan for c in _COLUMNS}, error=str(exc))
+                else:
+                    row.update(_final_metrics(run, seed), error="")
+                    curves[(loss, ds, seed)] = run.history
+                    if keep_runs:
+                        runs[(loss, ds, seed)] = run
+                    if figures and out_dir is not None and seed == seeds[0]:
+                        samples[(loss, ds, seed)] = run.sample(min(n_eval, 1000), rng=seed)
+                row["seconds"] = time.perf_counter() - t1
+                rows.append(row)
+                if progress:
+                    print(f"[compare_gans] {ds:10s} {loss:28s} seed {seed}: "
+                          f"w1 {_fmt(row.get('w1'))}, {row['seconds']:.1f} s"
+                          + (f" FAILED: {row['error']}" if row["error"] else ""), flush=True)
+    summary = _summarise(rows, losses, datasets)
+    config = {"losses": losses, "datasets": {d: DATASETS[d][1] for d in datasets},
+              "seeds": seeds, "quick": bool(quick), "train_options": _jsonable(opts),
+              "seconds": time.perf_counter() - t0}
+    files: list[str] = []
+    res = GANComparison(tuple(rows), tuple(summary), curves, config, (), runs)
+    if out_dir is not None:
+        files = _write(res, os.fspath(out_dir), samples if figures else None, datasets,
+                       losses)
+    return GANComparison(tuple(rows), tuple(summary), curves, config, tuple(files), runs)
+
+
+def _as_names(x, what):
+    if isinstance(x, str):
+        return [x]
+    try:
+        names = list(x)
+    except TypeError:
+        raise TypeError(f"{what} must be a name or a sequence of names; got "
+                        f"{_describe(x)}") from None
+    if not names:
+        raise ValueError(f"{what} must not be empty")
+    return names
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else str(obj)
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return repr(obj)
+
+
+def _write(res, out_dir, samples, datasets, losses) -> list:
+    os.makedirs(out_dir, exist_ok=True)
+    files = []
+    path = os.path.join(out_dir, "results.md")
+    with open(path, "w") as fh:
+        fh.write("# GAN comparison\n\n")
+        for d, desc in res.config["datasets"].items():
+            fh.write(f"* `{d}`: {desc}\n")
+        fh.write(f"\nSeeds {res.config['seeds']}; options "
+                 f"`{json.dumps(res.config['train_options'])}`.\n\n")
+        fh.write(res.to_markdown() + "\n")
+    files.append(path)
+    path = os.path.join(out_dir, "results.csv")
+    keys = ["loss", "dataset", "seed"] + list(_COLUMNS) + ["error"]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        for r in res.rows:
+            w.writerow({k: r.get(k, "") for k in keys})
+    files.append(path)
+    path = os.path.join(out_dir, "results.json")
+    with open(path, "w") as fh:
+        json.dump(_jsonable({"rows": res.rows, "summary": res.summary, "config": res.config}),
+                  fh, indent=1)
+    files.append(path)
+    if samples is not None:
+        files += _figures(res, out_dir, samples, datasets, losses)
+    return files
+
+
+def _figures(res, out_dir, samples, datasets, losses) -> list:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    files = []
+    for ds in datasets:
+        target = DATASETS[ds][0]()
+        ref = np.asarray(target.rvs(size=1000, random_state=0), float).reshape(1000, -1)
+        ncol = min(6, len(losses))
+        nrow = math.ceil(len(losses) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.6 * nrow), squeeze=False)
+        seed = res.config["seeds"][0]
+        for ax, loss in zip(axes.ravel(), losses):
+            fake = samples.get((loss, ds, seed))
+            if ref.shape[1] == 1:
+                bins = np.linspace(ref.min() - 1, ref.max() + 1, 60)
+                ax.hist(ref[:, 0], bins=bins, density=True, color="0.8")
+                if fake is not None:
+                    ax.hist(np.clip(fake[:, 0], bins[0], bins[-1]), bins=bins, density=True,
+                            histtype="step", color="tab:red")
+            else:
+                ax.scatter(ref[:, 0], ref[:, 1], s=2, color="0.7")
+                if fake is not None:
+                    ax.scatter(fake[:, 0], fake[:, 1], s=2, color="tab:red", alpha=0.6)
+                lo, hi = ref.min(0) - 1.0, ref.max(0) + 1.0
+                ax.set_xlim(lo[0], hi[0])
+                ax.set_ylim(lo[1], hi[1])
+            ax.set_title(loss if fake is not None else f"{loss} (failed)", fontsize=8)
+            ax.tick_params(labelsize=6)
+        for ax in axes.ravel()[len(losses):]:
+            ax.axis("off")
+        fig.suptitle(f"{ds}: generated (red) vs target (grey), seed {seed}", fontsize=10)
+        fig.tight_layout()
+        path = os.path.join(out_dir, f"samples_{ds}.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        files.append(path)
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        colors = plt.cm.tab20(np.linspace(0.0, 1.0, max(len(losses), 2)))
+        for i, loss in enumerate(losses):
+            h = res.curves.get((loss, ds, seed))
+            if h is None:
+                continue
+            for ax, key in zip(axes, ("w1", "mmd2")):
+                if key in h:
+                    ax.plot(h["step"], h[key], label=loss, lw=1, color=colors[i],
+                            ls=("-", "--", ":")[i % 3])
+        for ax, key in zip(axes, ("held-out W1 (exact OT)", "held-out MMD² (Gaussian)")):
+            ax.set_xlabel("generator step")
+            ax.set_title(f"{ds}: {key}", fontsize=10)
+        axes[0].set_yscale("log")
+        axes[1].set_yscale("symlog", linthresh=1e-4)
+        axes[1].legend(fontsize=6, ncol=2)
+        fig.tight_layout()
+        path = os.path.join(out_dir, f"curves_{ds}.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        files.append(path)
+    return files
+
+
+def main(argv=None) -> int:
+    """The ``divest gan`` command: run :func:`compare_gans` and write its files.
+
+    Examples
+    --------
+    ``divest gan --quick --out results/gan`` (minutes on 2 CPU cores);
+    ``divest gan --losses hinge wgan_gp --datasets ring grid --seeds 0 1 2 --steps 20000
+    --device cuda --out results/gan_full``.
+    """
+    import argparse
+    p = argparse.ArgumentParser(prog="divest gan", description="Compare GAN losses on toy "
+                                "datasets: a results table (md, csv, json) and PNGs.")
+    p.add_argument("--quick", action="store_true", help="short CPU run (200 steps, a subset "
+                   "of the f-GANs)")
+    p.add_argument("--losses", nargs="+", default=None, help=f"default all: {' '.join(gan_losses())}")
+    p.add_argument("--datasets", nargs="+", default=None, choices=list(DATASETS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--n-eval", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--out", default="gan_comparison", help="output directory")
+    args = p.parse_args(argv)
+    res = compare_gans(args.losses, args.datasets, args.seeds, quick=args.quick,
+                       steps=args.steps, batch_size=args.batch_size, n_eval=args.n_eval,
+                       out_dir=args.out, figures=not args.no_figures, device=args.device,
+                       progress=True)
+    print(res.to_markdown())
+    print("\nwrote: " + ", ".join(res.files))
+    return 0

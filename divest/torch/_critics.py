@@ -1,0 +1,574 @@
+r"""Critics: MLPs, the f-GAN output activation, Lipschitz constraints and MMD on features.
+
+A critic maps a batch of shape (n, d) to one real number per row (shape (n,)), or to
+a feature vector per row (shape (n, k)) for MMD-GAN.  The pieces here are the building
+blocks of :func:`divest.torch.variational`, :func:`divest.torch.wasserstein1` and
+:func:`divest.torch.train_gan`:
+
+* :class:`MLP` — a fully connected network whose weights are initialised from a
+  ``torch.Generator`` (never the global torch RNG), optionally spectrally normalised;
+* :func:`fdiv_output` — :math:`v \mapsto (g_f(v), f^*(g_f(v)))` for an f-divergence;
+* :func:`gradient_penalty` (WGAN-GP and its one-sided variant), :func:`r1_penalty`,
+  :func:`clip_weights_` (WGAN weight clipping);
+* :func:`mmd2` — the squared MMD of a mixture of Gaussian kernels on (learned) features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import fdiv as _fdiv
+from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
+from ..estimators import _variational as _npvar
+from ._device import resolve_device, resolve_dtype, torch_generator
+
+__all__ = ["MLP", "clip_weights_", "fdiv_output", "gradient_penalty", "mmd2", "r1_penalty"]
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "tanh": nn.Tanh,
+    "softplus": nn.Softplus, "gelu": nn.GELU, "silu": nn.SiLU,
+}
+
+
+# ---------------------------------------------------------------------------------
+# layers
+
+
+class _Linear(nn.Module):
+    """Affine layer initialised from a generator, optionally spectrally normalised.
+
+    The initialisation is PyTorch's default for ``nn.Linear`` (weights and bias uniform
+    on :math:`\\pm 1/\\sqrt{\\text{fan-in}}`), drawn from ``generator``.  With
+    ``spectral=True`` the weight is divided by an estimate of its largest singular value
+    from one power iteration per training-mode forward pass (Miyato et al. 2018); the
+    singular vectors are buffers, so evaluation mode is deterministic.
+    """
+
+    def __init__(self, fan_in, fan_out, *, spectral, generator, device, dtype):
+        super().__init__()
+        bound = 1.0 / math.sqrt(fan_in)
+        kw = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(fan_out, fan_in, **kw).uniform_(
+            -bound, bound, generator=generator))
+        self.bias = nn.Parameter(torch.empty(fan_out, **kw).uniform_(-bound, bound,
+                                                                     generator=generator))
+        self.spectral = bool(spectral)
+        if self.spectral:
+            u = F.normalize(torch.randn(fan_out, generator=generator, **kw), dim=0)
+            with torch.no_grad():
+                v = F.normalize(self.weight.t() @ u, dim=0)
+            self.register_buffer("u", u)
+            self.register_buffer("v", v)
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight used in the forward pass (divided by sigma with spectral norm)."""
+        w = self.weight
+        if not self.spectral:
+            return w
+        if self.training:
+            with torch.no_grad():
+                v = F.normalize(w.t() @ self.u, dim=0, eps=1e-12)
+                u = F.normalize(w @ v, dim=0, eps=1e-12)
+                self.u.copy_(u)
+                self.v.copy_(v)
+        # clones: a later forward pass updates the buffers in place
+        sigma = torch.dot(self.u.clone(), w @ self.v.clone())
+        return w / sigma
+
+    def forward(self, x):
+        return F.linear(x, self.effective_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in={self.weight.shape[1]}, out={self.weight.shape[0]}"
+                f"{', spectral_norm' if self.spectral else ''}")
+
+
+class MLP(nn.Module):
+    r"""Fully connected network: ``depth`` hidden layers of ``width`` units.
+
+    Parameters
+    ----------
+    in_features : int
+        Input dimension d.
+    out_features : int, default 1
+        Output dimension.  With 1 the output has shape (n,), otherwise (n, out_features).
+    width : int, default 64
+        Units per hidden layer.
+    depth : int, default 2
+        Number of hidden layers (0 gives an affine map).
+    activation : str, default ``"leaky_relu"``
+        ``"relu"``, ``"leaky_relu"`` (slope 0.2), ``"elu"``, ``"tanh"``, ``"softplus"``,
+        ``"gelu"`` or ``"silu"``.
+    spectral_norm : bool, default False
+        Divide every weight matrix by its spectral norm (one power iteration per
+        training step, Miyato et al. 2018).  With a 1-Lipschitz activation (all but
+        ``gelu`` and ``silu``) the network is then 1-Lipschitz up to the power-iteration
+        error.
+    rng : None, int or numpy.random.Generator
+        Seeds the initial weights (through a ``torch.Generator``); same ``rng`` → same
+        weights.
+    device, dtype
+        ``"auto"`` (CUDA if available) / ``"cpu"`` / ``"cuda"``; ``"float32"`` or
+        ``"float64"``.
+
+    References
+    ----------
+    .. [1] T. Miyato, T. Kataoka, M. Koyama, Y. Yoshida, "Spectral normalization for
+       generative adversarial networks", ICLR 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from divest.torch import MLP
+    >>> net = MLP(2, width=8, depth=1, rng=0, device="cpu")
+    >>> net(torch.zeros(5, 2)).shape
+    torch.Size([5])
+    >>> bool(torch.equal(net.layers[0].weight, MLP(2, width=8, depth=1, rng=0,
+    ...                                            device="cpu").layers[0].weight))
+    True
+    """
+
+    def __init__(self, in_features, out_features=1, *, width=64, depth=2,
+                 activation="leaky_relu", spectral_norm=False, rng=None, device="auto",
+                 dtype="float32"):
+        super().__init__()
+        in_features = check_positive_int(in_features, "in_features")
+        out_features = check_positive_int(out_features, "out_features")
+        width = check_positive_int(width, "width")
+        depth = check_positive_int(depth, "depth", minimum=0)
+        check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        dev = resolve_device(device)
+        dt = resolve_dtype(dtype)
+        gen = torch_generator(check_rng(rng), dev)
+        sizes = [in_features] + [width] * depth + [out_features]
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(_Linear(a, b, spectral=spectral_norm, generator=gen, device=dev,
+                                  dtype=dt))
+            if i < len(sizes) - 2:
+                layers.append(_ACTIVATIONS[activation]())
+        self.layers = nn.Sequential(*layers)
+        self.in_features, self.out_features = in_features, out_features
+        self.spectral_norm = bool(spectral_norm)
+
+    def forward(self, x):
+        out = self.layers(x)
+        return out[:, 0] if self.out_features == 1 else out
+
+    @property
+    def output_layer(self) -> _Linear:
+        """The last affine layer (its bias sets the initial output level)."""
+        return self.layers[-1]
+
+
+def _check_module(critic, name, dim, device, dtype, *, scalar=False):
+    """A user module is moved to device/dtype; it must map (2, dim) to (2,) (or (2, k))."""
+    if not isinstance(critic, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module or None; got {_describe(critic)}")
+    critic = critic.to(device=device, dtype=dtype)
+    with torch.no_grad():
+        try:
+            out = critic(torch.zeros(2, dim, device=device, dtype=dtype))
+        except Exception as exc:  # noqa: BLE001 -- re-raised with context
+            raise type(exc)(f"{name} failed on a batch of shape (2, {dim}): {exc}") from exc
+    if not isinstance(out, torch.Tensor) or out.shape[0] != 2 or out.dim() > (1 if scalar else 2):
+        raise ValueError(f"{name} must map a batch of shape (n, {dim}) to shape "
+                         f"{'(n,)' if scalar else '(n,) or (n, k)'}; got {_describe(out)} for n = 2")
+    return critic
+
+
+# ---------------------------------------------------------------------------------
+# Lipschitz constraints
+
+
+def clip_weights_(module: nn.Module, clip: float) -> nn.Module:
+    """Clip every parameter of ``module`` to ``[-clip, clip]`` in place (WGAN).
+
+    Examples
+    --------
+    >>> from divest.torch import MLP, clip_weights_
+    >>> net = clip_weights_(MLP(1, width=4, rng=0, device="cpu"), 0.01)
+    >>> max(float(p.detach().abs().max()) for p in net.parameters()) <= 0.01
+    True
+    """
+    clip = check_real(clip, "clip", low=0.0)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.clamp_(-clip, clip)
+    return module
+
+
+def _input_gradients(critic, x):
+    """Per-sample gradients of the critic at the rows of x (graph kept for backprop)."""
+    x = x.detach().requires_grad_(True)
+    out = critic(x)
+    if out.dim() != 1:
+        raise ValueError(f"a Lipschitz penalty needs a scalar critic (output shape (n,)); "
+                         f"got output shape {tuple(out.shape)}")
+    # rows do not interact, so d(sum_j f(x_j))/dx_i = grad f(x_i): one backward pass
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return g.reshape(g.shape[0], -1)
+
+
+def gradient_penalty(critic, real, fake, *, target=1.0, one_sided=False, generator=None,
+                     return_norms=False):
+    r"""Gradient penalty of WGAN-GP with per-sample gradient norms.
+
+    .. math:: \mathrm{GP} = \frac1n \sum_{i=1}^n \big(\|\nabla_x f(\hat x_i)\|_2 - c\big)^2,
+              \qquad \hat x_i = \epsilon_i x_i + (1-\epsilon_i)\tilde x_i,\
+              \epsilon_i \sim U[0, 1],
+
+    one :math:`\epsilon_i` and one norm per pair of rows (Gulrajani et al. 2017) — not
+    the norm of the gradient of the batch sum, which would couple the samples.  With
+    ``one_sided=True`` only norms above ``c`` are penalised,
+    :math:`\max(0, \|\nabla f\| - c)^2` (the Lipschitz penalty of Petzka et al. 2018).
+
+    Parameters
+    ----------
+    critic : callable
+        Maps (n, d) to (n,).
+    real, fake : Tensor, shape (n, d)
+        Rows to interpolate between (same shape).
+    target : float, default 1
+        The norm c the gradient is pushed to.
+    one_sided : bool, default False
+    generator : torch.Generator, optional
+        For the interpolation weights.
+    return_norms : bool, default False
+        Also return the n per-sample gradient norms.
+
+    Returns
+    -------
+    Tensor (scalar), or (Tensor, Tensor of shape (n,))
+
+    References
+    ----------
+    .. [1] I. Gulrajani, F. Ahmed, M. Arjovsky, V. Dumoulin, A. Courville, "Improved
+       training of Wasserstein GANs", NeurIPS 2017.
+    .. [2] H. Petzka, A. Fischer, D. Lukovnicov, "On the regularization of Wasserstein
+       GANs", ICLR 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from divest.torch import gradient_penalty
+    >>> critic = lambda x: 2.0 * x.sum(dim=1)           # gradient norm 2*sqrt(2) everywhere
+    >>> gp = gradient_penalty(critic, torch.ones(4, 2), torch.zeros(4, 2))
+    >>> round(float(gp.detach()), 4), round((2 * 2 ** 0.5 - 1) ** 2, 4)
+    (3.3431, 3.3431)
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} "
+                         f"and {tuple(fake.shape)}")
+    n = real.shape[0]
+    eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device,
+                     dtype=real.dtype)
+    xhat = eps * real.detach() + (1.0 - eps) * fake.detach()
+    norms = torch.linalg.vector_norm(_input_gradients(critic, xhat), dim=1)
+    dev = norms - target
+    if one_sided:
+        dev = F.relu(dev)
+    pen = (dev * dev).mean()
+    return (pen, norms) if return_norms else pen
+
+
+def r1_penalty(critic, real):
+    r"""R1 penalty :math:`\frac1n\sum_i \|\nabla_x D(x_i)\|^2` on real rows (Mescheder et al. 2018).
+
+    Multiply by :math:`\gamma/2` in the critic loss.
+
+    References
+    ----------
+    .. [1] L. Mescheder, A. Geiger, S. Nowozin, "Which training methods for GANs do
+       actually converge?", ICML 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from divest.torch import r1_penalty
+    >>> float(r1_penalty(lambda x: (x ** 2).sum(dim=1), torch.tensor([[1.0, 2.0]])).detach())
+    20.0
+    """
+    g = _input_gradients(critic, real)
+    return (g * g).sum(dim=1).mean()
+
+
+# ---------------------------------------------------------------------------------
+# MMD on features
+
+
+def _wmean(x, w):
+    """Mean of x over its first axis, weighted by w (normalised) when given."""
+    if w is None:
+        return x.mean(dim=0)
+    return torch.tensordot(w / w.sum(), x, dims=([0], [0]))
+
+
+def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None, wy=None):
+    r"""Squared MMD with a sum of Gaussian kernels on (learned) features.
+
+    .. math:: k(a, b) = \sum_{\sigma} \exp\!\big(-\|a - b\|^2 / (2\sigma^2)\big),\quad
+              \mathrm{MMD}^2 = \mathbb{E}k(x, x') - 2\mathbb{E}k(x, y) + \mathbb{E}k(y, y').
+
+    With ``unbiased=True`` the within-sample means leave out the diagonal (the U-statistic
+    of Gretton et al. 2012); with weights ``wx``, ``wy`` (a discrete distribution on the
+    rows) the exact V-statistic of that distribution is returned.
+
+    Parameters
+    ----------
+    fx, fy : Tensor, shape (n, k) and (m, k)
+        Features of the two samples (shape (n,) is read as (n, 1)).
+    bandwidths : sequence of float
+        The kernel widths sigma (the MMD-GAN mixture of Li et al. 2017).
+    unbiased : bool, default True
+    wx, wy : Tensor, optional
+        Non-negative row weights (then ``unbiased`` is ignored).
+
+    References
+    ----------
+    .. [1] A. Gretton, K. Borgwardt, M. Rasch, B. Schölkopf, A. Smola, "A kernel
+       two-sample test", JMLR 13, 2012.
+    .. [2] C.-L. Li, W.-C. Chang, Y. Cheng, Y. Yang, B. Póczos, "MMD GAN: towards deeper
+       understanding of moment matching network", NeurIPS 2017.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from divest.torch import mmd2
+    >>> x = torch.tensor([[0.0], [1.0]])
+    >>> float(mmd2(x, x, bandwidths=(1.0,), unbiased=False))
+    0.0
+    """
+    fx = fx[:, None] if fx.dim() == 1 else fx
+    fy = fy[:, None] if fy.dim() == 1 else fy
+
+    def gram(a, b):
+        # squared distances without the square root (cdist's backward is slow on CPU)
+        d2 = torch.clamp((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T,
+                         min=0.0)
+        return sum(torch.exp(-d2 / (2.0 * s * s)) for s in bandwidths)
+
+    kxx, kyy, kxy = gram(fx, fx), gram(fy, fy), gram(fx, fy)
+    if wx is not None or wy is not None:
+        px = torch.full((len(fx),), 1.0 / len(fx), dtype=fx.dtype, device=fx.device) \
+            if wx is None else wx / wx.sum()
+        py = torch.full((len(fy),), 1.0 / len(fy), dtype=fy.dtype, device=fy.device) \
+            if wy is None else wy / wy.sum()
+        return px @ kxx @ px - 2.0 * px @ kxy @ py + py @ kyy @ py
+    n, m = len(fx), len(fy)
+    if unbiased:
+        if n < 2 or m < 2:
+            raise ValueError(f"the unbiased MMD needs at least 2 rows in each sample; got "
+                             f"{n} and {m}")
+        exx = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+        eyy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    else:
+        exx, eyy = kxx.mean(), kyy.mean()
+    return exx + eyy - 2.0 * kxy.mean()
+
+
+# ---------------------------------------------------------------------------------
+# f-GAN output activation g_f and f* o g_f in torch
+
+
+def _log_softplus(x):
+    """log(softplus(x)) without underflow for very negative x (no NaN gradients)."""
+    return torch.where(x < -20.0, x, torch.log(F.softplus(torch.clamp(x, min=-20.0))))
+
+
+def _wexp(x):
+    """W(exp(x)) for the principal branch of Lambert W (no gradient; Newton's method)."""
+    with torch.no_grad():
+        big = x > 1.0
+        xc = torch.clamp(x, min=1.0)
+        w = torch.where(big, xc - torch.log(xc), torch.exp(torch.clamp(x, max=1.0)))
+        tiny = torch.finfo(x.dtype).tiny
+        for _ in range(8):
+            w = torch.clamp(w - (w + torch.log(w) - x) / (1.0 + 1.0 / w), min=tiny)
+    return w
+
+
+def _t_kl(_p):
+    return lambda v: (v, torch.exp(v - 1.0))
+
+
+def _t_reverse_kl(_p):
+    return lambda v: (-torch.exp(-v), v - 1.0)
+
+
+def _t_pearson(_p):
+    return lambda v: (v, torch.where(v >= -2.0, v + 0.25 * v * v, -torch.ones_like(v)))
+
+
+def _t_neyman(_p):
+    return lambda v: (-torch.expm1(-v), -2.0 * torch.expm1(-0.5 * v))
+
+
+def _t_squared_hellinger(_p):
+    return lambda v: (-torch.expm1(-v), torch.expm1(v))
+
+
+def _t_jeffreys(_p):
+    def comp(v):
+        # f*(t) = 1/w - log w - 1 with w = W(e^(1 - t)); (f*)'(t) = 1/w (exact first derivative)
+        w = _wexp(1.0 - v.detach())
+        b = (1.0 / w - torch.log(w) - 1.0) + (v - v.detach()) / w
+        return v, b
+    return comp
+
+
+def _t_js_weighted(p):
+    pi = p["pi"]
+    top = -pi * math.log(pi)
+    log1m = math.log1p(-pi)
+    return lambda v: (top - pi * F.softplus(-v), (1.0 - pi) * (F.softplus(v) + log1m))
+
+
+def _t_js(_p):
+    return _t_js_weighted({"pi": 0.5})
+
+
+def _t_gan(_p):
+    return lambda v: (-F.softplus(-v), F.softplus(v))
+
+
+def _t_tv(_p):
+    def comp(v):
+        a = 0.5 * torch.tanh(v)
+        return a, a
+    return comp
+
+
+def _t_alpha(p):
+    al = p["alpha"]
+    if al > 1:
+        def comp(v):
+            s = torch.clamp(1.0 + (al - 1.0) * v, min=0.0)
+            return v, (s ** (al / (al - 1.0)) - 1.0) / al
+        return comp
+    top = 1.0 / (1.0 - al)
+
+    def comp(v):
+        log_s = math.log1p(-al) + _log_softplus(-v)
+        return top - F.softplus(-v), torch.expm1(al / (al - 1.0) * log_s) / al
+    return comp
+
+
+_TORCH_COMPOSITES = {
+    "kl": _t_kl, "reverse_kl": _t_reverse_kl, "pearson": _t_pearson, "neyman": _t_neyman,
+    "squared_hellinger": _t_squared_hellinger, "jeffreys": _t_jeffreys, "js": _t_js,
+    "js_weighted": _t_js_weighted, "gan": _t_gan, "tv": _t_tv, "alpha": _t_alpha,
+}
+
+
+class _NumpyComposite(torch.autograd.Function):
+    """(g_f(v), f*(g_f(v))) through divest's numpy code, with its derivatives."""
+
+    @staticmethod
+    def forward(ctx, v, comp):
+        vn = v.detach().to("cpu", torch.float64).numpy()
+        with np.errstate(all="ignore"):
+            a, da, b, db = (np.asarray(t, dtype=float) * np.ones_like(vn) for t in comp(vn))
+        ctx.save_for_backward(torch.as_tensor(da, dtype=v.dtype, device=v.device),
+                              torch.as_tensor(db, dtype=v.dtype, device=v.device))
+        return (torch.as_tensor(a, dtype=v.dtype, device=v.device),
+                torch.as_tensor(b, dtype=v.dtype, device=v.device))
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        da, db = ctx.saved_tensors
+        return ga * da + gb * db, None
+
+
+class FOutput:
+    r"""The f-GAN output of an f-divergence: :math:`v \mapsto (T, f^*(T))`, :math:`T = g_f(v)`.
+
+    Calling it on a tensor of pre-activations returns the pair ``(T, f_star_T)``; both
+    are differentiable in ``v``.  ``how`` is ``"analytic"`` when closed forms in torch
+    are used (after a check against the ``FDivergence`` callables on a grid of ``v``) and
+    ``"numerical"`` when the numpy callables of the ``FDivergence`` are evaluated on the
+    CPU (a user-registered divergence, or closed forms that disagree with it).
+
+    Attributes
+    ----------
+    fd : FDivergence
+    how : str
+    """
+
+    def __init__(self, fd: _fdiv.FDivergence):
+        self.fd = fd
+        factory = _TORCH_COMPOSITES.get(fd.name)
+        self.how = "numerical"
+        self._np_comp = None
+        if factory is not None:
+            try:
+                comp = factory(fd.params)
+                if _agrees_with_fd(comp, fd):
+                    self._comp, self.how = comp, "analytic"
+            except (KeyError, TypeError, ValueError):
+                pass
+        if self.how == "numerical":
+            self._np_comp = _npvar._composite(fd)[0]
+            self._comp = lambda v: _NumpyComposite.apply(v, self._np_comp)
+
+    def __call__(self, v):
+        return self._comp(v)
+
+    def __repr__(self) -> str:
+        return f"FOutput({self.fd.label!r}, {self.how})"
+
+
+def _agrees_with_fd(comp, fd, rtol=1e-7, atol=1e-9) -> bool:
+    """Whether a torch composite matches fd.activation and fd.conjugate on a grid (float64)."""
+    v = np.linspace(-8.0, 8.0, 33)
+    with torch.no_grad():
+        a, b = comp(torch.as_tensor(v, dtype=torch.float64))
+    with np.errstate(all="ignore"):
+        a_ref = np.asarray(fd.activation(v), dtype=float)
+        b_ref = np.asarray(fd.conjugate(a_ref), dtype=float)
+    return bool(np.allclose(a.numpy(), a_ref, rtol=rtol, atol=atol)
+                and np.allclose(b.numpy(), b_ref, rtol=rtol, atol=atol))
+
+
+def fdiv_output(name, **params) -> FOutput:
+    r"""The output activation :math:`g_f` of an f-divergence and :math:`f^*\circ g_f`, in torch.
+
+    Parameters
+    ----------
+    name : str or FDivergence
+        A registered f-divergence (``divest.fdivergences()``) or label such as
+        ``"alpha(alpha=0.5)"``, or an :class:`~divest.fdiv.FDivergence`.
+    **params
+        Family parameters (``alpha``, ``pi``).
+
+    Returns
+    -------
+    FOutput
+        ``out(v) -> (T, f_star_T)``.
+
+    Notes
+    -----
+    :math:`g_f:\mathbb{R}\to\mathrm{dom}\,f^*` is the f-GAN table of Nowozin et al.
+    (2016) as stored in ``FDivergence.activation`` (e.g. :math:`g(v) = v` for KL,
+    :math:`-e^{-v}` for reverse KL, :math:`\tfrac12\log 2 - \tfrac12\log(1+e^{-v})` for
+    JS).  :math:`f^*(g_f(v))` is written directly in :math:`v` (e.g.
+    :math:`\tfrac12(\mathrm{softplus}(v) - \log 2)` for JS) so that it never rounds onto
+    the edge of :math:`\mathrm{dom}\,f^*`.  The registry stays authoritative: closed
+    forms are used only if they agree with the ``FDivergence`` on a grid.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from divest.torch import fdiv_output
+    >>> out = fdiv_output("gan")
+    >>> t, fs = out(torch.tensor([0.0], dtype=torch.float64))
+    >>> round(float(t), 6), round(float(fs), 6), out.how       # -log 2, log 2
+    (-0.693147, 0.693147, 'analytic')
+    """
+    fd = _npvar._resolve_fd(name, params)
+    return FOutput(fd)

@@ -1,0 +1,74 @@
+"""The GAN comparison (divest.torch.compare_gans) and its command line, on tiny runs."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from divest.torch import DATASETS, compare_gans  # noqa: E402
+from divest.torch import _compare  # noqa: E402
+
+TINY = dict(steps=4, batch_size=16, n_eval=60, critic={"width": 8},
+            generator={"width": 8, "depth": 1}, device="cpu")
+
+
+def test_compare_writes_tables_and_figures(tmp_path):
+    res = compare_gans(["hinge", "fgan:kl"], ["ring", "mixture1d"], out_dir=tmp_path, **TINY)
+    assert len(res.rows) == 2 * 2
+    assert {(r["loss"], r["dataset"]) for r in res.summary} == {
+        (lo, d) for lo in ("hinge", "fgan:kl") for d in ("ring", "mixture1d")}
+    ring_hinge = next(r for r in res.summary if r["loss"] == "hinge" and r["dataset"] == "ring")
+    assert {"w1_mean", "modes_captured_mean", "precision_mean", "recall_mean"} <= set(ring_hinge)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["results.md", "results.csv", "results.json", "samples_ring.png",
+                            "curves_ring.png", "samples_mixture1d.png", "curves_mixture1d.png"])
+    with open(tmp_path / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and rows[0]["loss"] == "hinge"
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert set(data) == {"rows", "summary", "config"} and data["config"]["seeds"] == [0]
+    md = (tmp_path / "results.md").read_text()
+    assert "| ring | hinge |" in md and "modes_captured" in md
+
+
+def test_summary_over_seeds():
+    res = compare_gans(["hinge"], ["ring"], seeds=(0, 1), **TINY)
+    w1 = [r["w1"] for r in res.rows]
+    assert len(w1) == 2 and w1[0] != w1[1]
+    assert res.summary[0]["w1_mean"] == pytest.approx(np.mean(w1))
+    assert res.summary[0]["w1_sd"] == pytest.approx(np.std(w1, ddof=1))
+    assert " ± " in res.to_markdown()
+    again = compare_gans(["hinge"], ["ring"], seeds=(0,), **TINY)   # same seed, same numbers
+    assert again.rows[0]["w1"] == res.rows[0]["w1"]
+
+
+def test_compare_validation_and_defaults():
+    with pytest.raises(ValueError, match="unknown dataset 'moons'"):
+        compare_gans(["hinge"], ["moons"], **TINY)
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        compare_gans(["nope"], ["ring"], **TINY)
+    with pytest.raises(ValueError, match="seeds must not be empty"):
+        compare_gans(["hinge"], ["ring"], seeds=(), **TINY)
+    assert set(DATASETS) == {"ring", "grid", "mixture1d", "lines"}
+
+
+def test_failed_runs_are_recorded(monkeypatch):
+    def boom(*args, **kwargs):
+        raise FloatingPointError("diverged")
+    monkeypatch.setattr(_compare, "train_gan", boom)
+    res = compare_gans(["hinge"], ["lines"], **TINY)
+    assert res.rows[0]["error"] == "diverged" and np.isnan(res.rows[0]["w1"])
+    assert res.summary[0]["n_failed"] == 1
+
+
+def test_command_line(tmp_path, capsys):
+    code = _compare.main(["--losses", "hinge", "--datasets", "lines", "--steps", "3",
+                          "--batch-size", "16", "--n-eval", "50", "--no-figures",
+                          "--device", "cpu", "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| lines | hinge |" in out
+    assert (tmp_path / "results.md").exists() and not (tmp_path / "samples_lines.png").exists()

@@ -465,7 +465,7 @@ def plot(res):
                yerr=[look[(s, t)]["se"] for s in scen], label=t)
     ax.set_xticks(np.arange(len(scen)) + 0.4 - w / 2, [s.split(" (")[0] for s in scen])
     ax.set_ylabel("power (alpha = 0.05)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.07))
     fig.tight_layout()
     fig.savefig(OUT / "two_sample.png", dpi=120)
 

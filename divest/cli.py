@@ -30,17 +30,28 @@ def _parser():
                    help="comma-separated divergences, e.g. kl,js,'alpha(alpha=0.5)'")
     c.add_argument("--methods", type=_csv, default=None,
                    help="comma-separated methods among closed_form,quadrature,monte_carlo,"
-                   "knn,classifier,ulsif,kliep,variational (default: all that apply)")
+                   "knn,classifier,ulsif,kliep,variational,ipm (default: all that apply), "
+                   "and the opt-in neural (needs torch)")
     c.add_argument("--plot", default=None, metavar="PNG", help="write estimates vs exact values")
     c.add_argument("--json", default=None, metavar="PATH", help="write the report as JSON")
     c.add_argument("--markdown", default=None, metavar="PATH", help="write the report as markdown")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("pairs", help="list the built-in reference pairs")
+    sub.add_parser("gan", help="compare GAN losses on toy datasets (needs the torch extra; "
+                   "`divest gan --help`)", add_help=False)
     return p
 
 
 def main(argv=None) -> int:
     """Entry point of the ``divest`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gan"]:
+        try:
+            from .torch._compare import main as gan_main
+        except ImportError as exc:
+            print(f"divest gan: {exc}", file=sys.stderr)
+            return 2
+        return gan_main(argv[1:])
     args = _parser().parse_args(argv)
     from . import reference
     if args.command == "pairs":

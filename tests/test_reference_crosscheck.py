@@ -160,3 +160,13 @@ def test_crosscheck_flags_a_lower_bound_above_the_truth(monkeypatch):
     rep = dv.crosscheck(stats.norm(0, 1), stats.norm(1, 2), names=["js"], n=2000,
                         n_samples=2000, rng=0, methods=["quadrature", "variational"])
     assert not rep.ok and "lower bound above the truth" in rep.failures[0]
+
+
+def test_cli_gan_subcommand_is_dispatched(capsys):
+    """`divest gan` hands its arguments to divest.torch's comparison (needs torch)."""
+    pytest.importorskip("torch")
+    from divest.cli import main
+    with pytest.raises(SystemExit) as exc:
+        main(["gan", "--help"])
+    assert exc.value.code == 0
+    assert "Compare GAN losses" in capsys.readouterr().out

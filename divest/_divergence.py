@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from . import _names
+import dataclasses
+
+import numpy as np
+
+from . import _names, ipm
 from ._result import Estimate
-from ._validation import check_choice
+from ._validation import check_choice, check_rng
 from .distributions import dimension
 from .estimators._common import check_samples, is_samples
 from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
+from .ipm._energy import _energy_estimate
+from .ipm._mmd import _mmd_estimate
 
 __all__ = ["divergence"]
 
@@ -188,19 +194,11 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
 
 def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:
     """wasserstein / mmd2 / energy between samples, as an Estimate with a standard error."""
-    import dataclasses
-
-    import numpy as np
-
-    from . import ipm
-    from ._validation import check_rng
     if spec.base == "mmd2":
-        from .ipm._mmd import _mmd_estimate
         est = _mmd_estimate(X, Y, kernel="gaussian", bandwidth=spec.params["bandwidth"],
                             **{"estimator": "unbiased", **options})
         return dataclasses.replace(est, name=spec.label)
     if spec.base == "energy":
-        from .ipm._energy import _energy_estimate
         return _energy_estimate(X, Y, **{"estimator": "unbiased", **options})
     # wasserstein: the plug-in W_p(P_n, Q_m); its standard error from the spread of the
     # same statistic over _W_GROUPS disjoint subsamples (variance ~ 1/n: sd / sqrt(groups))

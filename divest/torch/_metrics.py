@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
-from scipy.spatial.distance import cdist, pdist
+from scipy.spatial.distance import cdist
 
+from .. import ipm as _ipm
 from .._result import Estimate
 from .._validation import check_finite_array, check_positive_int, check_real, check_rng
 from ..estimators._common import as_2d, check_samples
@@ -35,9 +35,9 @@ __all__ = ["frechet_distance", "kernel_inception_distance", "mmd2_gaussian", "mo
 def wasserstein1_exact(X, Y, *, num_iter_max=10_000_000) -> float:
     r"""Exact :math:`W_1` between the empirical measures of X and Y (Euclidean cost).
 
-    In 1-D the sorted-sample formula (``scipy.stats.wasserstein_distance``); otherwise
-    the optimal transport linear program solved by POT's ``ot.emd2`` with uniform
-    weights.  Cost :math:`O(n^2)` memory and roughly :math:`O(n^3)` time in d > 1.
+    :func:`divest.ipm.wasserstein` with ``p = 1``: in 1-D the sorted-sample formula;
+    otherwise the optimal transport linear program solved by POT's ``ot.emd2`` with
+    uniform weights.  Cost :math:`O(n^2)` memory and roughly :math:`O(n^3)` time in d > 1.
 
     Raises
     ------
@@ -55,24 +55,10 @@ def wasserstein1_exact(X, Y, *, num_iter_max=10_000_000) -> float:
     >>> wasserstein1_exact([[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]])
     1.0
     """
-    X, Y = check_samples(X, Y, min_n=1)
+    X, Y = check_samples(X, Y)
     if X.shape[1] == 1:
-        return float(stats.wasserstein_distance(X[:, 0], Y[:, 0]))
-    import ot
-    a = np.full(len(X), 1.0 / len(X))
-    b = np.full(len(Y), 1.0 / len(Y))
-    value, log = ot.emd2(a, b, cdist(X, Y), numItermax=int(num_iter_max), log=True)
-    if log.get("warning"):
-        raise RuntimeError(f"ot.emd2 did not converge for shapes {X.shape} and {Y.shape}: "
-                           f"{log['warning']} (raise num_iter_max)")
-    return float(value)
-
-
-def _median_bandwidth(Z, rng):
-    if len(Z) > 1000:
-        Z = Z[rng.choice(len(Z), size=1000, replace=False)]
-    h = float(np.median(pdist(Z))) if len(Z) > 1 else 1.0
-    return h if np.isfinite(h) and h > 0 else 1.0
+        return _ipm.wasserstein(X, Y, 1, method="sorting")
+    return _ipm.wasserstein(X, Y, 1, method="exact", numItermax=int(num_iter_max))
 
 
 def _mmd2_unbiased(Kxx, Kyy, Kxy):
@@ -88,7 +74,8 @@ def mmd2_gaussian(X, Y, *, bandwidth="median", rng=None) -> float:
     ----------
     X, Y : array_like, shape (n, d), (m, d)
     bandwidth : "median" or float
-        ``"median"``: the median pairwise distance of (up to 1000 of) the pooled points.
+        ``"median"``: :func:`divest.ipm.median_bandwidth` of (up to 1000 of) the pooled
+        points.
     rng : None, int or Generator
         For the median subsample.
 
@@ -105,13 +92,10 @@ def mmd2_gaussian(X, Y, *, bandwidth="median", rng=None) -> float:
     if isinstance(bandwidth, str):
         if bandwidth != "median":
             raise ValueError(f"bandwidth={bandwidth!r} is not valid; use 'median' or a number")
-        h = _median_bandwidth(np.vstack([X, Y]), check_rng(rng))
+        h = _ipm.median_bandwidth(X, Y, max_points=1000, rng=check_rng(rng))
     else:
         h = check_real(bandwidth, "bandwidth", low=0.0)
-
-    def k(A, B):
-        return np.exp(-cdist(A, B, "sqeuclidean") / (2.0 * h * h))
-    return float(_mmd2_unbiased(k(X, X), k(Y, Y), k(X, Y)))
+    return _ipm.mmd(X, Y, kernel="gaussian", bandwidth=h, estimator="unbiased")
 
 
 def _sqrtm_psd(S):

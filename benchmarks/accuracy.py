@@ -97,7 +97,7 @@ def _value_se(res):
 SLOW_PEER_REPS = 3
 
 
-def run(pairs, sizes, reps, seed=0, progress=True, only=None):
+def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLOW_PEER_REPS):
     methods = _divest_methods() + _peer_methods()
     if only:
         methods = [m for m in methods if any(o in m[0] for o in only)]
@@ -121,7 +121,7 @@ def run(pairs, sizes, reps, seed=0, progress=True, only=None):
             for label, name, fn in methods:
                 if name not in truth or not math.isfinite(truth[name]):
                     continue
-                if "densratio" in label and (rep >= SLOW_PEER_REPS or n > 1000):
+                if "densratio" in label and (rep >= slow_peer_reps or n > 1000):
                     continue
                 if fn is None and not label.startswith("divest classifier"):
                     records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
@@ -192,11 +192,70 @@ def to_markdown(rows, header):
         if math.isfinite(r["rmse"]) and r["rmse"] == best.get(key):
             rm = f"**{rm}**"
         cov = "—" if math.isnan(r["coverage"]) else f"{r['coverage']:.2f}"
+        if _is_bound(r["method"]) and cov != "—":
+            cov += " (bound)"
         note = f" ({r['failed']} failed)" if r["failed"] else ""
         lines.append(f"| {r['pair']} | {r['n']} | {r['divergence']} | {r['truth']:.4g} | "
                      f"{r['method']}{note} | {r['bias']:+.3g} | {r['std']:.2g} | {rm} | {cov} | "
                      f"{r['seconds']:.2f} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + targets_markdown(rows)
+
+
+def _is_bound(method):
+    """Variational rows estimate a lower bound: their intervals do not claim the truth."""
+    return "variational" in method
+
+
+def targets_markdown(rows):
+    """The issue's three targets, checked row by row: peers, coverage, auto."""
+    from scipy import stats
+
+    out = ["", "## Targets", "",
+           "**Best divest RMSE vs best peer RMSE** (where a peer estimates the divergence):", "",
+           "| pair | n | divergence | best divest | RMSE | best peer | RMSE | ratio |",
+           "|---|---|---|---|---|---|---|---|"]
+    groups = {}
+    for r in rows:
+        if math.isfinite(r["rmse"]):
+            groups.setdefault((r["pair"], r["n"], r["divergence"]), []).append(r)
+    for key, rs in groups.items():
+        ours = [r for r in rs if r["method"].startswith("divest")]
+        peers = [r for r in rs if r["method"].startswith("peer")]
+        if not ours or not peers:
+            continue
+        a = min(ours, key=lambda r: r["rmse"])
+        b = min(peers, key=lambda r: r["rmse"])
+        flag = " ✗" if a["rmse"] > b["rmse"] * (1 + 1e-6) else ""
+        out.append(f"| {key[0]} | {key[1]} | {key[2]} | {a['method']} | {a['rmse']:.3g} | "
+                   f"{b['method']} ({b['reps']} reps) | {b['rmse']:.3g} | "
+                   f"{a['rmse'] / b['rmse']:.2f}{flag} |")
+    out += ["", "**Coverage below 0.90** (divest estimators that report an interval, bounds "
+            "excluded; p: binomial probability of so few covering if the true coverage were "
+            "0.90):", "", "| pair | n | divergence | method | truth | bias | std | coverage | p |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if (not r["method"].startswith("divest") or _is_bound(r["method"])
+                or not math.isfinite(r["coverage"]) or r["coverage"] >= 0.9):
+            continue
+        k = round(r["coverage"] * (r["reps"] - r["failed"]))
+        p = stats.binom.cdf(k, r["reps"] - r["failed"], 0.9)
+        out.append(f"| {r['pair']} | {r['n']} | {r['divergence']} | {r['method']} | "
+                   f"{r['truth']:.4g} | {r['bias']:+.3g} | {r['std']:.2g} | "
+                   f"{r['coverage']:.2f} | {p:.2g} |")
+    out += ["", "**auto vs the best divest method** (target: ratio <= 1.5):", "",
+            "| pair | n | divergence | auto RMSE | best divest | RMSE | ratio |",
+            "|---|---|---|---|---|---|---|"]
+    for key, rs in groups.items():
+        auto = [r for r in rs if r["method"] == "divest auto"]
+        ours = [r for r in rs if r["method"].startswith("divest") and r["method"] != "divest auto"]
+        if not auto or not ours:
+            continue
+        b = min(ours, key=lambda r: r["rmse"])
+        ratio = auto[0]["rmse"] / b["rmse"]
+        flag = " ✗" if ratio > 1.5 else ""
+        out.append(f"| {key[0]} | {key[1]} | {key[2]} | {auto[0]['rmse']:.3g} | {b['method']} | "
+                   f"{b['rmse']:.3g} | {ratio:.2f}{flag} |")
+    return "\n".join(out) + "\n"
 
 
 def plot(rows, path):
@@ -234,6 +293,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="accuracy")
     ap.add_argument("--only", default=None, help="comma-separated substrings of method labels")
+    ap.add_argument("--slow-peer-reps", type=int, default=SLOW_PEER_REPS,
+                    help="repetitions of densratio (slow) at n = 1000")
     ap.add_argument("--merge", default=None,
                     help="comma-separated tags of earlier runs to merge into --tag (no new run)")
     args = ap.parse_args(argv)
@@ -259,7 +320,8 @@ def main(argv=None):
     OUT.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     records = run(pairs, sizes, args.reps, seed=args.seed,
-                  only=args.only.split(",") if args.only else None)
+                  only=args.only.split(",") if args.only else None,
+                  slow_peer_reps=args.slow_peer_reps)
     rows = summarise(records)
     header = (f"# Sample estimators vs peers (reps = {args.reps}, sizes = {sizes}, "
               f"{time.perf_counter() - t0:.0f} s)\n\nBold: lowest RMSE for the pair, n and "

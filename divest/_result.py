@@ -28,8 +28,11 @@ class Estimate:
         for quadrature, the sampling standard error for Monte Carlo and sample
         estimators; ``nan`` when it is not available (``details`` says why).
     confidence_interval : tuple of float
-        Two-sided 95% interval, ``value -/+ 1.96 * standard_error`` unless an estimator
-        documents another construction.  For a lower bound it bounds the bound.
+        Two-sided 95% interval, ``value -/+ 1.96 * standard_error``, widened on either
+        side by a documented allowance for finite-sample bias where the estimator
+        estimates one (``details["bias_allowance"]``, see
+        :func:`divest.estimators.knn` and :func:`divest.estimators.fit_ratio`), unless an
+        estimator documents another construction.  For a lower bound it bounds the bound.
     method : str
         How the number was obtained (``"closed_form"``, ``"quadrature"``,
         ``"monte_carlo"``, ...).
@@ -67,16 +70,26 @@ class Estimate:
     @classmethod
     def from_value(cls, value: float, *, standard_error: float = 0.0, method: str,
                    name: str, n_p: int | None = None, n_q: int | None = None,
-                   is_lower_bound: bool = False, details: dict | None = None) -> "Estimate":
-        """Build an estimate with the normal-approximation 95% interval."""
+                   is_lower_bound: bool = False, details: dict | None = None,
+                   bias_allowance: tuple[float, float] = (0.0, 0.0)) -> "Estimate":
+        """Build an estimate with the normal-approximation 95% interval.
+
+        ``bias_allowance = (below, above)`` (non-negative) widens the interval to
+        ``[value - 1.96 se - below, value + 1.96 se + above]``: room for a finite-sample
+        bias that the standard error does not contain.
+        """
         value = float(value)
         se = float(standard_error)
+        below, above = (float(b) for b in bias_allowance)
+        if not (below >= 0.0 and above >= 0.0):
+            raise ValueError(f"bias_allowance must be two non-negative numbers; got "
+                             f"{bias_allowance!r}")
         if math.isinf(value):
             ci = (value, value)
         elif math.isnan(se):
             ci = (math.nan, math.nan)
         else:
-            ci = (value - _Z95 * se, value + _Z95 * se)
+            ci = (value - _Z95 * se - below, value + _Z95 * se + above)
         return cls(value=value, standard_error=se, confidence_interval=ci, method=method,
                    name=name, n_p=n_p, n_q=n_q, is_lower_bound=is_lower_bound,
                    details=dict(details or {}))

@@ -371,6 +371,70 @@ def test_confidence_interval_coverage(name, opts):
 
 
 # ---------------------------------------------------------------------------------------
+# bias-aware interval
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("opts, k0", [({}, 1), ({"k": 5}, 5)])
+def test_bias_trend_is_the_fixed_k_estimates(opts, k0):
+    """The trend values are the fixed-k estimates at k0, 2 k0, 4 k0 and the allowance is
+    |change per doubling| / (2^gamma - 1), gamma = 1/(d + 4), on the side the trend
+    points to."""
+    X, Y = get_pair("mean-shift-d5").sample(600, rng=3)
+    est = knn(X, Y, "kl", rng=0, **opts)
+    trend = est.details["bias_trend"]
+    assert trend["ks"] == [k0, 2 * k0, 4 * k0]
+    for kb, v in zip(trend["ks"], trend["values"]):
+        ref = knn(X, Y, "kl", k=kb, estimator="fixed", se="none").value
+        assert v == pytest.approx(ref, rel=1e-12)
+    slope = (trend["values"][0] - trend["values"][2]) / 2.0
+    size = abs(slope) / (2.0 ** (1.0 / (5 + 4)) - 1.0)
+    assert slope > 0  # the estimates fall as the balls grow: the bias is negative
+    assert est.details["bias_allowance"] == pytest.approx((0.0, size), rel=1e-12)
+    lo, hi = est.confidence_interval
+    z = 1.959963984540054
+    assert lo == pytest.approx(est.value - z * est.standard_error, rel=1e-12)
+    assert hi == pytest.approx(est.value + z * est.standard_error + size, rel=1e-12)
+
+
+def test_sampling_interval_and_no_trend_cases():
+    X, Y = get_pair("mean-shift-d5").sample(600, rng=3)
+    est = knn(X, Y, "kl", rng=0, interval="sampling")
+    z = 1.959963984540054
+    assert est.confidence_interval == pytest.approx(
+        (est.value - z * est.standard_error, est.value + z * est.standard_error), rel=1e-12)
+    assert "bias_trend" not in est.details
+    assert est.value == knn(X, Y, "kl", rng=0).value  # the estimate itself is unchanged
+    # too few points for rank 4k: a note, no allowance
+    small = knn(X[:12], Y[:12], "kl", k=3, rng=0)
+    assert "note" in small.details["bias_trend"]
+    assert small.details["bias_allowance"] == (0.0, 0.0)
+    with pytest.raises(ValueError, match="interval"):
+        knn(X, Y, "kl", interval="wide")
+
+
+@pytest.mark.parametrize("name, opts", [("kl", {}), ("kl", {"k": 5}),
+                                        ("squared_hellinger", {})])
+def test_bias_aware_interval_covers_large_divergence(name, opts):
+    """KL = 2.5 at d = 5 and n = m = 1000 is biased down by about 0.5 (5 SE): the
+    sampling intervals miss the truth in (almost) every repetition, the bias-aware ones
+    cover it in >= 17 of 20 (binomial: P(<= 16 | 0.95) = 0.016)."""
+    pair = get_pair("mean-shift-d5")
+    truth = pair.values[name]
+    covered = covered_sampling = 0
+    for s in range(20):
+        X, Y = pair.sample(1000, rng=700 + s)
+        est = knn(X, Y, name, rng=s, **opts)
+        lo, hi = est.confidence_interval
+        covered += lo <= truth <= hi
+        covered_sampling += abs(est.value - truth) <= 1.959963984540054 * est.standard_error
+        if name == "kl":  # never below: the KL bias is negative
+            assert est.details["bias_allowance"][0] == 0.0
+    assert covered >= 17, covered
+    if name == "kl":
+        assert covered_sampling <= 6, covered_sampling
+
+
+# ---------------------------------------------------------------------------------------
 # ties
 # ---------------------------------------------------------------------------------------
 

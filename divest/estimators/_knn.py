@@ -69,6 +69,11 @@ _ADAPTIVE_QUERY = 6
 #: cap on the ranks l_i, k_i of the adaptive-k estimator (see knn's Notes)
 _ADAPTIVE_CAP = 32
 _DEFAULT_K = 5
+_INTERVALS = ("bias_aware", "sampling")
+#: the fixed-k ranks k0, 2 k0, 4 k0 of the bias trend (k0 = 1 for the adaptive estimator)
+_TREND_FACTORS = (1, 2, 4)
+#: the bias trend assumes a rate (k/n)^gamma with gamma = 1/(d + offset) (see knn's Notes)
+_TREND_GAMMA_OFFSET = 4.0
 #: relative size of the noise added by ties="jitter"
 _JITTER = 1e-10
 
@@ -330,12 +335,15 @@ def _ties_message(count, total):
             "positive) or ties='jitter' (add noise of 1e-10 x the per-dimension scale)")
 
 
-def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms):
-    """Estimate, apply the ties policy and compute the jackknife standard error.
+def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_k0=None, d=1):
+    """Estimate, apply the ties policy, compute the jackknife standard error and the bias
+    allowance.
 
-    ``build(arrays)`` returns ``evaluate(alive_masks, positive) -> (value, ties, info)``;
-    ``sizes`` are the lengths of the arrays the jackknife deletes blocks from;
-    ``size_check(sizes)`` returns None or why a replicate of those sizes is impossible.
+    ``build(arrays)`` returns ``evaluate(alive_masks, positive, kfix=None) -> (value, ties,
+    info)`` (``kfix``: the fixed-k estimate at that rank); ``sizes`` are the lengths of
+    the arrays the jackknife deletes blocks from; ``size_check(sizes)`` returns None or
+    why a replicate of those sizes is impossible; ``trend_k0`` (None: no allowance) is
+    the first rank of the bias trend.  Returns ``(value, se, details, allowance)``.
     """
     evaluate = build(arrays)
     nones = [None] * len(sizes)
@@ -374,7 +382,38 @@ def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms):
             note = f"the jackknife replicates would be too small: {note}"
     if note is not None:
         details["se_note"] = note
-    return value, se_value, details
+    allowance = (0.0, 0.0)
+    if trend_k0 is not None and math.isfinite(se_value):
+        ks = [trend_k0 * f for f in _TREND_FACTORS]
+        if ks[-1] < min(sizes):
+            vals = [evaluate(nones, True, kfix=kb)[0] for kb in ks]
+            allowance, details["bias_trend"] = _bias_allowance(ks, vals, d)
+        else:
+            details["bias_trend"] = {"note": f"no bias trend: rank {ks[-1]} needs more than "
+                                             f"{min(sizes)} points per sample"}
+        details["bias_allowance"] = allowance
+    return value, se_value, details, allowance
+
+
+def _bias_allowance(ks, values, d):
+    r"""Allowance for the finite-sample bias from the trend of the fixed-k estimates.
+
+    The bias of a k-NN estimate grows with the volume of the neighbour balls, i.e. with
+    k/n; modelled as :math:`c\,(k/n)^\gamma`, the change per doubling of k is
+    :math:`s = c (k/n)^\gamma (2^\gamma - 1)`, so the bias at rank k is
+    :math:`s / (2^\gamma - 1)`.  With :math:`\gamma = 1/(d+4)` (see knn's Notes) and s
+    the mean change per doubling over ranks k, 2k, 4k, the allowance is put on the side
+    the trend points to.
+    """
+    if not all(math.isfinite(v) for v in values):
+        return (0.0, 0.0), {"ks": ks, "values": values, "note": "a trend value is not finite"}
+    gamma = 1.0 / (d + _TREND_GAMMA_OFFSET)
+    slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
+    size = abs(slope) / (2.0 ** gamma - 1.0)
+    # estimates falling with k: the bias at small k is negative too, the truth lies above
+    allowance = (0.0, size) if slope > 0 else (size, 0.0)
+    return allowance, {"ks": ks, "values": values, "change_per_doubling": -slope,
+                       "gamma": gamma, "allowance": size}
 
 
 # --------------------------------------------------------------------------------------
@@ -430,7 +469,7 @@ def _min_k_alpha(alpha):
 # --------------------------------------------------------------------------------------
 
 def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, rng=None,
-        se="jackknife", **params) -> Estimate:
+        se="jackknife", interval="bias_aware", **params) -> Estimate:
     r"""Nearest-neighbour estimate of a divergence :math:`D(P\|Q)` from samples.
 
     Parameters
@@ -475,6 +514,11 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         Randomness of the jackknife blocks and of the jitter.
     se : {"jackknife", "none"}
         Standard error by the delete-a-block jackknife (see Notes), or none (NaN).
+    interval : {"bias_aware", "sampling"}
+        ``"bias_aware"`` (default): the 95% interval is the jackknife one widened, on one
+        side, by an allowance for the finite-sample bias read from the trend of the
+        fixed-k estimates at ranks :math:`k_0, 2k_0, 4k_0` (see Notes);
+        ``"sampling"``: value ± 1.96 SE only.  Needs ``se="jackknife"``.
     **params
         Parameters of the divergence (``alpha``).
 
@@ -483,8 +527,10 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     Estimate
         ``method="knn"``, ``name`` the canonical label; ``details`` holds ``estimator``,
         ``k`` (or ``adaptive_k``, a summary of the ranks :math:`l_i, k_i`), ``ties``,
-        ``ties_policy``, ``workers``, ``d``, ``n``, ``m``, ``se_method``, and
-        ``jackknife_blocks`` or ``se_note``.
+        ``ties_policy``, ``workers``, ``d``, ``n``, ``m``, ``se_method``,
+        ``jackknife_blocks`` or ``se_note``, ``interval``, and with the bias-aware
+        interval ``bias_trend`` (ranks, their estimates, the change per doubling, γ and
+        the allowance) and ``bias_allowance`` (below, above).
 
     Raises
     ------
@@ -564,6 +610,29 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     per-point standard error ignores the dependence of neighbour terms and under-covers
     (about 80%); the naive bootstrap creates ties.
 
+    **Bias-aware interval.**  The finite-sample bias of these estimators comes from the
+    densities varying across the neighbour balls, whose mass grows like k/n: the
+    estimates move steadily as k grows (KL = 2.5 at d = 5, n = 1000: about 1.92, 1.84,
+    1.73, 1.63 at k = 1, 2, 4, 8).  Modelling the bias at rank k as
+    :math:`c\,(k/n)^\gamma`, the change per doubling of k is
+    :math:`s = c\,(k/n)^\gamma(2^\gamma-1)`, so the bias at :math:`k_0` is
+    :math:`s/(2^\gamma-1)`; s is read from the fixed-k estimates at
+    :math:`k_0, 2k_0, 4k_0` on the same neighbour tables (:math:`k_0 = k`, or 1 for the
+    adaptive estimator, whose balls are those of the nearest neighbour), and the
+    allowance :math:`|s|/(2^\gamma-1)` is added to the side of the interval the trend
+    points to.  The rate is unknown (:math:`2/d` for smooth densities in the interior,
+    :math:`1/d` for Lipschitz ones, slower in the tails); divest takes the conservative
+    :math:`\gamma = 1/(d+4)`, chosen by measurement: over 40 seeded repetitions at
+    n = m = 1000 on the reference pairs, :math:`1/(d+2)` covered the truth in 70–78% of
+    them on the worst pairs (KL on mean-shift-d10, fixed k = 5 on correlated-shift-d2),
+    :math:`1/(d+4)` in 88% or more everywhere we measured, at the price of intervals
+    about 15% wider than with :math:`1/(d+2)` where the bias is small (normal-1-2: 0.52
+    against 0.45 for the adaptive KL).  Neither the estimate nor its SE changes.  What the
+    allowance cannot see: a bias that does not move with k, e.g. KL(t_3 ‖ N(0, 1)) (the
+    log-ratio is largest where there are no samples of Q, and its variance under P is
+    infinite), or Pearson χ² with huge heavy-tailed ratios (mean-shift pairs with
+    :math:`\chi^2` of 10^2 to 10^4), where the intervals stay far from the truth.
+
     Cost: one kd-tree per sample and one query of k + 4 neighbours per pair of samples
     (adaptive: 6, and 40 at the points whose ball holds more), then vectorised work on
     these tables; :math:`O((n+m)\log(n+m))` for small d.  Measured at n = m = 10^5,
@@ -606,12 +675,14 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     check_choice(estimator, "estimator", _ESTIMATORS)
     check_choice(ties, "ties", _TIES)
     check_choice(se, "se", _SE)
+    check_choice(interval, "interval", _INTERVALS)
+    trend = interval == "bias_aware" and se != "none"
     workers = _check_workers(workers)
     rng = check_rng(rng)
 
     if hasattr(Y, "logpdf") and not isinstance(Y, np.ndarray):
         return _one_sample(X, Y, spec, k=k, estimator=estimator, ties=ties, workers=workers,
-                           rng=rng, se=se)
+                           rng=rng, se=se, interval=interval)
 
     X, Y = check_samples(X, Y)
     n, d = X.shape
@@ -633,7 +704,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
             kk = _check_k(k, n=n, m=m, shapes=shapes)
         directions = {"kl": ((0, 1),), "reverse_kl": ((1, 0),),
                       "jeffreys": ((0, 1), (1, 0))}[spec.base]
-        build = _kl_builder(directions, mode, kk, d, se, workers)
+        build = _kl_builder(directions, mode, kk, d, se, workers, trend)
 
         def size_check(sizes):
             nb, mb = sizes
@@ -663,7 +734,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
                 f"Gamma({kk + 1 - alpha:g}) and Gamma(k - 1 + alpha) = Gamma({kk - 1 + alpha:g}) "
                 f"with positive arguments, i.e. k > |1 - alpha| = {abs(1 - alpha):g}; "
                 f"pass k >= {kmin}")
-        build = _chernoff_builder(spec, alpha, kk, d, se, workers)
+        build = _chernoff_builder(spec, alpha, kk, d, se, workers, trend)
 
         def size_check(sizes):
             nb, mb = sizes
@@ -674,12 +745,13 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         estimator_name = "fixed"
         total = n
 
-    value, se_value, details = _run(build, [X, Y], ties=ties, rng=rng, se=se, sizes=[n, m],
-                                    size_check=size_check, total_terms=total)
+    value, se_value, details, allowance = _run(
+        build, [X, Y], ties=ties, rng=rng, se=se, sizes=[n, m], size_check=size_check,
+        total_terms=total, trend_k0=(1 if kk is None else kk) if trend else None, d=d)
     details = {"estimator": estimator_name, "k": kk, **details, "workers": workers, "d": d,
-               "n": n, "m": m}
+               "n": n, "m": m, "interval": interval}
     return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
-                               n_p=n, n_q=m, details=details)
+                               n_p=n, n_q=m, details=details, bias_allowance=allowance)
 
 
 def _tables(arrays, pairs, k, workers):
@@ -693,19 +765,25 @@ def _tables(arrays, pairs, k, workers):
     return out
 
 
-def _kl_builder(directions, mode, k, d, se, workers):
-    margin = _MARGIN if se == "jackknife" else 0
-    kq = _ADAPTIVE_QUERY if mode == "adaptive" else k + margin
+def _query_width(k, se, trend):
+    """Neighbours to query for fixed rank k (jackknife margin; ranks up to 4k for the trend)."""
+    kq = k + (_MARGIN if se == "jackknife" else 0)
+    return max(kq, k * _TREND_FACTORS[-1]) if trend else kq
+
+
+def _kl_builder(directions, mode, k, d, se, workers, trend):
+    kq = _ADAPTIVE_QUERY if mode == "adaptive" else _query_width(k, se, trend)
 
     def build(arrays):
         pairs = [p for a, b in directions for p in ((a, a), (a, b))]
         nb = _tables(arrays, pairs, kq, workers)
         sizes = [len(x) for x in arrays]
 
-        def evaluate(alive, positive):
+        def evaluate(alive, positive, kfix=None):
             value, nties, ranks = 0.0, 0, []
+            md, kr = (mode, k) if kfix is None else ("fixed", kfix)
             for a, b in directions:
-                l, rho, kk, nu, z = _pair_terms(nb[a, a], nb[a, b], alive[a], alive[b], mode, k,
+                l, rho, kk, nu, z = _pair_terms(nb[a, a], nb[a, b], alive[a], alive[b], md, kr,
                                                 positive)
                 nties += z
                 ranks.append((l, kk))
@@ -713,7 +791,7 @@ def _kl_builder(directions, mode, k, d, se, workers):
                     continue
                 value += _kl_value(l, rho, kk, nu, len(l), _count(alive[b], sizes[b]), d)
             info = {}
-            if mode == "adaptive":
+            if md == "adaptive":
                 ls = np.concatenate([r[0] for r in ranks])
                 ks = np.concatenate([r[1] for r in ranks])
                 info["adaptive_k"] = {"mean_l": float(ls.mean()), "mean_k": float(ks.mean()),
@@ -725,16 +803,16 @@ def _kl_builder(directions, mode, k, d, se, workers):
     return build
 
 
-def _chernoff_builder(spec, alpha, k, d, se, workers):
-    kq = k + (_MARGIN if se == "jackknife" else 0)
+def _chernoff_builder(spec, alpha, k, d, se, workers, trend):
+    kq = _query_width(k, se, trend)
 
     def build(arrays):
         nb = _tables(arrays, [(0, 0), (0, 1)], kq, workers)
         m = len(arrays[1])
 
-        def evaluate(alive, positive):
-            l, rho, kk, nu, z = _pair_terms(nb[0, 0], nb[0, 1], alive[0], alive[1], "fixed", k,
-                                            positive)
+        def evaluate(alive, positive, kfix=None):
+            l, rho, kk, nu, z = _pair_terms(nb[0, 0], nb[0, 1], alive[0], alive[1], "fixed",
+                                            k if kfix is None else kfix, positive)
             if z and not positive:
                 return math.nan, z, {}
             logc = _log_chernoff(l, rho, kk, nu, len(l), _count(alive[1], m), d, alpha)
@@ -762,7 +840,7 @@ def _logq(dist, X):
     return lq
 
 
-def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se):
+def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se, interval):
     if spec.base != "kl":
         raise ValueError(f"with a distribution as Y, knn estimates name='kl' only (one-sample "
                          f"form); got name={spec.label!r}; pass a sample of Q instead")
@@ -773,7 +851,8 @@ def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se):
     n, d = X.shape
     _all_identical(X, "X")
     kk = _check_k(k, n=n, shapes=(f"X {X.shape}",))
-    kq = kk + (_MARGIN if se == "jackknife" else 0)
+    trend = interval == "bias_aware" and se != "none"
+    kq = _query_width(kk, se, trend)
     const = -_log_ball(d)
 
     def build(arrays):
@@ -781,9 +860,10 @@ def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se):
         nb = _Neighbours(cKDTree(Xa), Xa, kq, self_query=True, workers=workers)
         lq = _logq(dist, Xa)
 
-        def evaluate(alive, positive):
+        def evaluate(alive, positive, kfix=None):
             rows = _rows(alive[0], n)
-            l, rho, z = (a[rows] for a in nb.view(alive[0]).kth(alive[0], kk, positive))
+            kr = kk if kfix is None else kfix
+            l, rho, z = (a[rows] for a in nb.view(alive[0]).kth(alive[0], kr, positive))
             nz = int(np.count_nonzero(z))
             if nz and not positive:
                 return math.nan, nz, {}
@@ -796,12 +876,13 @@ def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se):
     def size_check(sizes):
         return None if sizes[0] - 1 >= kk else f"replicate size n={sizes[0]} with k={kk}"
 
-    value, se_value, details = _run(build, [X], ties=ties, rng=rng, se=se, sizes=[n],
-                                    size_check=size_check, total_terms=n)
+    value, se_value, details, allowance = _run(
+        build, [X], ties=ties, rng=rng, se=se, sizes=[n], size_check=size_check,
+        total_terms=n, trend_k0=kk if trend else None, d=d)
     details = {"estimator": "one_sample", "k": kk, **details, "workers": workers, "d": d,
-               "n": n, "m": None}
+               "n": n, "m": None, "interval": interval}
     return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
-                               n_p=n, n_q=None, details=details)
+                               n_p=n, n_q=None, details=details, bias_allowance=allowance)
 
 
 def _entropy_like(arrays, *, cross, k, ties, workers, rng, se):
@@ -816,7 +897,7 @@ def _entropy_like(arrays, *, cross, k, ties, workers, rng, se):
             nb = _Neighbours(cKDTree(arrs[0]), arrs[0], kq, self_query=True, workers=workers)
         sizes = [len(a) for a in arrs]
 
-        def evaluate(alive, positive):
+        def evaluate(alive, positive, kfix=None):
             rows = _rows(alive[0], n)
             ref_alive = alive[1] if cross else alive[0]
             r, dist, z = (a[rows] for a in nb.view(ref_alive).kth(alive[0], k, positive))
@@ -839,7 +920,7 @@ def _entropy_like(arrays, *, cross, k, ties, workers, rng, se):
         return None if rep[0] - 1 >= k else f"replicate size n={rep[0]} with k={k}"
 
     return _run(build, arrays, ties=ties, rng=rng, se=se, sizes=sizes, size_check=size_check,
-                total_terms=n)
+                total_terms=n)[:3]
 
 
 def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None, se="jackknife") -> Estimate:

@@ -7,6 +7,7 @@ a tenth of the starting distance 2.06; a loss with a wrong sign or a swapped arg
 moves the generator away or leaves it near its start.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -107,7 +108,8 @@ def test_sample_array_target_and_other_options():
     kw = dict(generator="location_scale", critic=SMALL, steps=15, batch_size=32, metrics=(),
               lr=(0.01, 2e-3), rng=0, device="cpu")
     plain = train_gan(TARGET, "nonsaturating", **kw)
-    unrolled = train_gan(TARGET, "nonsaturating", unrolled_steps=3, unrolled_lr=0.5, **kw)
+    unrolled = train_gan(TARGET, "nonsaturating", unrolled_steps=3, unrolled_optimizer="sgd",
+                         unrolled_lr=0.5, **kw)
     assert unrolled.config["unrolled_steps"] == 3
     assert plain.history["generator_loss"][-1] != unrolled.history["generator_loss"][-1]
     r1 = train_gan(TARGET, "nonsaturating", r1=10.0, **kw)
@@ -127,6 +129,292 @@ def test_train_gan_validation():
         train_gan(TARGET, "fgan:kl", unrolled_steps=2)
     with pytest.raises(ValueError, match="metrics='fid'"):
         train_gan(TARGET, "hinge", metrics=("fid",))
+    with pytest.raises(ValueError, match="unrolled_optimizer='lbfgs' is not valid"):
+        train_gan(TARGET, "hinge", unrolled_steps=1, unrolled_optimizer="lbfgs")
+    with pytest.raises(ValueError, match=r"unrolled_lr must lie in \(0.0, inf\); got -0.1"):
+        train_gan(TARGET, "hinge", unrolled_steps=1, unrolled_lr=-0.1)
+    with pytest.raises(TypeError, match="unrolled_backprop must be True or False; got 'yes'"):
+        train_gan(TARGET, "hinge", unrolled_steps=1, unrolled_backprop="yes")
+
+
+# -------------------------------------------------------------------------------------
+# unrolled GAN: the critic's real optimizer, unrolled differentiably (Metz et al. 2017)
+
+
+def _critic_and_optimizer(make_opt, *, pre_steps=2, dtype=torch.float32, seed=0):
+    """A small critic, its optimizer after ``pre_steps`` real steps (non-trivial state)
+    and a source of (real, fake) batches."""
+    from divest.torch import MLP
+    from divest.torch._losses import get_gan_loss
+    loss = get_gan_loss("nonsaturating")
+    gen = torch.Generator().manual_seed(seed)
+    C = MLP(2, width=16, depth=2, rng=seed, device="cpu", dtype=str(dtype)[6:])
+
+    def batch():
+        return (torch.randn(32, 2, generator=gen, dtype=dtype) + 1.0,
+                torch.randn(32, 2, generator=gen, dtype=dtype))
+
+    opt = make_opt(C.parameters())
+    for _ in range(pre_steps):
+        xr, xf = batch()
+        opt.zero_grad()
+        loss.critic_loss(C(xr), C(xf)).backward()
+        opt.step()
+    return C, opt, loss, batch
+
+
+def _unroll(C, opt, loss, batches, kind, *, backprop, **kw):
+    from divest.torch._train import _unroll_rule, _unrolled_params
+    rule = _unroll_rule(kind, C, opt, **kw)
+    params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
+    cur, _, state = _unrolled_params(C, loss, params, batches, rule, backprop)
+    return rule, cur, state
+
+
+def _real_steps(C, opt, loss, batches):
+    """Copies of the critic and its optimizer (deepcopy keeps the state attached to the
+    copied parameters), advanced by the real optimizer on ``batches``."""
+    C1, opt1 = copy.deepcopy((C, opt))
+    for xr, xf in batches:
+        opt1.zero_grad()
+        loss.critic_loss(C1(xr), C1(xf)).backward()
+        opt1.step()
+    return C1, opt1
+
+
+_OPTIMIZERS = {
+    "adam": ("adam", lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.5, 0.999))),
+    "adam_eps": ("adam", lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.0, 0.9), eps=1e-3)),
+    "adamw_amsgrad": ("adam", lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=0.1,
+                                                          amsgrad=True)),
+    "adam_l2_maximize": ("adam", lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=0.1,
+                                                            maximize=True)),
+    "rmsprop": ("rmsprop", lambda ps: torch.optim.RMSprop(ps, lr=1e-2)),
+    "rmsprop_centered_momentum": ("rmsprop", lambda ps: torch.optim.RMSprop(
+        ps, lr=1e-2, momentum=0.9, centered=True, weight_decay=0.01)),
+    "sgd": ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1)),
+    "sgd_nesterov": ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True,
+                                                       weight_decay=0.01)),
+}
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("which", list(_OPTIMIZERS))
+def test_unrolled_update_is_the_real_optimizer_step(which, k):
+    """k unrolled steps from the critic optimizer's current state give the parameters and
+    state of k real ``optimizer.step()`` calls on a deep copy, same batches, same loss.
+    Every update moves a parameter by about lr = 1e-2 (Adam) and the float32 rounding is
+    ~1e-7, so 1e-6 separates them (the state, with entries up to ~10, to 1e-5 relative): no bias correction, swapped betas, a step count
+    restarted at 0 or an ignored eps/weight decay/momentum change the result by > 1e-4."""
+    kind, make_opt = _OPTIMIZERS[which]
+    C, opt, loss, batch = _critic_and_optimizer(make_opt)
+    before = copy.deepcopy((dict(C.state_dict()), opt.state_dict()))
+    batches = [batch() for _ in range(k)]
+    C1, opt1 = _real_steps(C, opt, loss, batches)
+    for backprop in (False, True):
+        rule, cur, state = _unroll(C, opt, loss, batches, kind, backprop=backprop)
+        assert rule.from_state
+        moved = 0.0
+        for name, p in C1.named_parameters():
+            np.testing.assert_allclose(cur[name].detach().numpy(), p.detach().numpy(),
+                                       rtol=0, atol=1e-6, err_msg=name)
+            moved = max(moved, float((p.detach() - C.state_dict()[name]).abs().max()))
+            for key, value in opt1.state[p].items():
+                if isinstance(value, torch.Tensor) and key != "step":
+                    np.testing.assert_allclose(state[name][key].detach().numpy(),
+                                               value.numpy(), rtol=1e-5,
+                                               atol=1e-5 * float(value.abs().max()))
+            if "step" in opt1.state[p]:
+                assert state[name]["step"] == float(opt1.state[p]["step"]) == 2 + k
+        assert moved > 100 * 1e-6         # the comparison is not vacuous
+    # the critic and its optimizer are untouched
+    after = (dict(C.state_dict()), opt.state_dict())
+    for name, v in before[0].items():
+        assert torch.equal(v, after[0][name])
+    for i, st in before[1]["state"].items():
+        for key, v in st.items():
+            assert torch.equal(torch.as_tensor(v), torch.as_tensor(after[1]["state"][i][key]))
+
+
+def test_unrolled_fallbacks_lr_override_frozen_parameters_and_clipping():
+    """Another optimizer kind than the critic's: fresh state (zero moments, step 0), which
+    is a fresh torch optimizer's first steps; ``lr`` overrides the param group's; a
+    parameter the optimizer does not own stays fixed; clipping bounds every step."""
+    C, opt, loss, batch = _critic_and_optimizer(
+        lambda ps: torch.optim.RMSprop(ps, lr=5e-3))
+    batches = [batch() for _ in range(2)]
+    rule, cur, _ = _unroll(C, opt, loss, batches, "adam", backprop=False, betas=(0.5, 0.9))
+    assert not rule.from_state and all(h["lr"] == 5e-3 for h in rule.hyper.values())
+    C1, _ = _real_steps(C, torch.optim.Adam(C.parameters(), lr=5e-3, betas=(0.5, 0.9)), loss,
+                        batches)
+    for name, p in C1.named_parameters():
+        np.testing.assert_allclose(cur[name].detach().numpy(), p.detach().numpy(), atol=1e-6)
+    # the lr override, and plain SGD without an optimizer (the pre-Adam unrolling)
+    _, cur, _ = _unroll(C, None, loss, batches[:1], "sgd", backprop=False, lr=0.3)
+    C1, _ = _real_steps(C, torch.optim.SGD(C.parameters(), lr=0.3), loss, batches[:1])
+    for name, p in C1.named_parameters():
+        np.testing.assert_allclose(cur[name].detach().numpy(), p.detach().numpy(), atol=1e-6)
+    # an optimizer over the first layer only: the rest stays fixed
+    first, *rest = list(C.named_parameters())
+    part = torch.optim.Adam([first[1]], lr=1e-2)
+    _, cur, _ = _unroll(C, part, loss, batches, "adam", backprop=True)
+    assert not torch.equal(cur[first[0]], first[1])
+    assert all(torch.equal(cur[n], p) for n, p in rest)
+    # WGAN clipping after every unrolled step
+    _, cur, _ = _unroll(C, opt, loss, batches, "rmsprop", backprop=True, clip=0.01)
+    assert max(float(v.detach().abs().max()) for v in cur.values()) <= 0.01
+
+
+def test_unrolled_generator_gradient_is_the_total_derivative():
+    """With backprop the generator gradient of the surrogate f(G, D_K(G)) is its total
+    derivative, checked against central differences in float64 (error ~1e-9 relative);
+    it differs from the k = 0 gradient and from the one that treats D_K as a constant
+    (no second-order term) by far more than that."""
+    from torch.func import functional_call
+    C, opt, loss, batch = _critic_and_optimizer(
+        lambda ps: torch.optim.Adam(ps, lr=0.05, betas=(0.5, 0.999)), dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    K = 3
+    real = [batch()[0] for _ in range(K + 1)]
+    z = [torch.randn(32, 2, generator=gen, dtype=torch.float64) for _ in range(K + 1)]
+
+    def surrogate(theta, k, backprop):
+        fake = [theta[:2] + theta[2:] * zi for zi in z]
+        batches = [(real[i], fake[i] if backprop else fake[i].detach()) for i in range(k)]
+        _, cur, _ = _unroll(C, opt, loss, batches, "adam", backprop=backprop)
+        buffers = dict(C.named_buffers())
+        return loss.generator_loss(None, functional_call(C, (cur, buffers), (fake[K],)))
+
+    theta0 = torch.tensor([0.3, -0.2, 0.8, 1.1], dtype=torch.float64)
+
+    def grad(k, backprop):
+        theta = theta0.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(surrogate(theta, k, backprop), theta)
+        return g.numpy()
+
+    full, first_order, plain = grad(K, True), grad(K, False), grad(0, False)
+    h = 1e-6
+    fd = np.array([(surrogate(theta0 + h * e, K, False).item()
+                    - surrogate(theta0 - h * e, K, False).item()) / (2 * h)
+                   for e in torch.eye(4, dtype=torch.float64)])
+    assert np.all(np.isfinite(full))
+    scale = np.linalg.norm(fd)
+    np.testing.assert_allclose(full, fd, rtol=0, atol=1e-7 * scale)   # measured: 1e-10
+    assert np.linalg.norm(full - first_order) > 1e-2 * scale
+    assert np.linalg.norm(full - plain) > 1e-2 * scale
+
+
+def test_unrolled_adam_gradient_is_finite_at_a_zero_second_moment():
+    """A hidden unit with a zero outgoing weight gets exactly zero gradients on its
+    incoming weights, so a fresh Adam's second moment is 0 there and d sqrt(v)/dv = inf:
+    the unroll uses the subgradient 0 of sqrt at 0 (no 0 * inf = NaN).  A parameter the
+    forward pass does not use is skipped, as torch's optimizers skip a None gradient."""
+    from torch.func import functional_call
+    C, opt, loss, batch = _critic_and_optimizer(lambda ps: torch.optim.SGD(ps, lr=0.1),
+                                                pre_steps=0)
+    with torch.no_grad():
+        C.layers[4].weight[:, 0] = 0.0
+    C.unused = torch.nn.Parameter(torch.ones(3))
+    xr, z = batch()
+    theta = torch.tensor([0.5, 1.0], requires_grad=True)
+    _, cur, state = _unroll(C, None, loss, [(xr, theta[0] + theta[1] * z)], "adam",
+                            backprop=True, lr=1e-2)
+    assert torch.all(state["layers.2.weight"]["exp_avg_sq"][0] == 0)
+    assert state["unused"] == {} and torch.equal(cur["unused"], C.unused)
+    out = loss.generator_loss(None, functional_call(C, (cur, dict(C.named_buffers())),
+                                                    (theta[0] + theta[1] * z,)))
+    (g,) = torch.autograd.grad(out, theta)
+    assert torch.all(torch.isfinite(g))
+
+
+class _RecordingAdam(torch.optim.Adam):
+    """Adam that snapshots its parameters and state before and after every step."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr, betas=(0.5, 0.999))
+        self.log = []
+
+    def _snapshot(self):
+        ps = [p.detach().clone() for g in self.param_groups for p in g["params"]]
+        st = [{k: v.clone() for k, v in self.state[p].items()}
+              for g in self.param_groups for p in g["params"]]
+        return ps, st
+
+    def step(self, closure=None):
+        self.log.append(self._snapshot())
+        out = super().step(closure)
+        self.log.append(self._snapshot())
+        return out
+
+
+def _same(a, b):
+    (pa, sa), (pb, sb) = a, b
+    return (all(torch.equal(x, y) for x, y in zip(pa, pb))
+            and all(sx.keys() == sy.keys() and all(torch.equal(sx[k], sy[k]) for k in sx)
+                    for sx, sy in zip(sa, sb)))
+
+
+def test_unrolled_generator_step_leaves_the_critic_and_its_optimizer_alone(monkeypatch):
+    """Between two real critic steps only an unrolled generator step runs: the critic's
+    parameters and its Adam state (moments, step) are bit-for-bit what the previous real
+    step left, and each unroll started from that state at the critic's lr."""
+    import divest.torch._train as train_module
+    rules = []
+    unrolled_params = train_module._unrolled_params
+
+    def spy(critic, loss, params, batches, rule, backprop):
+        rules.append(rule)
+        return unrolled_params(critic, loss, params, batches, rule, backprop)
+
+    monkeypatch.setattr(train_module, "_unrolled_params", spy)
+    made = []
+
+    def make(params, lr):
+        made.append(_RecordingAdam(params, lr))
+        return made[-1]
+
+    run = train_gan(TARGET, "nonsaturating", generator="location_scale", critic=SMALL, steps=4,
+                    batch_size=32, lr=(0.01, 2e-3), optimizer=make, unrolled_steps=2,
+                    metrics=(), rng=0, device="cpu")
+    (opt_c,) = [o for o in made if o.param_groups[0]["params"][0] is
+                next(run.critic.parameters())]
+    log = opt_c.log
+    assert len(log) == 8                       # before/after 4 critic steps
+    for after, before_next in zip(log[1::2], log[2::2]):
+        assert _same(after, before_next)
+    final = [p.detach() for p in run.critic.parameters()]
+    assert all(torch.equal(x, y) for x, y in zip(log[-1][0], final))
+    assert len(rules) == 4
+    names = [n for n, _ in run.critic.named_parameters()]
+    for rule, (_, state) in zip(rules, log[1::2]):
+        assert rule.kind == "adam" and rule.from_state
+        for name, st in zip(names, state):
+            assert rule.hyper[name]["lr"] == 2e-3 and rule.hyper[name]["betas"] == (0.5, 0.999)
+            assert rule.state[name]["step"] == float(st["step"])
+            assert torch.equal(rule.state[name]["exp_avg"], st["exp_avg"])
+            assert torch.equal(rule.state[name]["exp_avg_sq"], st["exp_avg_sq"])
+    cfg = run.config
+    assert (cfg["unrolled_optimizer"], cfg["unrolled_lr"], cfg["unrolled_from_state"]) == (
+        "adam", 2e-3, True)
+
+
+def test_unrolled_train_gan_is_deterministic_and_sgd_still_works():
+    kw = dict(generator="location_scale", critic=SMALL, steps=8, batch_size=32,
+              lr=(0.01, 2e-3), unrolled_steps=2, metrics=("w1",), rng=5, device="cpu")
+    a, b = train_gan(TARGET, "nonsaturating", **kw), train_gan(TARGET, "nonsaturating", **kw)
+    c = train_gan(TARGET, "nonsaturating", **{**kw, "rng": 6})
+    for key in ("critic_loss", "generator_loss", "w1"):
+        np.testing.assert_array_equal(a.history[key], b.history[key])
+    assert a.history["generator_loss"] != c.history["generator_loss"]
+    sgd = train_gan(TARGET, "nonsaturating", unrolled_optimizer="sgd", unrolled_lr=0.5, **kw)
+    assert (sgd.config["unrolled_optimizer"], sgd.config["unrolled_lr"],
+            sgd.config["unrolled_from_state"]) == ("sgd", 0.5, False)
+    assert np.all(np.isfinite(sgd.history["generator_loss"][1:]))
+    assert sgd.history["generator_loss"] != a.history["generator_loss"]
+    # WGAN with clipping: RMSprop is the critic's optimizer, unrolled from its state
+    w = train_gan(TARGET, "wgan_clip", n_critic=1, unrolled_optimizer="rmsprop",
+                  **{**kw, "lr": None})
+    assert w.config["unrolled_from_state"] and w.config["unrolled_lr"] == 5e-5
 
 
 # -------------------------------------------------------------------------------------

@@ -235,25 +235,197 @@ def _make_critic(critic, loss, lipschitz, d, rng, dev, dt):
 # ---------------------------------------------------------------------------------
 
 
-def _unrolled_params(critic, loss, params, batches, steps_lr, backprop):
-    """k plain gradient steps on the critic loss from ``params``, differentiable if asked."""
+_UNROLLED = ("adam", "rmsprop", "sgd")
+_UNROLLED_CLASS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop,
+                   "sgd": torch.optim.SGD}
+# hyperparameters of a fresh unrolled optimiser (torch's defaults; Adam's betas from train_gan)
+_FRESH = {"adam": {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+                   "maximize": False, "decoupled_weight_decay": False},
+          "rmsprop": {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
+                      "centered": False, "maximize": False},
+          "sgd": {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+                  "maximize": False}}
+
+
+def _scalar(v):
+    return float(v) if isinstance(v, torch.Tensor) else v
+
+
+@dataclass(frozen=True)
+class _UnrollRule:
+    """How :func:`_unrolled_params` updates each critic parameter.
+
+    ``hyper[name]`` holds the optimiser's hyperparameters for that parameter (its
+    param group's, with ``lr`` overridden by ``unrolled_lr``), ``state[name]`` the
+    optimiser state it starts from (detached copies; empty: fresh), ``frozen`` the
+    parameters the critic's optimiser does not update, ``clip`` the WGAN clipping bound
+    applied after each step (None: none), ``from_state`` whether the state is the
+    critic optimiser's (else fresh).
+    """
+
+    kind: str
+    hyper: dict
+    state: dict
+    frozen: frozenset = frozenset()
+    clip: float | None = None
+    from_state: bool = False
+
+
+def _unroll_rule(kind, critic, optimizer=None, *, lr=None, betas=None, clip=None) -> _UnrollRule:
+    """The unrolled update of ``kind`` for ``critic``, from ``optimizer``'s state if it is one.
+
+    If ``optimizer`` is an instance of the torch optimiser of ``kind`` (``Adam`` and its
+    subclass ``AdamW``, ``RMSprop``, ``SGD``), each parameter starts from that
+    optimiser's state (moments, step count) with its param group's hyperparameters;
+    otherwise from a fresh state (zero moments, step 0) with torch's default
+    hyperparameters (Adam: ``betas`` if given).  ``lr`` overrides the learning rate
+    (None: the param group's).  Parameters in no param group of ``optimizer`` stay fixed.
+    Nothing is written to ``critic`` or ``optimizer``.
+    """
+    kind = check_choice(kind, "unrolled_optimizer", _UNROLLED)
+    from_state = isinstance(optimizer, _UNROLLED_CLASS[kind])
+    groups = {}
+    if optimizer is not None:
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                groups[id(p)] = group
+    fresh = dict(_FRESH[kind])
+    if kind == "adam" and betas is not None and len(betas) == 2:
+        fresh["betas"] = tuple(betas)
+    hyper, state, frozen = {}, {}, set()
+    for name, p in critic.named_parameters():
+        group = groups.get(id(p))
+        if optimizer is not None and group is None:
+            frozen.add(name)
+            continue
+        h = ({k: group.get(k, v) for k, v in fresh.items()} if from_state else dict(fresh))
+        h = {k: (tuple(_scalar(b) for b in v) if k == "betas" else _scalar(v))
+             for k, v in h.items()}
+        h["lr"] = lr if lr is not None else _scalar(group["lr"]) if group is not None else None
+        if h["lr"] is None:
+            raise ValueError("unrolled_lr is needed when the critic has no optimizer")
+        hyper[name] = h
+        st = optimizer.state.get(p, {}) if from_state else {}
+        # copies: a snapshot that later real steps (in place) do not change
+        state[name] = {k: (float(v) if k == "step" else v.detach().clone())
+                       if isinstance(v, torch.Tensor) else v for k, v in st.items()}
+    return _UnrollRule(kind, hyper, state, frozenset(frozen), clip, from_state)
+
+
+def _sqrt(v, safe):
+    """sqrt(v); with ``safe`` its derivative at v = 0 is 0 instead of inf (no 0·inf = NaN)."""
+    if not safe:
+        return v.sqrt()
+    pos = v > 0
+    return torch.where(pos, torch.where(pos, v, torch.ones_like(v)).sqrt(), torch.zeros_like(v))
+
+
+def _adam_update(p, g, st, h, safe):
+    """One step of torch.optim.Adam (its single-tensor arithmetic), out of place."""
+    if h["maximize"]:
+        g = -g
+    step = st.get("step", 0.0) + 1.0
+    b1, b2 = h["betas"]
+    if h["weight_decay"] != 0:
+        if h["decoupled_weight_decay"]:
+            p = p * (1 - h["lr"] * h["weight_decay"])
+        else:
+            g = g + h["weight_decay"] * p
+    m = torch.lerp(st["exp_avg"], g, 1 - b1) if "exp_avg" in st else (1 - b1) * g
+    v = (torch.addcmul(st["exp_avg_sq"] * b2, g, g, value=1 - b2) if "exp_avg_sq" in st
+         else (1 - b2) * g * g)
+    new = {"step": step, "exp_avg": m, "exp_avg_sq": v}
+    if h["amsgrad"]:
+        vmax = torch.maximum(st["max_exp_avg_sq"], v) if "max_exp_avg_sq" in st else v
+        new["max_exp_avg_sq"] = vmax
+        v = vmax
+    bias_correction1 = 1 - b1 ** step
+    bias_correction2 = 1 - b2 ** step
+    denom = _sqrt(v, safe) / bias_correction2 ** 0.5 + h["eps"]
+    return torch.addcdiv(p, m, denom, value=-h["lr"] / bias_correction1), new
+
+
+def _rmsprop_update(p, g, st, h, safe):
+    """One step of torch.optim.RMSprop, out of place."""
+    if h["maximize"]:
+        g = -g
+    if h["weight_decay"] != 0:
+        g = g + h["weight_decay"] * p
+    a = h["alpha"]
+    sq = (torch.addcmul(st["square_avg"] * a, g, g, value=1 - a) if "square_avg" in st
+          else (1 - a) * g * g)
+    new = {"step": st.get("step", 0.0) + 1.0, "square_avg": sq}
+    if h["centered"]:
+        ga = torch.lerp(st["grad_avg"], g, 1 - a) if "grad_avg" in st else (1 - a) * g
+        new["grad_avg"] = ga
+        avg = _sqrt(torch.addcmul(sq, ga, ga, value=-1), safe) + h["eps"]
+    else:
+        avg = _sqrt(sq, safe) + h["eps"]
+    if h["momentum"] > 0:
+        buf = g / avg
+        if "momentum_buffer" in st:
+            buf = buf + h["momentum"] * st["momentum_buffer"]
+        new["momentum_buffer"] = buf
+        return p - h["lr"] * buf, new
+    return torch.addcdiv(p, g, avg, value=-h["lr"]), new
+
+
+def _sgd_update(p, g, st, h, safe):
+    """One step of torch.optim.SGD, out of place (plain gradient descent by default)."""
+    if h["maximize"]:
+        g = -g
+    if h["weight_decay"] != 0:
+        g = g + h["weight_decay"] * p
+    new = {}
+    if h["momentum"] != 0:
+        buf = st.get("momentum_buffer")
+        buf = g if buf is None else buf * h["momentum"] + (1 - h["dampening"]) * g
+        new["momentum_buffer"] = buf
+        g = g + h["momentum"] * buf if h["nesterov"] else buf
+    return p - h["lr"] * g, new
+
+
+_UPDATE = {"adam": _adam_update, "rmsprop": _rmsprop_update, "sgd": _sgd_update}
+
+
+def _unrolled_params(critic, loss, params, batches, rule, backprop):
+    r"""The critic's parameters after one unrolled step of ``rule`` per (real, fake) batch.
+
+    Each step differentiates the critic loss (no penalties) at the current parameters
+    and applies ``rule``'s optimiser update out of place, starting from ``rule.state``;
+    with ``backprop`` every tensor stays in the autograd graph (``create_graph=True``),
+    so a loss at the returned parameters differentiates through the whole unroll.
+    Returns (parameters, buffers, final optimiser state); ``critic`` is not modified.
+    """
     cur = dict(params)
     buffers = dict(critic.named_buffers())
+    state = {k: dict(v) for k, v in rule.state.items()}
+    update = _UPDATE[rule.kind]
+    names = [k for k in cur if k not in rule.frozen]
     for xr, xf in batches:
         lc = loss.critic_loss(functional_call(critic, (cur, buffers), (xr,)),
                               functional_call(critic, (cur, buffers), (xf,)))
-        grads = torch.autograd.grad(lc, list(cur.values()), create_graph=backprop)
-        cur = {k: v - steps_lr * g for (k, v), g in zip(cur.items(), grads)}
-    return cur, buffers
+        grads = torch.autograd.grad(lc, [cur[k] for k in names], create_graph=backprop,
+                                    allow_unused=True)
+        with torch.set_grad_enabled(backprop):
+            for k, g in zip(names, grads):
+                if g is None:   # unused by the forward pass: torch's optimizers skip it
+                    continue
+                p, state[k] = update(cur[k] if backprop else cur[k].detach(), g, state[k],
+                                     rule.hyper[k], backprop)
+                if rule.clip is not None:
+                    p = p.clamp(-rule.clip, rule.clip)
+                cur[k] = p if backprop else p.requires_grad_(True)
+    return cur, buffers, state
 
 
 def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, steps=2000,
               batch_size=64, n_critic=None, lr=None, optimizer=None, betas=None, schedule=None,
               lipschitz=None, penalty=None, clip=None, r1=0.0, unrolled_steps=0,
-              unrolled_lr=0.01, unrolled_backprop=True, latent_dim=None, n_data=20_000,
-              n_eval=1000, eval_every=None, metrics=_METRICS, checkpoint_every=None,
-              checkpoint_dir=None, progress=False, device="auto", dtype="float32",
-              num_threads=1, rng=None) -> GANRun:
+              unrolled_optimizer="adam", unrolled_lr=None, unrolled_backprop=True,
+              latent_dim=None, n_data=20_000, n_eval=1000, eval_every=None, metrics=_METRICS,
+              checkpoint_every=None, checkpoint_dir=None, progress=False, device="auto",
+              dtype="float32", num_threads=1, rng=None) -> GANRun:
     r"""Train a generator on a target distribution or sample with any registered GAN loss.
 
     Parameters
@@ -301,9 +473,23 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
         Weight γ of the R1 penalty :math:`\frac{\gamma}{2}\mathbb{E}_P\|\nabla D\|^2`.
     unrolled_steps : int, default 0
         Unrolled GAN (Metz et al. 2017): the generator loss is computed against the
-        critic after this many extra gradient-descent steps (learning rate
-        ``unrolled_lr``, no penalties) on fresh batches; with ``unrolled_backprop`` the
-        generator gradient flows through the unrolled steps (second-order terms).
+        critic after this many extra critic updates on fresh batches (see Notes); 0
+        for none.  Needs ``schedule="alternating"``.
+    unrolled_optimizer : {"adam", "rmsprop", "sgd"}, default "adam"
+        The update that is unrolled, a differentiable copy of ``torch.optim.Adam``,
+        ``RMSprop`` or ``SGD``.  If the critic's optimizer is of that kind (``AdamW``
+        counts as Adam) the unroll starts from its current state (moments, step count)
+        with its hyperparameters (lr, betas, eps, weight decay, amsgrad, momentum, ...);
+        otherwise from a fresh state (zero moments, step 0) with torch's defaults and,
+        for Adam, ``betas``.  So the default unrolls the critic's real optimizer for
+        every Adam loss; for ``"wgan_clip"`` (RMSProp) pass ``"rmsprop"`` for that.
+    unrolled_lr : float, optional
+        Learning rate of the unrolled updates; default the critic's (``lr``).  (Plain
+        SGD at the critic's Adam rate barely moves the critic: the unrolling used
+        before Adam was ``unrolled_optimizer="sgd", unrolled_lr=0.01``.)
+    unrolled_backprop : bool, default True
+        Differentiate the generator loss through the unrolled updates (second-order
+        terms); False treats the unrolled critic as a constant.
     latent_dim : int, optional
         Noise dimension of the default MLP generator (default ``max(2, d)``).
     n_data, n_eval : int
@@ -339,6 +525,34 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     penalty) plus one generator update; each evaluation computes an exact OT problem of
     size ``n_eval`` (about 0.1–0.5 s for 1000 points in 2-D).
 
+    **Unrolled GAN.**  With ``unrolled_steps`` = K > 0 the generator minimises the
+    surrogate :math:`f_K(\theta_G, \theta_D) = L_G(\theta_G, \theta_D^K(\theta_G,
+    \theta_D))` of Metz et al. [5]_, where :math:`\theta_D^0 = \theta_D` and
+    :math:`\theta_D^{k+1} = \theta_D^k + \Delta(\nabla_{\theta_D} L_D(\theta_G,
+    \theta_D^k), s_k)` is one step of the critic's optimiser with state :math:`s_k`
+    (Adam: :math:`m_{k+1} = \beta_1 m_k + (1-\beta_1) g`, :math:`v_{k+1} = \beta_2 v_k +
+    (1-\beta_2) g^2`, :math:`\Delta = -\eta\, \hat m / (\sqrt{\hat v} + \epsilon)` with the
+    bias corrections :math:`\hat m = m_{k+1}/(1-\beta_1^{t+k+1})`, :math:`\hat v =
+    v_{k+1}/(1-\beta_2^{t+k+1})`, t = the critic optimiser's step count), each step on a
+    fresh (real, generated) batch.  :math:`L_D` is the critic loss without gradient or
+    R1 penalties; weight clipping (``lipschitz="clip"``) is applied after every
+    unrolled step; spectral normalisation uses its current singular vectors (no power
+    iteration).  With ``unrolled_backprop`` the generator gradient is the total
+    derivative :math:`\partial_{\theta_G} L_G + \partial_{\theta_D^K} L_G \,
+    d\theta_D^K/d\theta_G`, which differentiates through the gradients, moments and
+    square roots of every step (``create_graph=True``; :math:`\sqrt{v}` has derivative
+    0 where v = 0, where the exact one is infinite); without it only the first term.
+    The unrolled updates are computed out of place: the critic and its optimiser are
+    not changed, and the next real critic update proceeds from :math:`\theta_D`
+    (:math:`\theta_D^K` is discarded).  Cost per generator step: K extra critic
+    forward/backward passes on two batches, and with ``unrolled_backprop`` a backward
+    pass through all of them (memory linear in K).  Measured on one CPU thread, default
+    networks, batch 64, 8-Gaussian ring: 2.5 ms per generator step for K = 0; for K = 5,
+    8.8 ms without ``unrolled_backprop``, 20 ms with it (14 ms unrolling plain SGD).
+    After 2000 steps (nonsaturating loss, 2 seeds) K = 5 had all 8 modes (16–32 % of
+    the samples within 3σ of a mode), K = 0 had 2 and 0; at equal wall time (17 000
+    steps) one K = 0 run had all 8 modes at 92 % and the other collapsed.
+
     In one dimension the two-sided gradient penalty of WGAN-GP is a barrier against the
     critic changing the sign of its slope (:math:`|f'|` would have to pass through 0):
     once the generator overshoots the target the critic keeps pushing it on.  Measured:
@@ -368,6 +582,16 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     (True, True)
     >>> run.sample(5, rng=0).shape, run.history["step"][:2]
     ((5, 1), [0, 30])
+
+    An unrolled GAN: each generator step sees the critic after 3 differentiable steps
+    of the critic's own Adam, from its current moments and at its learning rate.
+
+    >>> run = train_gan(stats.norm(2.0, 0.5), "nonsaturating", generator="location_scale",
+    ...                 critic={"width": 32}, steps=20, unrolled_steps=3, metrics=(),
+    ...                 rng=0, device="cpu")
+    >>> cfg = run.config
+    >>> cfg["unrolled_optimizer"], cfg["unrolled_lr"], cfg["unrolled_from_state"]
+    ('adam', 0.0002, True)
     """
     t0 = time.perf_counter()
     loss = get_gan_loss(loss)
@@ -383,7 +607,13 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     clip = (loss.clip or 0.01) if clip is None else check_real(clip, "clip", low=0.0)
     r1 = check_real(r1, "r1", low=0.0, low_open=False)
     unrolled_steps = check_positive_int(unrolled_steps, "unrolled_steps", minimum=0)
-    unrolled_lr = check_real(unrolled_lr, "unrolled_lr", low=0.0)
+    unrolled_optimizer = check_choice(unrolled_optimizer, "unrolled_optimizer", _UNROLLED)
+    if unrolled_lr is not None:
+        unrolled_lr = check_real(unrolled_lr, "unrolled_lr", low=0.0)
+    if not isinstance(unrolled_backprop, (bool, np.bool_)):
+        raise TypeError(f"unrolled_backprop must be True or False; got "
+                        f"{_describe(unrolled_backprop)}")
+    unrolled_backprop = bool(unrolled_backprop)
     lr_g, lr_c = _check_lr(loss.lr if lr is None else lr)
     optimizer = loss.optimizer if optimizer is None else optimizer
     if not callable(optimizer):
@@ -418,6 +648,10 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     opt_c = _optimizer(optimizer, C.parameters(), lr_c, betas)
     if lipschitz == "clip":
         clip_weights_(C, clip)
+
+    def unroll_rule():
+        return _unroll_rule(unrolled_optimizer, C, opt_c, lr=unrolled_lr, betas=betas,
+                            clip=clip if lipschitz == "clip" else None)
 
     def real_batch():
         return data[torch.randint(len(data), (batch_size,), generator=gen, device=dev)]
@@ -455,11 +689,11 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
                 batches = []
                 for _ in range(unrolled_steps):
                     xr = real_batch()
-                    xf = fake_batch()
-                    batches.append((xr, xf if unrolled_backprop else xf.detach()))
+                    with torch.set_grad_enabled(unrolled_backprop):
+                        batches.append((xr, fake_batch()))
                 params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
-                cur, buffers = _unrolled_params(C, loss, params, batches, unrolled_lr,
-                                                unrolled_backprop)
+                cur, buffers, _ = _unrolled_params(C, loss, params, batches, unroll_rule(),
+                                                   unrolled_backprop)
 
                 def crit(x):
                     return functional_call(C, (cur, buffers), (x,))
@@ -566,7 +800,9 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
               "schedule": schedule, "lr": (lr_g, lr_c),
               "optimizer": optimizer if isinstance(optimizer, str) else repr(optimizer),
               "betas": betas, "lipschitz": lipschitz, "penalty": penalty, "clip": clip, "r1": r1,
-              "unrolled_steps": unrolled_steps, "unrolled_lr": unrolled_lr,
+              "unrolled_steps": unrolled_steps, "unrolled_optimizer": unrolled_optimizer,
+              "unrolled_lr": lr_c if unrolled_lr is None else unrolled_lr,
+              "unrolled_from_state": isinstance(opt_c, _UNROLLED_CLASS[unrolled_optimizer]),
               "unrolled_backprop": unrolled_backprop, "latent_dim": G.latent_dim,
               "num_threads": num_threads,
               "n_data": len(data_np), "n_eval": n_eval, "eval_every": eval_every,

@@ -40,3 +40,18 @@ def check_samples(X, Y, *, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"X and Y must have the same dimension (columns); got shapes {X.shape} "
                          f"and {Y.shape}")
     return X, Y
+
+
+def trend_allowance(rise: float, gamma: float) -> tuple[tuple[float, float], float]:
+    r"""One-sided allowance for a bias read from a resolution trend.
+
+    ``rise`` is how much the estimate grows per doubling of the resolution (halving
+    of the neighbour balls for kNN, doubling of the training size for a fitted ratio).
+    With the bias modelled as :math:`c\,h^\gamma` in the resolution scale h, the bias
+    left at the finest resolution is :math:`-\mathrm{rise}/(2^\gamma - 1)`: the
+    allowance :math:`|\mathrm{rise}|/(2^\gamma - 1)` goes above the estimate when it
+    rises (the truth is likely above), below otherwise.  Returns
+    ``((below, above), size)``.
+    """
+    size = abs(rise) / (2.0 ** gamma - 1.0)
+    return ((0.0, size) if rise > 0 else (size, 0.0)), size

@@ -44,7 +44,7 @@ from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_rng
 from ..distributions import dimension
-from ._common import as_2d, check_samples
+from ._common import as_2d, check_samples, trend_allowance
 
 __all__ = ["cross_entropy", "entropy", "knn"]
 
@@ -409,9 +409,9 @@ def _bias_allowance(ks, values, d):
         return (0.0, 0.0), {"ks": ks, "values": values, "note": "a trend value is not finite"}
     gamma = 1.0 / (d + _TREND_GAMMA_OFFSET)
     slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
-    size = abs(slope) / (2.0 ** gamma - 1.0)
-    # estimates falling with k: the bias at small k is negative too, the truth lies above
-    allowance = (0.0, size) if slope > 0 else (size, 0.0)
+    # estimates falling with k (slope > 0): they rise as the balls shrink, and the
+    # bias at small k is negative too, so the truth lies above
+    allowance, size = trend_allowance(slope, gamma)
     return allowance, {"ks": ks, "values": values, "change_per_doubling": -slope,
                        "gamma": gamma, "allowance": size}
 

@@ -137,7 +137,7 @@ from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..exact._common import finish, split_terms
-from ._common import as_2d, check_samples
+from ._common import as_2d, check_samples, trend_allowance
 
 __all__ = ["DensityRatio", "classifier", "fit_ratio", "kliep", "ulsif"]
 
@@ -434,9 +434,9 @@ def _learning_curve_allowance(value, halves):
         info["note"] = "no allowance: the half-data estimate is not finite"
         return (0.0, 0.0), info
     delta = value - value_half
-    size = abs(delta) / (2.0 ** _GAMMA - 1.0)
+    allowance, size = trend_allowance(delta, _GAMMA)
     info.update({"change_per_doubling": delta, "gamma": _GAMMA, "allowance": size})
-    return ((0.0, size) if delta > 0 else (size, 0.0)), info
+    return allowance, info
 
 
 def _influence_se(fd, lr_p, lr_q):
@@ -1217,7 +1217,6 @@ def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
 def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):
     _resolve(name, params)  # fail fast on a bad name or option, before fitting
     check_choice(separated, "separated", ("infinite", "model"))
-    check_choice(interval, "interval", _INTERVALS)
     ratio = fit_ratio(X, Y, method, model=model, cv=cv, rng=rng, interval=interval, **options)
     return ratio.divergence(name, separated=separated, **params)
 

@@ -1,0 +1,277 @@
+"""Mode collapse on the 8-Gaussian ring and the 25-Gaussian grid for every GAN loss.
+
+The VEEGAN / PacGAN table: for each loss of ``divest.torch.gan_losses()`` and each seed, a
+generator is trained with ``divest.torch.train_gan`` (the loss's paper defaults), and the
+final generator is scored on 2500 samples: modes captured (PacGAN's rule: at least 20
+high-quality samples; a sample is high quality within 3 σ of its nearest mode), the
+percentage of high-quality samples, and the reverse KL of the mode histogram; plus exact
+W1 and MMD² against held-out target samples.
+
+The runs are independent, so the script spreads them over worker processes: some on the
+GPU (several processes share it) and some on the CPU (one torch thread each).  Each
+worker appends one JSON line per finished run to ``<out>/runs_<worker>.jsonl``; a rerun
+skips the runs already there (``--resume DIR``), and ``--deadline`` stops taking new runs
+after so many seconds, so a long study can be split over several sessions.
+
+Usage::
+
+    python benchmarks/gan_modes.py run --steps 5000 --seeds 0 1 2 --gpu-workers 10 \\
+        --cpu-workers 5 --out /tmp/modes             # the study (a GPU machine)
+    python benchmarks/gan_modes.py report /tmp/modes --out benchmarks/results/gan_modes
+    python benchmarks/gan_modes.py run --quick --out /tmp/m && \\
+        python benchmarks/gan_modes.py report /tmp/m --out /tmp/m_report   # smoke test
+
+``report`` writes ``results.md`` (the summary over seeds), ``results.csv``,
+``results.json``, ``modes.md`` (the VEEGAN/PacGAN-format table), ``samples_<ds>.png``
+and ``curves_<ds>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import math
+import os
+import queue
+import time
+
+import numpy as np
+
+#: rough relative cost of one generator step (CPU, batch 256), to start the slow runs first
+_COST = {"mmd": 8.0, "wgan_gp": 2.0, "wgan_lp": 2.0, "wgan_sn": 1.6, "wgan_clip": 1.3}
+
+
+def _tasks(losses, datasets, seeds):
+    tasks = [(loss, ds, seed) for seed in seeds for ds in datasets for loss in losses]
+    # every loss's first seed first (a partial study still covers every loss), the
+    # slow losses first within a seed
+    return sorted(tasks, key=lambda t: (seeds.index(t[2]), -_COST.get(t[0], 1.0)))
+
+
+def _done(dirs):
+    rows = []
+    for d in dirs:
+        for path in sorted(glob.glob(os.path.join(d, "runs_*.jsonl"))):
+            with open(path) as fh:
+                for line in fh:
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:   # a line cut off when a call was stopped
+                        pass
+    return rows
+
+
+def _next(queues):
+    for q in queues:
+        try:
+            return q.get_nowait()
+        except queue.Empty:
+            pass
+    return None
+
+
+def _worker(wid, device, queues, opts, out, deadline):
+    import torch
+    torch.set_num_threads(1)
+    from divest.torch import mode_metrics, train_gan
+    from divest.torch._compare import DATASETS, _final_metrics
+    path = os.path.join(out, f"runs_{wid}.jsonl")
+    while time.time() < deadline:
+        task = _next(queues)
+        if task is None:
+            return
+        loss, ds, seed = task
+        t0 = time.perf_counter()
+        row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid}
+        try:
+            run = train_gan(DATASETS[ds][0](), loss, rng=seed, device=device, **opts)
+        except FloatingPointError as exc:
+            row["error"] = str(exc)
+        else:
+            row.update(_final_metrics(run, seed), error="")
+            fake = run.sample(2500, rng=seed + 1)
+            spec = run.mode_spec
+            pac = mode_metrics(fake, spec["centers"], spec["std"], weights=spec["weights"],
+                               min_count=20)
+            row.update(modes_pacgan=int(pac["modes_captured"]),
+                       high_quality_2500=float(pac["high_quality"]),
+                       mode_kl_2500=float(pac["mode_kl"]),
+                       history={k: [float(v) for v in vals] for k, vals in run.history.items()
+                                if k in ("step", "w1", "mmd2", "high_quality",
+                                         "modes_captured", "mode_kl")},
+                       samples=np.round(run.sample(1000, rng=seed), 4).tolist())
+        row["seconds"] = time.perf_counter() - t0
+        with open(path, "a") as fh:
+            fh.write(json.dumps(row, default=float) + "\n")
+        print(f"[{wid} {device}] {ds} {loss} seed {seed}: {row['seconds']:.0f} s, modes "
+              f"{row.get('modes_pacgan')}, HQ {row.get('high_quality_2500')}", flush=True)
+
+
+def run(args):
+    import multiprocessing as mp
+    from divest.torch import gan_losses
+    losses = args.losses or list(gan_losses())
+    opts = {"steps": args.steps, "batch_size": args.batch_size, "n_eval": args.n_eval,
+            "eval_every": args.eval_every or max(1, args.steps // 5)}
+    if args.quick:
+        opts.update(critic={"width": 32}, generator={"width": 32, "depth": 1})
+    os.makedirs(args.out, exist_ok=True)
+    done = {(r["loss"], r["dataset"], r["seed"]) for r in _done([args.out] + args.resume)}
+    todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
+    with open(os.path.join(args.out, "config.json"), "w") as fh:
+        json.dump({"train_options": opts, "losses": losses, "datasets": args.datasets,
+                   "seeds": args.seeds, "gpu_workers": args.gpu_workers,
+                   "cpu_workers": args.cpu_workers}, fh, indent=1)
+    print(f"{len(todo)} runs to do ({len(done)} already done)", flush=True)
+    ctx = mp.get_context("spawn")
+    # small networks run about as fast on one CPU thread as on a GPU (launch-bound), except
+    # MMD-GAN (its kernel matrices): MMD runs go to the GPU workers when there are any;
+    # every worker takes the slow (n_critic = 5) runs first
+    gpu_only, heavy, light = ctx.Queue(), ctx.Queue(), ctx.Queue()
+    for t in todo:
+        cost = _COST.get(t[0], 1.0)
+        (gpu_only if cost > 2 and args.gpu_workers else heavy if cost > 1 else light).put(t)
+    deadline = time.time() + args.deadline
+    procs = [ctx.Process(target=_worker, args=(f"g{i}{args.tag}", "cuda",
+                                               (gpu_only, heavy, light), opts, args.out,
+                                               deadline))
+             for i in range(args.gpu_workers)]
+    procs += [ctx.Process(target=_worker, args=(f"c{i}{args.tag}", "cpu", (heavy, light), opts,
+                                                args.out, deadline))
+              for i in range(args.cpu_workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    left = len(todo) - (len(_done([args.out] + args.resume)) - len(done))
+    print(f"finished; {left} runs left", flush=True)
+    return 0
+
+
+def report(args):
+    from divest.torch._compare import GANComparison, _summarise, _write
+    rows = _done(args.dirs)
+    if not rows:
+        raise SystemExit(f"no runs_*.jsonl in {args.dirs}")
+    cfg_path = os.path.join(args.dirs[0], "config.json")
+    cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+    # one row per (loss, dataset, seed): the last one written wins
+    by_key = {(r["loss"], r["dataset"], r["seed"]): r for r in rows}
+    rows = sorted(by_key.values(), key=lambda r: (r["dataset"], r["seed"]))
+    losses = [n for n in cfg.get("losses", []) if any(r["loss"] == n for r in rows)] or \
+        list(dict.fromkeys(r["loss"] for r in rows))
+    datasets = [d for d in ("ring", "grid", "mixture1d", "lines") if any(r["dataset"] == d
+                                                                        for r in rows)]
+    seeds = sorted({r["seed"] for r in rows})
+    for r in rows:
+        if r.get("error"):
+            for c in ("w1", "mmd2", "kl", "precision", "recall", "modes_captured",
+                      "high_quality", "mode_kl"):
+                r[c] = math.nan
+    curves = {(r["loss"], r["dataset"], r["seed"]): r["history"] for r in rows
+              if "history" in r}
+    samples = {(r["loss"], r["dataset"], r["seed"]): np.asarray(r["samples"]) for r in rows
+               if "samples" in r and r["seed"] == seeds[0]}
+    clean = [{k: v for k, v in r.items() if k not in ("history", "samples")} for r in rows]
+    config = {"losses": losses, "seeds": seeds,
+              "datasets": {d: d for d in datasets},
+              "train_options": cfg.get("train_options", {}),
+              "devices": sorted({r["device"] for r in rows}),
+              "seconds": float(sum(r["seconds"] for r in rows))}
+    from divest.torch._compare import DATASETS
+    config["datasets"] = {d: DATASETS[d][1] for d in datasets}
+    res = GANComparison(tuple(clean), tuple(_summarise(clean, losses, datasets)), curves,
+                        config)
+    os.makedirs(args.out, exist_ok=True)
+    _write(res, args.out, samples, datasets, losses)
+    _modes_table(clean, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md"))
+    print(open(os.path.join(args.out, "modes.md")).read())
+    return 0
+
+
+def _ms(vals, scale=1.0, fmt="{:.1f}"):
+    vals = np.asarray([v for v in vals if v is not None and np.isfinite(v)], float) * scale
+    if vals.size == 0:
+        return "–"
+    if vals.size == 1:
+        return fmt.format(vals[0])
+    return f"{fmt.format(vals.mean())} ± {fmt.format(vals.std(ddof=1))}"
+
+
+def _short(text):
+    """The divergence of a loss's description, without the commentary."""
+    for cut in (": ", " (the saturating", " at the optimal critic", " through", " = 1/2",
+                " (coding", " (>=", " with a sum", " (Zhao", "  (=", " (at D*", "  at D*",
+                ", i.e."):
+        text = text.split(cut)[0]
+    return text.removeprefix("the ").replace("||", "‖").replace("|", "\\|")
+
+
+def _modes_table(rows, losses, datasets, seeds, cfg, path):
+    from divest.torch import get_gan_loss
+    opts = cfg.get("train_options", {})
+    lines = ["# Mode collapse: every GAN loss on the ring and the grid", "",
+             "Format of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): on 2500 "
+             "generated samples, *modes* = modes with at least 20 high-quality samples, "
+             "*high quality* = % of samples within 3 σ of their nearest mode, *reverse KL* = "
+             "KL(mode histogram ‖ uniform) in nats.  Also exact W1 to 2500 held-out target "
+             "samples.  Mean ± sd over the seeds that finished; *runs* = finished runs "
+             "(failed: non-finite training).",
+             "",
+             f"Training: `train_gan` with each loss's paper defaults, steps "
+             f"{opts.get('steps')}, batch {opts.get('batch_size')}, default MLP generator and "
+             f"critic; seeds {seeds}.  Devices: "
+             f"{', '.join(sorted({r['device'] for r in rows}))}.", ""]
+    for ds in datasets:
+        n_modes = 8 if ds == "ring" else 25
+        lines += [f"## {ds} ({n_modes} modes)", "",
+                  "| loss | minimises (optimal critic) | modes | per seed | high quality % | "
+                  "reverse KL | W1 | runs | s/run |", "|---|---|---|---|---|---|---|---|---|"]
+        for loss in losses:
+            g = [r for r in rows if r["loss"] == loss and r["dataset"] == ds]
+            if not g:
+                continue
+            ok = [r for r in g if not r.get("error")]
+            div = _short(get_gan_loss(loss).divergence)
+            lines.append(
+                f"| {loss} | {div} | {_ms([r['modes_pacgan'] for r in ok])} | "
+                + "/".join(str(r["modes_pacgan"]) if not r.get("error") else "✗"
+                           for r in sorted(g, key=lambda r: r["seed"])) + " | "
+                f"{_ms([r['high_quality_2500'] for r in ok], 100)} | "
+                f"{_ms([r['mode_kl_2500'] for r in ok], fmt='{:.2f}')} | "
+                f"{_ms([r['w1'] for r in ok], fmt='{:.3f}')} | "
+                f"{len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
+                + f" | {np.mean([r['seconds'] for r in g]):.0f} |")
+        lines.append("")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--losses", nargs="+", default=None)
+    r.add_argument("--datasets", nargs="+", default=["ring", "grid"])
+    r.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    r.add_argument("--steps", type=int, default=5000)
+    r.add_argument("--batch-size", type=int, default=256)
+    r.add_argument("--n-eval", type=int, default=2500)
+    r.add_argument("--eval-every", type=int, default=None)
+    r.add_argument("--gpu-workers", type=int, default=0)
+    r.add_argument("--cpu-workers", type=int, default=1)
+    r.add_argument("--deadline", type=float, default=math.inf, help="seconds")
+    r.add_argument("--resume", nargs="*", default=[], help="directories of earlier runs")
+    r.add_argument("--tag", default="", help="suffix of the worker files")
+    r.add_argument("--quick", action="store_true", help="small networks (smoke test)")
+    r.add_argument("--out", required=True)
+    s = sub.add_parser("report")
+    s.add_argument("dirs", nargs="+")
+    s.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    return run(args) if args.cmd == "run" else report(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

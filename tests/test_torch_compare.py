@@ -72,3 +72,16 @@ def test_command_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| lines | hinge |" in out
     assert (tmp_path / "results.md").exists() and not (tmp_path / "samples_lines.png").exists()
+
+
+def test_worker_processes_give_the_same_table():
+    """Runs are seeded one by one: two processes give the rows of one, in the same order."""
+    one = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), **TINY)
+    two = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), workers=2, **TINY)
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in one.rows]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in two.rows] == strip
+    assert two.curves.keys() == one.curves.keys()
+    with pytest.raises(ValueError, match="keep_runs=True needs workers=1"):
+        compare_gans(["hinge"], ["ring"], keep_runs=True, workers=2, **TINY)
+    with pytest.raises(ValueError, match="workers"):
+        compare_gans(["hinge"], ["ring"], workers=0, **TINY)

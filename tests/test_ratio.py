@@ -322,14 +322,73 @@ def test_auto_model_selection():
     X, Y = samples("mean-shift-d1", 600)
     est = classifier(X, Y, "kl", rng=0)
     d = est.details
-    assert d["model"] in ("logistic", "boosting", "mlp")
-    assert set(d["cv_log_loss"]) == {"logistic", "boosting", "mlp"}
+    assert d["model"] in ("logistic", "spline", "boosting", "mlp")
+    assert set(d["cv_log_loss"]) == {"logistic", "spline", "boosting", "mlp"}
     assert d["model"] == min(d["cv_log_loss"], key=d["cv_log_loss"].get)
     assert d["selected_on"] == 1200 and d["log_loss"] < d["prior_log_loss"]
     assert abs(est.value - 0.5) <= 3 * est.standard_error + 0.03 * 0.5
     # large samples: the model is chosen on a subsample, then cross-fitted on all
     sub = classifier(X, Y, "kl", rng=0, select_max=400).details
     assert sub["selected_on"] == 400
+
+
+def test_normal_scores():
+    from scipy import special
+    from sklearn.base import clone
+
+    from divest.estimators._ratio import _NormalScores
+    rng = np.random.default_rng(0)
+    x = np.c_[rng.exponential(size=200), np.repeat([1.0, 2.0], 100), np.full(200, 3.0)]
+    t = clone(_NormalScores()).fit(x)
+    z = t.transform(x)
+    # distinct values: Phi^-1((rank - 1/2) / N)
+    ranks = np.argsort(np.argsort(x[:, 0]))
+    assert np.allclose(z[:, 0], special.ndtri((ranks + 0.5) / 200), rtol=1e-12)
+    # ties share the mean score of their ranks; a constant coordinate maps to 0
+    assert np.all(z[:100, 1] == z[0, 1]) and np.all(z[100:, 1] == z[-1, 1])
+    assert z[0, 1] == pytest.approx(np.mean(special.ndtri((np.arange(100) + 0.5) / 200)))
+    assert z[0, 1] == pytest.approx(-z[-1, 1]) and np.all(z[:, 2] == 0.0)
+    # monotone everywhere, continuous at the extremes, straight lines beyond them
+    lo, hi = x[:, 0].min(), x[:, 0].max()
+    grid = np.linspace(lo - 1.0, hi + 5.0, 2001)
+    zg = t.transform(np.c_[grid, grid, grid])[:, 0]
+    assert np.all(np.diff(zg) >= 0.0)
+    edge = t.transform(np.array([[lo, 1.0, 3.0], [hi, 1.0, 3.0]]))[:, 0]
+    assert np.allclose(t.transform(np.array([[lo - 1e-9, 1, 3], [hi + 1e-9, 1, 3]]))[:, 0],
+                       edge, atol=1e-6)
+    for side in (grid < lo, grid > hi):
+        assert np.allclose(np.diff(zg[side], 2), 0.0, atol=1e-9)
+    with pytest.raises(ValueError, match="no parameters"):
+        _NormalScores().set_params(k=1)
+
+
+def test_spline_model_fits_a_log_ratio_that_polynomials_miss():
+    # exp-gamma: log p/q = -log x, singular at 0; no quadratic in x follows it
+    pair = get_pair("exp-gamma")
+    X, Y = samples("exp-gamma")
+    x = np.array([0.05, 0.1, 0.3, 1.0, 2.0])
+    spline = fit_ratio(X, Y, model="spline", rng=0)
+    logistic = fit_ratio(X, Y, model="logistic", rng=0)
+    assert spline.details["model"] == "spline"
+    # measured errors over 4 seeds at n = 2000: at most 0.31 (spline), 1.65 (logistic)
+    assert np.max(np.abs(spline.log_ratio(x) + np.log(x))) < 0.4
+    assert np.max(np.abs(logistic.log_ratio(x) + np.log(x))) > 1.0
+    exact = pair.values["kl"]
+    ok, msg = close(spline.divergence("kl"), exact, 0.03)
+    assert ok, msg
+    ok, msg = close(logistic.divergence("kl"), exact, 0.03)
+    assert not ok, msg  # quadratic features: about 0.19 (5 SE) low
+
+
+def test_auto_tries_the_spline_model_up_to_dimension_10():
+    from divest.estimators._ratio import _auto_candidates
+    assert _auto_candidates(1) == _auto_candidates(10) == ("logistic", "spline", "boosting",
+                                                          "mlp")
+    assert _auto_candidates(11) == ("logistic", "boosting", "mlp")
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(0.3, 1, (60, 11)), rng.normal(0, 1, (60, 11))
+    d = fit_ratio(X, Y, cv=2, rng=0, interval="sampling").details
+    assert set(d["cv_log_loss"]) == {"logistic", "boosting", "mlp"}
 
 
 def test_user_model():
@@ -362,11 +421,16 @@ def test_parametrised_names_and_labels():
 def _check_interval(est):
     """The interval is value -/+ 1.96 SE widened on one side by the recorded allowance."""
     below, above = est.details["bias_allowance"]
-    assert below >= 0.0 and above >= 0.0 and min(below, above) == 0.0, est.details
+    assert below >= 0.0 and above >= 0.0, est.details
+    if est.method != "kliep":  # one-sided; KLIEP's two allowances may take both sides
+        assert min(below, above) == 0.0, est.details
     z = 1.959963984540054
     lo, hi = est.confidence_interval
     assert lo == pytest.approx(est.value - z * est.standard_error - below, rel=1e-12)
     assert hi == pytest.approx(est.value + z * est.standard_error + above, rel=1e-12)
+    # KLIEP adds its smoothing allowance on its own side (see _smoothing_part)
+    s_below, s_above = _smoothing_part(est)
+    below, above = below - s_below, above - s_above
     trend = est.details["bias_trend"]
     if "note" in trend:
         assert below == above == 0.0
@@ -377,8 +441,26 @@ def _check_interval(est):
     size = abs(delta) / (2.0 ** trend["gamma"] - 1.0)
     assert trend["allowance"] == pytest.approx(size, rel=1e-12)
     # estimates rising with the training size: the truth lies above, and vice versa
-    assert (below, above) == ((0.0, size) if delta > 0 else (size, 0.0))
+    assert (below, above) == pytest.approx((0.0, size) if delta > 0 else (size, 0.0),
+                                           abs=1e-12)
     return delta
+
+
+def _smoothing_part(est):
+    """(below, above) of KLIEP's smoothing allowance, checked against its definition:
+    |change| / (1 - 2^(-beta/2)), beta = 1, above when the estimate rose at sigma/sqrt 2."""
+    sm = est.details.get("smoothing_trend")
+    if est.method != "kliep":
+        assert sm is None
+        return 0.0, 0.0
+    assert sm["sigma_fine"] == pytest.approx(sm["sigma"] / math.sqrt(2.0), rel=1e-12)
+    if "note" in sm:
+        return 0.0, 0.0
+    change = sm["change"]
+    assert change == pytest.approx(sm["value_fine"] - est.value, abs=1e-12)
+    size = abs(change) / (1.0 - 2.0 ** -0.5)  # 3.41 |change|
+    assert sm["beta"] == 1.0 and sm["allowance"] == pytest.approx(size, rel=1e-12)
+    return (0.0, size) if change > 0 else (size, 0.0)
 
 
 @pytest.mark.parametrize("method", ["classifier", "ulsif", "kliep"])
@@ -457,6 +539,50 @@ def test_allowance_points_up_where_the_classifier_is_biased_low():
     # binomial bands: P(X <= 8 | 12, 0.9) = 2.6 %; P(X >= 4 | 12, 0.1) = 2.6 %
     assert covered >= 9, covered
     assert covered_sampling <= 3, covered_sampling
+
+
+def test_kliep_smoothing_fit_is_kliep_at_sigma_over_sqrt2():
+    # same folds and centres as a fit at sigma/sqrt(2): the fine estimate is that fit's
+    X, Y = samples("normal-1-2", 400, seed=2)
+    ratio = fit_ratio(X, Y, "kliep", rng=5)
+    grid, s = ratio.details["sigma_grid"], ratio.details["sigma"]
+    i = grid.index(s)
+    assert i > 0  # the default grid holds sigma/sqrt(2): the CV fits are reused
+    for r, s_fine, reused in ((ratio, grid[i - 1], True),
+                              (fit_ratio(X, Y, "kliep", rng=5, sigma=0.7), 0.7 / math.sqrt(2),
+                               False)):
+        for name in ("kl", "js"):
+            est = r.divergence(name)
+            sm = est.details["smoothing_trend"]
+            assert sm["reused_cv_fits"] is reused
+            assert sm["sigma_fine"] == pytest.approx(s_fine, rel=1e-12)
+            fine = kliep(X, Y, name, rng=5, sigma=s_fine, interval="sampling")
+            assert sm["value_fine"] == pytest.approx(fine.value, rel=1e-9, abs=1e-12)
+            _check_interval(est)
+    # interval="sampling" fits nothing at sigma/sqrt(2)
+    plain = fit_ratio(X, Y, "kliep", rng=5, interval="sampling")
+    assert "_smooth" not in plain._extra
+    assert "smoothing_trend" not in plain.divergence("kl").details
+
+
+def test_kliep_smoothing_allowance_covers_its_bias():
+    # mean-shift-d10 (KL = 5) at n = m = 300: the kernel model smooths KL to about 2.5,
+    # a bias that does not shrink with the training size, so the learning-curve
+    # interval alone covered the truth in 5 of 40 seeds; the estimate always rises at
+    # sigma/sqrt(2), and with the smoothing allowance (above) all 40 covered.  A wrong
+    # side would put the allowance below in every repetition.
+    pair = get_pair("mean-shift-d10")
+    exact = pair.values["kl"]
+    above, covered = 0, 0
+    for seed in range(12):
+        X, Y = dv.reference.draw(pair.P, pair.Q, 300, np.random.default_rng(900 + seed))
+        est = kliep(X, Y, "kl", rng=seed)
+        _check_interval(est)
+        above += est.details["smoothing_trend"]["change"] > 0.0
+        lo, hi = est.confidence_interval
+        covered += lo <= exact <= hi
+    assert above == 12
+    assert covered >= 9, covered  # P(X <= 8 | 12, 0.9) = 2.6 %
 
 
 def test_bias_trend_is_deterministic():
@@ -552,7 +678,8 @@ def test_bad_models_and_options():
         classifier(X, Y, model=LinearSVC())
     with pytest.raises(TypeError, match="object has no fit or predict_proba"):
         fit_ratio(X, Y, model=object())
-    with pytest.raises(ValueError, match=r"model='forest'.*'auto', 'logistic', 'boosting'"):
+    with pytest.raises(ValueError,
+                       match=r"model='forest'.*'auto', 'logistic', 'spline', 'boosting'"):
         classifier(X, Y, model="forest")
     with pytest.raises(ValueError, match="applies to method='classifier' only"):
         fit_ratio(X, Y, "ulsif", model="logistic")

@@ -97,7 +97,8 @@ def _value_se(res):
 SLOW_PEER_REPS = 3
 
 
-def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLOW_PEER_REPS):
+def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLOW_PEER_REPS,
+        slow_peer_max_n=1000):
     methods = _divest_methods() + _peer_methods()
     if only:
         methods = [m for m in methods if any(o in m[0] for o in only)]
@@ -121,7 +122,7 @@ def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLO
             for label, name, fn in methods:
                 if name not in truth or not math.isfinite(truth[name]):
                     continue
-                if "densratio" in label and (rep >= slow_peer_reps or n > 1000):
+                if "densratio" in label and (rep >= slow_peer_reps or n > slow_peer_max_n):
                     continue
                 if fn is None and not label.startswith("divest classifier"):
                     records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
@@ -293,6 +294,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tag", default="accuracy")
     ap.add_argument("--only", default=None, help="comma-separated substrings of method labels")
+    ap.add_argument("--slow-peer-max-n", type=int, default=1000,
+                    help="largest n at which densratio (about 3 min a call at n = 1e4) runs")
     ap.add_argument("--slow-peer-reps", type=int, default=SLOW_PEER_REPS,
                     help="repetitions of densratio (slow) at n = 1000")
     ap.add_argument("--merge", default=None,
@@ -321,7 +324,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     records = run(pairs, sizes, args.reps, seed=args.seed,
                   only=args.only.split(",") if args.only else None,
-                  slow_peer_reps=args.slow_peer_reps)
+                  slow_peer_reps=args.slow_peer_reps, slow_peer_max_n=args.slow_peer_max_n)
     rows = summarise(records)
     header = (f"# Sample estimators vs peers (reps = {args.reps}, sizes = {sizes}, "
               f"{time.perf_counter() - t0:.0f} s)\n\nBold: lowest RMSE for the pair, n and "

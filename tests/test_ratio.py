@@ -715,3 +715,14 @@ def test_classifier_coverage_and_error_shrinking(pair):
     assert covered >= 15  # binomial(20, 0.95): P(<= 14) < 0.3 %
     rmse = {n: math.sqrt(np.mean(np.square(e))) for n, e in errors.items()}
     assert rmse[4000] < 0.6 * rmse[500]
+
+
+def test_kliep_coefficients_beyond_the_float_range_stay_in_log_space():
+    """At a tiny bandwidth far from Q's mass alpha_l = w_l / mean_Y phi_l exceeds 1e308
+    (log alpha ~ 1e3): the model works with log alpha, so no overflow warning (an error
+    under the test configuration), and the fit at sigma/sqrt(2) of the interval too."""
+    r = np.random.default_rng(0)
+    X, Y = r.normal(3.0, 0.5, size=(300, 1)), r.normal(0.0, 1.0, size=(300, 1))
+    est = kliep(X, Y, "kl", sigma=0.05, rng=0)
+    assert np.isfinite(est.value)
+    assert np.isfinite(est.details["smoothing_trend"]["value_fine"])

@@ -929,16 +929,22 @@ def _half_fits(folds, rng, fit):
 
 
 class _KernelModel:
-    """r(x) = sum_l alpha_l exp(-|x - c_l|^2 / (2 sigma^2)), alpha >= 0."""
+    """r(x) = sum_l alpha_l exp(-|x - c_l|^2 / (2 sigma^2)), alpha >= 0.
 
-    def __init__(self, centers, sigma, alpha):
-        self.centers, self.sigma, self.alpha = centers, sigma, alpha
+    Give ``alpha`` (uLSIF) or ``log_alpha`` (KLIEP, whose coefficients can exceed
+    the float range at small bandwidths: alpha_l = w_l / mean_Y phi_l).
+    """
+
+    def __init__(self, centers, sigma, alpha=None, *, log_alpha=None):
+        self.centers, self.sigma = centers, sigma
+        if log_alpha is None:
+            with np.errstate(divide="ignore"):
+                log_alpha = np.log(alpha)
+        self.log_alpha = log_alpha
 
     def log_ratio(self, x):
         logk = -_sq_dist(x, self.centers) / (2.0 * self.sigma ** 2)
-        with np.errstate(divide="ignore"):
-            loga = np.log(self.alpha)
-        return special.logsumexp(logk + loga[None, :], axis=1)
+        return special.logsumexp(logk + self.log_alpha[None, :], axis=1)
 
 
 def _centers(Xtr, b, rng):
@@ -1121,7 +1127,7 @@ def _fit_kliep(X, Y, cv, rng, half, n_centers=100, sigma=None, max_iter=2000, to
     models = []
     for (trx, tex, try_, tey), per_sigma in zip(folds, fits):
         C, loga = per_sigma[i]
-        mdl = _KernelModel(C, s_best, np.exp(loga))
+        mdl = _KernelModel(C, s_best, log_alpha=loga)
         lp[tex], lq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
         models.append(mdl)
     if refit:
@@ -1129,7 +1135,7 @@ def _fit_kliep(X, Y, cv, rng, half, n_centers=100, sigma=None, max_iter=2000, to
         loga, _, ok = _kliep_fit(-_sq_dist(X, C) / (2 * s_best ** 2),
                                      -_sq_dist(Y, C) / (2 * s_best ** 2), max_iter, tol)
         not_converged += not ok
-        models = [_KernelModel(C, s_best, np.exp(loga))]
+        models = [_KernelModel(C, s_best, log_alpha=loga)]
     extra = {}
     if half:
         half_not_converged = 0
@@ -1142,7 +1148,7 @@ def _fit_kliep(X, Y, cv, rng, half, n_centers=100, sigma=None, max_iter=2000, to
                 kx, ky = (-_sq_dist(A, C_k) / (2.0 * s_best ** 2) for A in (X[trx], Y[try_]))
                 loga, _, ok = _kliep_fit(kx, ky, max_iter, tol)
                 half_not_converged += not ok
-                mdl = _KernelModel(C_k, s_best, np.exp(loga))
+                mdl = _KernelModel(C_k, s_best, log_alpha=loga)
                 hp[tex], hq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
             return hp, hq
 
@@ -1181,7 +1187,7 @@ def _kliep_smoothing_fits(X, Y, folds, fits, sigmas, i, max_iter, tol):
             kx, ky = (-_sq_dist(A, C) / (2.0 * s_fine ** 2) for A in (X[trx], Y[try_]))
             loga, _, ok = _kliep_fit(kx, ky, max_iter, tol)
             not_converged += not ok
-        mdl = _KernelModel(C, s_fine, np.exp(loga))
+        mdl = _KernelModel(C, s_fine, log_alpha=loga)
         lp[tex], lq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
     return {"log_ratio_p": lp, "log_ratio_q": lq, "sigma": s_best, "sigma_fine": s_fine,
             "reused_cv_fits": bool(reuse), "not_converged": not_converged}

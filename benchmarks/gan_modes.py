@@ -155,7 +155,10 @@ def report(args):
     if not rows:
         raise SystemExit(f"no runs_*.jsonl in {args.dirs}")
     cfg_path = os.path.join(args.dirs[0], "config.json")
-    cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+    cfg = {}
+    if os.path.exists(cfg_path):
+        with open(cfg_path) as fh:
+            cfg = json.load(fh)
     # one row per (loss, dataset, seed): the last one written wins
     by_key = {(r["loss"], r["dataset"], r["seed"]): r for r in rows}
     rows = sorted(by_key.values(), key=lambda r: (r["dataset"], r["seed"]))
@@ -185,8 +188,7 @@ def report(args):
                         config)
     os.makedirs(args.out, exist_ok=True)
     _write(res, args.out, samples, datasets, losses)
-    _modes_table(clean, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md"))
-    print(open(os.path.join(args.out, "modes.md")).read())
+    print(_modes_table(clean, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md")))
     return 0
 
 
@@ -246,6 +248,7 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
         lines.append("")
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

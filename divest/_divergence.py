@@ -72,7 +72,11 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     for the divergences nearest neighbours estimate consistently (KL, reverse KL,
     Jeffreys, Rényi, alpha, squared Hellinger, Bhattacharyya, Pearson) in dimension
     d <= 3 with n + m >= 50 000 samples it uses kNN instead, which is then both
-    accurate and orders of magnitude faster.  ``details["auto"]`` says which.
+    accurate and orders of magnitude faster.  For Pearson and the alpha-family with
+    alpha > 1, whose plug-in raises the fitted ratio to a power above 1 (a ratio
+    with heavy tails under Q then makes the classifier's estimate explode), it also
+    runs kNN and keeps the estimate with the narrower 95% interval
+    (``details["auto"]["candidates"]``).  ``details["auto"]`` says which.
 
     Parameters
     ----------
@@ -191,9 +195,33 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
         return _ipm_estimate(X, Y, spec, rng, options)
     est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
     if method == "auto":
-        est.details["auto"] = {"method": chosen, "rule": "knn for KL/Renyi-type names when "
-                               "d <= 3 and n + m >= 50000, classifier otherwise"}
+        info = {"method": chosen, "rule": _AUTO_RULE}
+        if chosen == "classifier" and _power_growth(spec) and not options:
+            # Pearson-like: the classifier's exp(fitted log-ratio)^a amplifies the model's
+            # error where the ratio is large; keep the kNN estimate if its interval is
+            # narrower (the rule in divergence's docstring)
+            alt = estimators.knn(X, Y, spec.label, rng=rng)
+            widths = {m_: e.confidence_interval[1] - e.confidence_interval[0]
+                      for m_, e in (("classifier", est), ("knn", alt))}
+            info["candidates"] = {m_: {"value": e.value, "interval": e.confidence_interval,
+                                       "width": widths[m_]}
+                                  for m_, e in (("classifier", est), ("knn", alt))}
+            if widths["knn"] < widths["classifier"]:
+                est, info["method"] = alt, "knn"
+        est.details["auto"] = info
     return est
+
+
+_AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, classifier "
+              "otherwise; for Pearson and alpha > 1 the narrower 95% interval of classifier "
+              "and knn")
+
+
+def _power_growth(spec) -> bool:
+    """Whether f(u) grows like u^a, a > 1 (Pearson, alpha-family with alpha > 1)."""
+    if spec.base == "pearson":
+        return True
+    return spec.base in ("alpha", "renyi", "tsallis") and spec.params.get("alpha", 0.0) > 1.0
 
 
 def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:

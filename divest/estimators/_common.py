@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validation import check_finite_array
@@ -55,3 +57,137 @@ def trend_allowance(rise: float, gamma: float) -> tuple[tuple[float, float], flo
     """
     size = abs(rise) / (2.0 ** gamma - 1.0)
     return ((0.0, size) if rise > 0 else (size, 0.0)), size
+
+
+#: generalized-Pareto shape above which a sum's terms look to have infinite variance
+TAIL_SHAPE_LIMIT = 0.5
+#: fewer terms than this: no tail estimate (the largest 20% would be under 10 points)
+_TAIL_MIN_TERMS = 50
+
+
+def pareto_shape(t, *, prior=True) -> float:
+    r"""Shape :math:`\hat\xi` of a generalized Pareto fit to the upper tail of ``t``.
+
+    The exceedances of the largest :math:`M = \min(0.2 S, 3\sqrt S)` of the S values
+    over the next one are fitted by the Zhang & Stephens (2009) estimator with the
+    weak prior of Pareto-smoothed importance sampling (Vehtari, Simpson, Gelman, Yao
+    and Gabry, JMLR 2024).  :math:`\hat\xi > 1/2` says the values have (or behave at
+    this sample size as if they had) infinite variance, so that the central limit
+    interval of their mean is not valid; :math:`\hat\xi \le 0` is a light (or
+    bounded) tail.  ``prior=False`` leaves the prior out (for comparing two tails).
+    Returns ``nan`` for fewer than 50 values or no spread in the tail.
+    """
+    s = np.sort(np.asarray(t, dtype=float).ravel())
+    S = s.size
+    if S < _TAIL_MIN_TERMS or not np.all(np.isfinite(s)):
+        return float("nan")
+    M = int(min(0.2 * S, 3.0 * np.sqrt(S)))
+    x = s[-M:] - s[-M - 1]
+    if x[-1] <= 0.0:
+        return float("nan")
+    x = x / x[-1]  # scale-free
+    mm = 30 + int(np.sqrt(M))
+    j = np.arange(1, mm + 1)
+    xstar = x[max(int(M / 4 + 0.5) - 1, 0)]
+    if xstar <= 0.0:
+        xstar = x[x > 0][0]
+    theta = 1.0 / x[-1] + (1.0 - np.sqrt(mm / (j - 0.5))) / (3.0 * xstar)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.log1p(-theta[:, None] * x).mean(axis=1)
+        loglik = M * (np.log(-theta / k) - k - 1.0)
+        w = 1.0 / np.exp(loglik - loglik[:, None]).sum(axis=1)
+    ok = np.isfinite(w)
+    if not ok.any():
+        return float("nan")
+    th = float((theta[ok] * w[ok]).sum() / w[ok].sum())
+    xi = float(np.log1p(-th * x).mean())
+    if not prior:
+        return xi
+    # the weakly informative prior towards 1/2 of PSIS (10 pseudo-observations)
+    return (M * xi + 10 * 0.5) / (M + 10)
+
+
+def tail_check(terms):
+    r"""Heavy-tail check of an estimate that is a sum of sample means.
+
+    ``terms`` maps a label to the per-point terms whose mean enters the estimate with
+    a plus sign.  A heavy upper tail (:math:`\hat\xi > 1/2`, :func:`pareto_shape`)
+    means that the mean is typically below its expectation and its normal interval
+    is not valid: the truth may be far above, so the interval's upper end becomes
+    :math:`+\infty`; a heavy lower tail opens the lower end.  Returns
+    ``((below, above), info)`` with ``below``/``above`` 0 or ``inf`` and ``info`` the
+    shapes and a note.
+    """
+    info = {"limit": TAIL_SHAPE_LIMIT}
+    below = above = 0.0
+    for label, t in terms.items():
+        up, down = pareto_shape(t), pareto_shape(-np.asarray(t, dtype=float))
+        info[f"shape_{label}_upper"], info[f"shape_{label}_lower"] = up, down
+        if up > TAIL_SHAPE_LIMIT:
+            above = np.inf
+        if down > TAIL_SHAPE_LIMIT:
+            below = np.inf
+    if above or below:
+        side = " and ".join(s for s, v in (("lower", below), ("upper", above)) if v)
+        info["note"] = (
+            f"heavy-tailed terms (generalized Pareto shape > {TAIL_SHAPE_LIMIT}): the "
+            "normal interval is not valid and the data cannot bound the divergence on "
+            f"that side, so the 95% interval's {side} end is infinite")
+    return (below, above), info
+
+
+def heavier_tail(A, B):
+    r"""Whether the sample ``A`` has a significantly heavier tail than ``B``.
+
+    Compares the generalized-Pareto shapes (:func:`pareto_shape`, no prior) of the
+    distances of the rows of A and of B from their pooled coordinate-wise median: a
+    polynomial tail has shape 1/(tail index) > 0, a Gaussian or exponential one about 0,
+    a bounded support a negative shape.  A heavier tail of P than of Q means that
+    :math:`\log p/q \to \infty` where Q has (almost) no samples, so that a
+    divergence with :math:`f'_\infty = \infty` (KL, Pearson, Jeffreys, ...) may be
+    much larger than any sample estimate, or infinite (KL of a Cauchy from a normal).
+    Returns ``(heavier, info)``: heavier when the difference of shapes exceeds twice
+    its standard error :math:`\sqrt{(1+\hat\xi_A)^2/M_A + (1+\hat\xi_B)^2/M_B}`.
+    """
+    center = np.median(np.vstack([A, B]), axis=0)
+    ra = np.sqrt(((A - center) ** 2).sum(axis=1))
+    rb = np.sqrt(((B - center) ** 2).sum(axis=1))
+    xa, xb = pareto_shape(ra, prior=False), pareto_shape(rb, prior=False)
+    info = {"shape_a": xa, "shape_b": xb}
+    if not (np.isfinite(xa) and np.isfinite(xb)):
+        return False, info
+    ma = int(min(0.2 * ra.size, 3.0 * np.sqrt(ra.size)))
+    mb = int(min(0.2 * rb.size, 3.0 * np.sqrt(rb.size)))
+    se = float(np.sqrt(max(1.0 + xa, 0.5) ** 2 / ma + max(1.0 + xb, 0.5) ** 2 / mb))
+    info["se"] = se
+    return bool(xa - xb > 2.0 * se), info
+
+
+def sample_tails(X, Y):
+    """Whether P's sample (X) or Q's (Y) has the significantly heavier tail (``heavier_tail``)."""
+    p_heavier, info = heavier_tail(X, Y)
+    q_heavier = heavier_tail(Y, X)[0]
+    return {"p_heavier": p_heavier, "q_heavier": q_heavier,
+            "shape_p": info["shape_a"], "shape_q": info["shape_b"], "se": info.get("se")}
+
+
+def unbounded_tail_side(spec, tails):
+    r"""Infinite allowance above when the heavier-tailed sample can hide an unbounded part.
+
+    With :math:`f'_\infty = \infty` (KL, Pearson, Jeffreys, alpha > 1) P-mass where Q has
+    almost none contributes without bound, with :math:`f(0) = \infty` (reverse KL,
+    Neyman, alpha < 0) Q-mass where P has almost none: if that sample's tail is
+    significantly heavier (:func:`sample_tails`), the data cannot bound the divergence
+    from above.  Returns ``(above, note)``.
+    """
+    fd = spec.fd if spec.is_f else spec.alpha_fd
+    sides = []
+    if tails.get("p_heavier") and math.isinf(fd.f_infinity):
+        sides.append("P's sample (X) has a heavier tail than Q's and f'(inf) = inf")
+    if tails.get("q_heavier") and math.isinf(fd.f_zero):
+        sides.append("Q's sample (Y) has a heavier tail than P's and f(0) = inf")
+    if not sides:
+        return 0.0, None
+    return math.inf, ("; ".join(sides) + ": the divergence may be far larger than any sample "
+                      "estimate (or infinite), so the 95% interval's upper end is infinite")
+

@@ -44,7 +44,7 @@ from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_rng
 from ..distributions import dimension
-from ._common import as_2d, check_samples, trend_allowance
+from ._common import as_2d, check_samples, sample_tails, trend_allowance, unbounded_tail_side
 
 __all__ = ["cross_entropy", "entropy", "knn"]
 
@@ -530,7 +530,13 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         ``ties_policy``, ``workers``, ``d``, ``n``, ``m``, ``se_method``,
         ``jackknife_blocks`` or ``se_note``, ``interval``, and with the bias-aware
         interval ``bias_trend`` (ranks, their estimates, the change per doubling, γ and
-        the allowance) and ``bias_allowance`` (below, above).
+        the allowance) and ``bias_allowance`` (below, above).  ``sample_tails``
+        compares the tails of X and Y (generalized-Pareto shapes of the distances
+        from the pooled median); when P's is significantly heavier for a divergence
+        with :math:`f'_\infty = \infty` (KL, Jeffreys, Pearson, alpha > 1), or Q's
+        for one with :math:`f(0) = \infty` (reverse KL), the data cannot bound the
+        divergence from above: the bias-aware interval's upper end is ``inf`` and
+        ``sample_tails_note`` says why (``docs/conventions.rst``).
 
     Raises
     ------
@@ -750,6 +756,13 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         total_terms=total, trend_k0=(1 if kk is None else kk) if trend else None, d=d)
     details = {"estimator": estimator_name, "k": kk, **details, "workers": workers, "d": d,
                "n": n, "m": m, "interval": interval}
+    details["sample_tails"] = sample_tails(X, Y)
+    if trend and math.isfinite(value):
+        above, note = unbounded_tail_side(spec, details["sample_tails"])
+        if note:
+            details["sample_tails_note"] = note
+            allowance = (allowance[0], allowance[1] + above)
+            details["bias_allowance"] = allowance
     return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
                                n_p=n, n_q=m, details=details, bias_allowance=allowance)
 

@@ -144,7 +144,8 @@ from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..exact._common import finish, split_terms
-from ._common import as_2d, check_samples, trend_allowance
+from ._common import (as_2d, check_samples, sample_tails, tail_check, trend_allowance,
+                      unbounded_tail_side)
 
 __all__ = ["DensityRatio", "classifier", "fit_ratio", "kliep", "ulsif"]
 
@@ -347,7 +348,15 @@ class DensityRatio:
             samples, an infinite estimate or half-data estimate, too few points for
             a half fit, a ratio without half fits).  For a KLIEP ratio the
             smoothing allowance (:func:`kliep`) is added on its side, and
-            ``details["smoothing_trend"]`` describes it.  With ``"sampling"`` the
+            ``details["smoothing_trend"]`` describes it.  Two heavy-tail checks
+            open an end of the bias-aware interval (``inf`` in the allowance):
+            ``details["tail_check"]``, the generalized-Pareto shapes of the
+            estimate's per-point terms (shape > 1/2: the sum behaves as if its
+            variance were infinite, so the side of the heavy tail is open), and
+            ``details["sample_tails"]`` from :func:`fit_ratio` (P's sample
+            heavier-tailed than Q's with :math:`f'_\infty = \infty`, or Q's with
+            :math:`f(0) = \infty`: the upper end is open and
+            ``details["sample_tails_note"]`` says why).  With ``"sampling"`` the
             allowance is (0, 0).
         """
         spec, dv = _resolve(name, params)
@@ -364,9 +373,15 @@ class DensityRatio:
                 "disjoint supports); separated='model' gives the fitted model's values")
         if dv:
             value, se, form = *_dv_kl(lp, lq), "donsker_varadhan"
+            def terms():
+                return {"p": lp, "q": -np.exp(lq - np.max(lq))}
         elif self.method == "ulsif" and spec.base == "pearson" and not limit:
-            value, se = _ulsif_pearson(self._extra["_ratio_p"], self._extra["_ratio_q"])
+            rp, rq = self._extra["_ratio_p"], self._extra["_ratio_q"]
+            value, se = _ulsif_pearson(rp, rq)
             form = "ulsif"
+
+            def terms():
+                return {"p": 2.0 * rp, "q": -(rq * rq)}
         else:
             fd = spec.fd if spec.is_f else spec.alpha_fd
             tp, tq = split_terms(fd, lp, lq)
@@ -378,18 +393,29 @@ class DensityRatio:
             value, se = finish(spec, v0, se_if)
             details["standard_error_given_ratio"] = finish(spec, v0, se_cond)[1]
             form = "split"
+
+            def terms():
+                return {"p": tp, "q": tq}
         details["form"] = form
         if math.isinf(value):
             se = math.nan
             details["standard_error_note"] = (
                 "the estimate is infinite: the fitted ratio is 0 or infinite at some sample "
                 "points (a certain classifier, or disjoint supports); no standard error")
-        allowance = (0.0, 0.0)
+        allowance, tails = (0.0, 0.0), (0.0, 0.0)
+        if math.isfinite(value) and not limit:
+            # the estimate's terms as they enter it (plus sign; monotone maps after)
+            tails, details["tail_check"] = tail_check(terms())
         if self.details.get("interval", "sampling") == "bias_aware":
             allowance, details["bias_trend"] = self._bias_trend(spec, form, value)
             if "_smooth" in self._extra:
                 smooth, details["smoothing_trend"] = self._smoothing_trend(spec, form, value)
                 allowance = (allowance[0] + smooth[0], allowance[1] + smooth[1])
+            above, note = unbounded_tail_side(spec, self.details.get("sample_tails", {}))
+            if note and math.isfinite(value):
+                details["sample_tails_note"] = note
+                tails = (tails[0], tails[1] + above)
+            allowance = (allowance[0] + tails[0], allowance[1] + tails[1])
         details["bias_allowance"] = allowance
         return Estimate.from_value(value, standard_error=se, method=self.method,
                                    name=spec.label, n_p=n, n_q=m, details=details,
@@ -1314,7 +1340,9 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
     -------
     DensityRatio
         With ``details``: ``"cv"``, ``"frac_infinite_log_ratio"``,
-        ``"perfectly_separated"``, ``"refit"``, ``"interval"``, and by method — classifier:
+        ``"perfectly_separated"``, ``"refit"``, ``"interval"``, ``"sample_tails"``
+        (whether X's or Y's tail is significantly heavier, with the generalized-Pareto
+        shapes; used by :meth:`DensityRatio.divergence`), and by method — classifier:
         ``"model"``, ``"log_loss"`` (out of fold), ``"prior_log_loss"`` (of the
         constant classifier; a model that does not beat it found no difference),
         ``"logit_source"``, ``"convergence_warnings"`` (scikit-learn convergence
@@ -1391,6 +1419,7 @@ def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
     details["frac_infinite_log_ratio"] = float(
         (np.isinf(lp).sum() + np.isinf(lq).sum()) / (n + m))
     details["perfectly_separated"] = bool(lp.min() > lq.max())
+    details["sample_tails"] = sample_tails(X, Y)
     return DensityRatio(method, lp, lq, predictors, cv, details)
 
 

@@ -1,0 +1,112 @@
+"""Heavy-tail checks behind the 95% intervals of the sample estimators.
+
+Two checks open an interval's end instead of claiming a normal interval that cannot
+hold (module docstrings of ``divest.estimators._common``):
+
+* the generalized-Pareto shape of an estimate's per-point terms (Zhang & Stephens
+  2009, as in PSIS): shape > 1/2 is an infinite-variance-looking sum;
+* P's sample significantly heavier-tailed than Q's (for divergences with
+  f'(inf) = inf, e.g. KL(t3 || N), which no sample can bound from above), or Q's
+  heavier (f(0) = inf, reverse KL).
+
+The shape estimator is checked on exact generalized-Pareto draws against its
+asymptotic standard error (1 + xi)/sqrt(M), so a wrong sign or scale fails.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import divest as dv
+from divest.estimators._common import heavier_tail, pareto_shape, tail_check
+from divest.reference import get_pair
+
+
+@pytest.mark.parametrize("xi", [-0.3, 0.0, 0.3, 0.7])
+def test_pareto_shape_recovers_gpd_shape(xi):
+    # the largest M of S exact GPD draws are GPD with the same shape above the threshold
+    S = 20000
+    M = int(min(0.2 * S, 3 * math.sqrt(S)))
+    t = stats.genpareto(xi).rvs(size=S, random_state=np.random.default_rng(3))
+    est = pareto_shape(t, prior=False)
+    assert abs(est - xi) < 3.5 * (1 + xi) / math.sqrt(M)
+
+
+def test_pareto_shape_location_scale_invariant_and_short_input():
+    t = np.random.default_rng(0).standard_t(2, size=5000)
+    assert pareto_shape(t) == pytest.approx(pareto_shape(3.0 * t - 7.0), abs=1e-9)
+    assert math.isnan(pareto_shape(np.ones(10)))
+    assert math.isnan(pareto_shape(np.zeros(500)))  # no spread in the tail
+
+
+def test_tail_check_sides():
+    rng = np.random.default_rng(1)
+    heavy = rng.pareto(1.2, size=4000)  # shape 1/1.2 > 1/2
+    light = rng.normal(size=4000)
+    (below, above), info = tail_check({"p": heavy, "q": light})
+    assert (below, above) == (0.0, math.inf) and "upper end" in info["note"]
+    (below, above), info = tail_check({"q": -heavy})
+    assert (below, above) == (math.inf, 0.0)
+    assert tail_check({"p": light, "q": light})[0] == (0.0, 0.0)
+
+
+def test_heavier_tail_t_vs_normal():
+    rng = np.random.default_rng(2)
+    T = rng.standard_t(3, size=(5000, 1))
+    N = rng.normal(size=(5000, 1))
+    assert heavier_tail(T, N)[0]
+    assert not heavier_tail(N, T)[0]
+    # two normals with different location and scale: no difference of shape
+    assert not heavier_tail(N, 3.0 + 2.0 * rng.normal(size=(5000, 1)))[0]
+
+
+def test_knn_kl_t3_normal_interval_open_above():
+    X, Y = get_pair("t3-normal").sample(5000, rng=4)
+    est = dv.estimators.knn(X, Y, "kl", rng=0)
+    lo, hi = est.confidence_interval
+    assert hi == math.inf and math.isfinite(lo) and math.isfinite(est.value)
+    assert est.details["sample_tails"]["p_heavier"]
+    assert "heavier tail" in est.details["sample_tails_note"]
+    # the sampling interval is unchanged (finite), and a bounded divergence is not opened
+    assert math.isfinite(dv.estimators.knn(X, Y, "kl", rng=0,
+                                           interval="sampling").confidence_interval[1])
+    assert math.isfinite(dv.estimators.knn(X, Y, "squared_hellinger",
+                                           rng=0).confidence_interval[1])
+    # reverse KL: f(0) = inf, and it is Q (here the normal) whose tail would matter
+    assert math.isfinite(dv.estimators.knn(X, Y, "reverse_kl", rng=0).confidence_interval[1])
+    assert dv.estimators.knn(Y, X, "reverse_kl", rng=0).confidence_interval[1] == math.inf
+
+
+def test_classifier_kl_t3_normal_and_bounded_names():
+    X, Y = get_pair("t3-normal").sample(4000, rng=5)
+    ratio = dv.estimators.fit_ratio(X, Y, rng=0)
+    kl = ratio.divergence("kl")
+    assert kl.confidence_interval[1] == math.inf and "sample_tails_note" in kl.details
+    js = ratio.divergence("js")
+    assert math.isfinite(js.confidence_interval[1]) and "sample_tails_note" not in js.details
+    assert set(js.details["tail_check"]) >= {"shape_p_upper", "shape_q_upper", "limit"}
+
+
+def test_gaussian_pairs_keep_finite_intervals():
+    # equal tails: neither check fires on a well-behaved pair (seeded)
+    X, Y = get_pair("mean-shift-d2").sample(2000, rng=6)
+    for est in (dv.estimators.knn(X, Y, "kl", rng=0),
+                dv.estimators.fit_ratio(X, Y, rng=0).divergence("kl")):
+        assert all(math.isfinite(c) for c in est.confidence_interval)
+
+
+def test_auto_pearson_picks_the_narrower_interval():
+    # bounded ratio (P narrower than Q): the classifier; a lognormal-tailed ratio
+    # (mean shift, chi^2 = e^2 - 1): the classifier's terms are heavy, so knn
+    X, Y = get_pair("scale-change-d2").sample(1000, rng=7)
+    est = dv.divergence(X, Y, "pearson", rng=0)
+    assert est.details["auto"]["method"] == "classifier" and est.method == "classifier"
+    X, Y = get_pair("mean-shift-d2").sample(1000, rng=7)
+    est = dv.divergence(X, Y, "pearson", rng=0)
+    cands = est.details["auto"]["candidates"]
+    assert est.details["auto"]["method"] == "knn" and est.method == "knn"
+    assert cands["knn"]["width"] < cands["classifier"]["width"]
+    # KL is not Pearson-like: the classifier without a comparison
+    assert "candidates" not in dv.divergence(X, Y, "kl", rng=0).details["auto"]

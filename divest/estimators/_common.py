@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import special
 
 from .._validation import check_finite_array
 
@@ -95,11 +96,12 @@ def pareto_shape(t, *, prior=True) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.log1p(-theta[:, None] * x).mean(axis=1)
         loglik = M * (np.log(-theta / k) - k - 1.0)
-        w = 1.0 / np.exp(loglik - loglik[:, None]).sum(axis=1)
-    ok = np.isfinite(w)
+    ok = np.isfinite(loglik)
     if not ok.any():
         return float("nan")
-    th = float((theta[ok] * w[ok]).sum() / w[ok].sum())
+    # posterior weights w_j = exp(L_j) / sum_i exp(L_i), computed in logs
+    w = np.exp(loglik[ok] - special.logsumexp(loglik[ok]))
+    th = float((theta[ok] * w).sum())
     xi = float(np.log1p(-th * x).mean())
     if not prior:
         return xi

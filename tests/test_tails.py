@@ -97,16 +97,21 @@ def test_gaussian_pairs_keep_finite_intervals():
         assert all(math.isfinite(c) for c in est.confidence_interval)
 
 
-def test_auto_pearson_picks_the_narrower_interval():
+def test_auto_pearson_falls_back_to_knn_on_heavy_terms():
     # bounded ratio (P narrower than Q): the classifier; a lognormal-tailed ratio
-    # (mean shift, chi^2 = e^2 - 1): the classifier's terms are heavy, so knn
+    # (mean shift, chi^2 = e^2 - 1): the classifier's terms are heavy, so the kNN
+    # value, with the open upper end the classifier's check found
     X, Y = get_pair("scale-change-d2").sample(1000, rng=7)
     est = dv.divergence(X, Y, "pearson", rng=0)
     assert est.details["auto"]["method"] == "classifier" and est.method == "classifier"
-    X, Y = get_pair("mean-shift-d2").sample(1000, rng=7)
+    X, Y = get_pair("mean-shift-d2").sample(1000, rng=0)
     est = dv.divergence(X, Y, "pearson", rng=0)
     cands = est.details["auto"]["candidates"]
     assert est.details["auto"]["method"] == "knn" and est.method == "knn"
-    assert cands["knn"]["width"] < cands["classifier"]["width"]
+    assert cands["classifier"]["width"] == math.inf
+    assert est.value == pytest.approx(cands["knn"]["value"])
+    assert est.confidence_interval[1] == math.inf
+    assert est.confidence_interval[0] == pytest.approx(cands["knn"]["interval"][0])
+    assert est.details["tail_check"]["from"] == "classifier"
     # KL is not Pearson-like: the classifier without a comparison
     assert "candidates" not in dv.divergence(X, Y, "kl", rng=0).details["auto"]

@@ -230,14 +230,13 @@ def _keep_open_ends(knn_est, clf_est) -> Estimate:
     """
     check = clf_est.details.get("tail_check", {})
     lim = check.get("limit", math.inf)
-    above = any(v > lim for key, v in check.items() if key.endswith("_upper"))
-    below = any(v > lim for key, v in check.items() if key.endswith("_lower"))
+    above = any(v > lim for key, v in check.items() if key.startswith("shape_"))
     lo, hi = knn_est.confidence_interval
-    if knn_est.details.get("interval") != "bias_aware" or not (above or below):
+    if knn_est.details.get("interval") != "bias_aware" or not above:
         return knn_est
     details = dict(knn_est.details)
     details["tail_check"] = {**check, "from": "classifier"}
-    ci = (-math.inf if below else lo, math.inf if above else hi)
+    ci = (lo, math.inf)
     return dataclasses.replace(knn_est, confidence_interval=ci, details=details)
 
 

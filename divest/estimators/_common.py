@@ -112,31 +112,30 @@ def pareto_shape(t, *, prior=True) -> float:
 def tail_check(terms):
     r"""Heavy-tail check of an estimate that is a sum of sample means.
 
-    ``terms`` maps a label to the per-point terms whose mean enters the estimate with
-    a plus sign.  A heavy upper tail (:math:`\hat\xi > 1/2`, :func:`pareto_shape`)
-    means that the mean is typically below its expectation and its normal interval
-    is not valid: the truth may be far above, so the interval's upper end becomes
-    :math:`+\infty`; a heavy lower tail opens the lower end.  Returns
-    ``((below, above), info)`` with ``below``/``above`` 0 or ``inf`` and ``info`` the
-    shapes and a note.
+    ``terms`` maps a label to the per-point terms whose mean enters the estimate (with
+    a plus sign; a term entering with a minus sign is passed negated).  A heavy tail
+    on either side of any of them (:math:`\hat\xi > 1/2`, :func:`pareto_shape`) means
+    that the fitted ratio has heavy tails where the samples have few points: the
+    normal interval of the mean is not valid, and the divergence, whose unbounded part
+    lives there, may be far above the estimate (sums of heavy-tailed terms are
+    typically below their expectation).  The interval's upper end then becomes
+    :math:`+\infty`.  Returns ``((0, above), info)`` with ``above`` 0 or ``inf`` and
+    ``info`` the shapes and a note.
     """
     info = {"limit": TAIL_SHAPE_LIMIT}
-    below = above = 0.0
+    heavy = []
     for label, t in terms.items():
         up, down = pareto_shape(t), pareto_shape(-np.asarray(t, dtype=float))
         info[f"shape_{label}_upper"], info[f"shape_{label}_lower"] = up, down
-        if up > TAIL_SHAPE_LIMIT:
-            above = np.inf
-        if down > TAIL_SHAPE_LIMIT:
-            below = np.inf
-    if above or below:
-        side = " and ".join(s for s, v in (("lower", below), ("upper", above)) if v)
-        info["note"] = (
-            f"heavy-tailed terms (generalized Pareto shape > {TAIL_SHAPE_LIMIT}): the "
-            "normal interval is not valid and the data cannot bound the divergence on "
-            f"that side, so the 95% interval's {side} end is infinite")
-    return (below, above), info
-
+        heavy += [f"{label} {side}" for side, v in (("upper", up), ("lower", down))
+                  if v > TAIL_SHAPE_LIMIT]
+    if not heavy:
+        return (0.0, 0.0), info
+    info["note"] = (
+        f"heavy-tailed terms ({', '.join(heavy)}: generalized Pareto shape > "
+        f"{TAIL_SHAPE_LIMIT}): the normal interval is not valid and the data cannot bound "
+        "the divergence from above, so the 95% interval's upper end is infinite")
+    return (0.0, math.inf), info
 
 def heavier_tail(A, B):
     r"""Whether the sample ``A`` has a significantly heavier tail than ``B``.

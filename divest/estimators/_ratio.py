@@ -352,7 +352,8 @@ class DensityRatio:
             open an end of the bias-aware interval (``inf`` in the allowance):
             ``details["tail_check"]``, the generalized-Pareto shapes of the
             estimate's per-point terms (shape > 1/2: the sum behaves as if its
-            variance were infinite, so the side of the heavy tail is open), and
+            variance were infinite, the ratio is heavy-tailed where the samples
+            are sparse, and the upper end is open), and
             ``details["sample_tails"]`` from :func:`fit_ratio` (P's sample
             heavier-tailed than Q's with :math:`f'_\infty = \infty`, or Q's with
             :math:`f(0) = \infty`: the upper end is open and

@@ -110,25 +110,25 @@ def pareto_shape(t, *, prior=True) -> float:
 
 
 def tail_check(terms):
-    r"""Heavy-tail check of an estimate that is a sum of sample means.
+    r"""Heavy-tail check of an estimate built from sample means of ratio terms.
 
-    ``terms`` maps a label to the per-point terms whose mean enters the estimate (with
-    a plus sign; a term entering with a minus sign is passed negated).  A heavy tail
-    on either side of any of them (:math:`\hat\xi > 1/2`, :func:`pareto_shape`) means
-    that the fitted ratio has heavy tails where the samples have few points: the
-    normal interval of the mean is not valid, and the divergence, whose unbounded part
-    lives there, may be far above the estimate (sums of heavy-tailed terms are
+    ``terms`` maps a label to per-point terms that grow with the fitted ratio (e.g.
+    :math:`2\hat r(X)` and :math:`\hat r(Y)^2` for uLSIF's Pearson estimate).  A
+    heavy upper tail of any of them (:math:`\hat\xi > 1/2`, :func:`pareto_shape`)
+    means that the fitted ratio is heavy-tailed where the samples have few points: the
+    normal interval of the mean is not valid, and the divergence, whose unbounded
+    part lives there, may be far above the estimate (sums of heavy-tailed terms are
     typically below their expectation).  The interval's upper end then becomes
-    :math:`+\infty`.  Returns ``((0, above), info)`` with ``above`` 0 or ``inf`` and
-    ``info`` the shapes and a note.
+    :math:`+\infty`.  Lower tails are not checked: the terms are bounded below.
+    Returns ``((0, above), info)`` with ``above`` 0 or ``inf`` and ``info`` the
+    shapes and a note.
     """
     info = {"limit": TAIL_SHAPE_LIMIT}
     heavy = []
     for label, t in terms.items():
-        up, down = pareto_shape(t), pareto_shape(-np.asarray(t, dtype=float))
-        info[f"shape_{label}_upper"], info[f"shape_{label}_lower"] = up, down
-        heavy += [f"{label} {side}" for side, v in (("upper", up), ("lower", down))
-                  if v > TAIL_SHAPE_LIMIT]
+        info[f"shape_{label}"] = shape = pareto_shape(t)
+        if shape > TAIL_SHAPE_LIMIT:
+            heavy.append(label)
     if not heavy:
         return (0.0, 0.0), info
     info["note"] = (

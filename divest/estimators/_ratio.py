@@ -375,14 +375,14 @@ class DensityRatio:
         if dv:
             value, se, form = *_dv_kl(lp, lq), "donsker_varadhan"
             def terms():
-                return {"p": lp, "q": -np.exp(lq - np.max(lq))}
+                return {"p": lp, "q": np.exp(lq - np.max(lq))}
         elif self.method == "ulsif" and spec.base == "pearson" and not limit:
             rp, rq = self._extra["_ratio_p"], self._extra["_ratio_q"]
             value, se = _ulsif_pearson(rp, rq)
             form = "ulsif"
 
             def terms():
-                return {"p": 2.0 * rp, "q": -(rq * rq)}
+                return {"p": 2.0 * rp, "q": rq * rq}
         else:
             fd = spec.fd if spec.is_f else spec.alpha_fd
             tp, tq = split_terms(fd, lp, lq)
@@ -405,7 +405,7 @@ class DensityRatio:
                 "points (a certain classifier, or disjoint supports); no standard error")
         allowance, tails = (0.0, 0.0), (0.0, 0.0)
         if math.isfinite(value) and not limit:
-            # the estimate's terms as they enter it (plus sign; monotone maps after)
+            # per-point terms that grow with the fitted ratio
             tails, details["tail_check"] = tail_check(terms())
         if self.details.get("interval", "sampling") == "bias_aware":
             allowance, details["bias_trend"] = self._bias_trend(spec, form, value)

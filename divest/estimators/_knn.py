@@ -636,8 +636,14 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     against 0.45 for the adaptive KL).  Neither the estimate nor its SE changes.  What the
     allowance cannot see: a bias that does not move with k, e.g. KL(t_3 ‖ N(0, 1)) (the
     log-ratio is largest where there are no samples of Q, and its variance under P is
-    infinite), or Pearson χ² with huge heavy-tailed ratios (mean-shift pairs with
-    :math:`\chi^2` of 10^2 to 10^4), where the intervals stay far from the truth.
+    infinite; the tail comparison of the samples, ``details["sample_tails"]``, opens
+    the interval's upper end there), or Pearson χ² with huge heavy-tailed ratios
+    (mean-shift pairs with :math:`\chi^2` of 10^2 to 10^4), where the intervals stay
+    far from the truth: the Póczos–Schneider consistency proof assumes densities
+    bounded away from 0 and infinity on a common support (a bounded ratio), which
+    these pairs violate, and the per-point ratio estimates, capped by the sample's
+    geometry, do not show the ratio's heavy tail (``divergence(X, Y, "pearson")``
+    reads it from the classifier instead).
 
     Cost: one kd-tree per sample and one query of k + 4 neighbours per pair of samples
     (adaptive: 6, and 40 at the points whose ball holds more), then vectorised work on

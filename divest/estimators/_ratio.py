@@ -404,8 +404,11 @@ class DensityRatio:
                 "the estimate is infinite: the fitted ratio is 0 or infinite at some sample "
                 "points (a certain classifier, or disjoint supports); no standard error")
         allowance, tails = (0.0, 0.0), (0.0, 0.0)
-        if math.isfinite(value) and not limit:
-            # per-point terms that grow with the fitted ratio
+        fd_ = spec.fd if spec.is_f else spec.alpha_fd
+        unbounded = dv or math.isinf(fd_.f_infinity) or math.isinf(fd_.f_zero)
+        if math.isfinite(value) and not limit and unbounded:
+            # per-point terms that grow with the fitted ratio (bounded divergences have
+            # bounded terms: nothing to check)
             tails, details["tail_check"] = tail_check(terms())
         if self.details.get("interval", "sampling") == "bias_aware":
             allowance, details["bias_trend"] = self._bias_trend(spec, form, value)

@@ -75,11 +75,16 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     d <= 3 with n + m >= 50 000 samples it uses kNN instead, which is then both
     accurate and orders of magnitude faster.  For Pearson and the alpha-family with
     alpha > 1, whose plug-in raises the fitted ratio to a power above 1 (a ratio
-    with heavy tails under Q then makes the classifier's estimate explode), it also
-    runs kNN, and uses the kNN value when the classifier's heavy-tail check opened its
-    interval (``details["tail_check"]``, ``docs/conventions.rst``), keeping the open
-    end: on the mean-shift pairs at n = 1000 this halves the RMSE of either method
-    alone (``details["auto"]["candidates"]`` has both).  ``details["auto"]`` says
+    with heavy tails under Q then makes the classifier's estimate explode), the rule
+    has two more steps.  For Pearson, the classifier and uLSIF are both fitted and the
+    one with the lower held-out squared loss of the ratio,
+    :math:`\tfrac12\hat{\mathbb E}_Q \hat r^2 - \hat{\mathbb E}_P \hat r` at the
+    out-of-fold ratios (uLSIF's own cross-validation criterion), is kept
+    (``details["auto"]["heldout_squared_loss"]``).  Then kNN is run too, and its value
+    is used when the kept estimate's heavy-tail check opened its interval
+    (``details["tail_check"]``, ``docs/conventions.rst``), keeping the open end: on
+    the mean-shift pairs at n = 1000 this halves the RMSE of either method alone
+    (``details["auto"]["candidates"]`` has them all).  ``details["auto"]`` says
     which.
 
     Parameters
@@ -197,28 +202,59 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
                          f"is for {', '.join(_IPM_NAMES)}, which have no other sample method")
     if chosen == "ipm":
         return _ipm_estimate(X, Y, spec, rng, options)
-    est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
+    info = {"method": chosen, "rule": _AUTO_RULE}
+    if method == "auto" and chosen == "classifier" and _power_growth(spec) and not options:
+        est, info = _auto_power(X, Y, spec, rng, info)
+    else:
+        est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
     if method == "auto":
-        info = {"method": chosen, "rule": _AUTO_RULE}
-        if chosen == "classifier" and _power_growth(spec) and not options:
-            # Pearson-like: the classifier's exp(fitted log-ratio)^a amplifies the model's
-            # error where the ratio is large; when its terms are heavy-tailed (interval
-            # opened), the kNN value with the open end (the rule in the docstring)
-            alt = estimators.knn(X, Y, spec.label, rng=rng)
-            widths = {m_: e.confidence_interval[1] - e.confidence_interval[0]
-                      for m_, e in (("classifier", est), ("knn", alt))}
-            info["candidates"] = {m_: {"value": e.value, "interval": e.confidence_interval,
-                                       "width": widths[m_]}
-                                  for m_, e in (("classifier", est), ("knn", alt))}
-            if math.isinf(widths["classifier"]) and widths["knn"] < widths["classifier"]:
-                est, info["method"] = _keep_open_ends(alt, est), "knn"
         est.details["auto"] = info
     return est
 
 
+def _heldout_sq_loss(ratio) -> float:
+    """uLSIF's criterion at out-of-fold ratios: 1/2 E_Q r^2 - E_P r (= 1/2 ||r - r*||^2_Q - const)."""
+    with np.errstate(over="ignore"):
+        return float(0.5 * np.mean(np.exp(2.0 * ratio.log_ratio_q))
+                     - np.mean(np.exp(ratio.log_ratio_p)))
+
+
+def _auto_power(X, Y, spec, rng, info):
+    """Pearson-like names: classifier vs uLSIF by held-out squared loss, then kNN on heavy tails.
+
+    For Pearson the classifier's and uLSIF's out-of-fold ratios are compared by
+    uLSIF's own cross-validation criterion (the held-out squared loss of the ratio
+    under Q, up to a constant); the better one is kept.  If the kept estimate's
+    heavy-tail check opened its interval, the kNN value is used with the open end.
+    """
+    from . import estimators
+    # rng passed on unchanged: an integer seed gives each candidate what its own method
+    # gives with that seed (method="classifier" reproduces the classifier candidate)
+    clf = estimators.fit_ratio(X, Y, method="classifier", rng=rng)
+    est = clf.divergence(spec.label)
+    cands = {"classifier": est}
+    if spec.base == "pearson":
+        uls = estimators.fit_ratio(X, Y, method="ulsif", rng=rng)
+        cands["ulsif"] = uls.divergence(spec.label)
+        loss = {"classifier": _heldout_sq_loss(clf), "ulsif": _heldout_sq_loss(uls)}
+        info["heldout_squared_loss"] = loss
+        best = min(loss, key=lambda k: (loss[k] if math.isfinite(loss[k]) else math.inf))
+        est, info["method"] = cands[best], best
+    alt = estimators.knn(X, Y, spec.label, rng=rng)
+    cands["knn"] = alt
+    width = {k: e.confidence_interval[1] - e.confidence_interval[0] for k, e in cands.items()}
+    info["candidates"] = {k: {"value": e.value, "interval": e.confidence_interval,
+                              "width": width[k]} for k, e in cands.items()}
+    kept = info["method"]
+    if math.isinf(width[kept]) and width["knn"] < width[kept]:
+        est, info["method"] = _keep_open_ends(alt, est), "knn"
+    return est, info
+
+
 _AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, classifier "
-              "otherwise; for Pearson and alpha > 1, knn (with the open interval end) when "
-              "the classifier's heavy-tail check opened its interval")
+              "otherwise; for Pearson the lower held-out squared loss of classifier and "
+              "ulsif; for Pearson and alpha > 1, knn (with the open interval end) when the "
+              "kept estimate's heavy-tail check opened its interval")
 
 
 def _keep_open_ends(knn_est, clf_est) -> Estimate:

@@ -105,7 +105,13 @@ def test_auto_pearson_falls_back_to_knn_on_heavy_terms():
     # value, with the open upper end the classifier's check found
     X, Y = get_pair("scale-change-d2").sample(1000, rng=7)
     est = dv.divergence(X, Y, "pearson", rng=0)
-    assert est.details["auto"]["method"] == "classifier" and est.method == "classifier"
+    loss = est.details["auto"]["heldout_squared_loss"]
+    best = min(loss, key=loss.get)
+    assert est.details["auto"]["method"] == best == est.method
+    # the candidates are what each method gives with the same seed
+    assert est.value == dv.divergence(X, Y, "pearson", method=best, rng=0).value
+    assert est.details["auto"]["candidates"]["classifier"]["value"] == \
+        dv.estimators.classifier(X, Y, "pearson", rng=0).value
     X, Y = get_pair("mean-shift-d2").sample(1000, rng=0)
     est = dv.divergence(X, Y, "pearson", rng=0)
     cands = est.details["auto"]["candidates"]

@@ -76,10 +76,11 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     accurate and orders of magnitude faster.  For Pearson and the alpha-family with
     alpha > 1, whose plug-in raises the fitted ratio to a power above 1 (a ratio
     with heavy tails under Q then makes the classifier's estimate explode), the rule
-    has two more steps.  For Pearson, the classifier and uLSIF are both fitted and the
-    one with the lower held-out squared loss of the ratio,
+    has two more steps.  For Pearson, the classifier and uLSIF are both fitted and
+    uLSIF replaces the classifier if its held-out squared loss of the ratio,
     :math:`\tfrac12\hat{\mathbb E}_Q \hat r^2 - \hat{\mathbb E}_P \hat r` at the
-    out-of-fold ratios (uLSIF's own cross-validation criterion), is kept
+    out-of-fold ratios (uLSIF's own cross-validation criterion), is lower by more than
+    one standard error of the paired difference
     (``details["auto"]["heldout_squared_loss"]``).  Then kNN is run too, and its value
     is used when the kept estimate's heavy-tail check opened its interval
     (``details["tail_check"]``, ``docs/conventions.rst``), keeping the open end: on
@@ -212,11 +213,30 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
     return est
 
 
-def _heldout_sq_loss(ratio) -> float:
-    """uLSIF's criterion at out-of-fold ratios: 1/2 E_Q r^2 - E_P r (= 1/2 ||r - r*||^2_Q - const)."""
+def _sq_loss_terms(ratio):
+    """Per-point terms of uLSIF's criterion 1/2 E_Q r^2 - E_P r at out-of-fold ratios."""
     with np.errstate(over="ignore"):
-        return float(0.5 * np.mean(np.exp(2.0 * ratio.log_ratio_q))
-                     - np.mean(np.exp(ratio.log_ratio_p)))
+        return 0.5 * np.exp(2.0 * ratio.log_ratio_q), np.exp(ratio.log_ratio_p)
+
+
+def _ulsif_better(clf, uls):
+    r"""Held-out squared losses, the SE of their difference, and whether uLSIF wins by > 1 SE.
+
+    The loss :math:`\tfrac12\hat{\mathbb E}_Q \hat r^2 - \hat{\mathbb E}_P \hat r`
+    is :math:`\tfrac12\|\hat r - r\|^2_{L^2(Q)}` up to a constant; the difference is
+    paired point by point (both ratios are out of fold at the same points), and uLSIF
+    replaces the classifier only if it is lower by more than one standard error (the
+    one-standard-error rule of model selection).
+    """
+    (cq, cp), (uq, up) = _sq_loss_terms(clf), _sq_loss_terms(uls)
+    loss = {"classifier": float(cq.mean() - cp.mean()), "ulsif": float(uq.mean() - up.mean())}
+    with np.errstate(invalid="ignore", over="ignore"):
+        dq, dp = cq - uq, cp - up
+        se = float(math.sqrt(dq.var(ddof=1) / dq.size + dp.var(ddof=1) / dp.size))
+    diff = loss["classifier"] - loss["ulsif"]
+    better = bool(math.isfinite(diff) and math.isfinite(se) and diff > se) or (
+        not math.isfinite(loss["classifier"]) and math.isfinite(loss["ulsif"]))
+    return loss, se, better
 
 
 def _auto_power(X, Y, spec, rng, info):
@@ -224,7 +244,9 @@ def _auto_power(X, Y, spec, rng, info):
 
     For Pearson the classifier's and uLSIF's out-of-fold ratios are compared by
     uLSIF's own cross-validation criterion (the held-out squared loss of the ratio
-    under Q, up to a constant); the better one is kept.  If the kept estimate's
+    under Q, up to a constant); uLSIF is kept if it is lower by more than one
+    standard error (:func:`_ulsif_better`), the classifier otherwise.  If the kept
+    estimate's
     heavy-tail check opened its interval, the kNN value is used with the open end.
     """
     from . import estimators
@@ -236,10 +258,10 @@ def _auto_power(X, Y, spec, rng, info):
     if spec.base == "pearson":
         uls = estimators.fit_ratio(X, Y, method="ulsif", rng=rng)
         cands["ulsif"] = uls.divergence(spec.label)
-        loss = {"classifier": _heldout_sq_loss(clf), "ulsif": _heldout_sq_loss(uls)}
-        info["heldout_squared_loss"] = loss
-        best = min(loss, key=lambda k: (loss[k] if math.isfinite(loss[k]) else math.inf))
-        est, info["method"] = cands[best], best
+        loss, se, better = _ulsif_better(clf, uls)
+        info["heldout_squared_loss"] = {**loss, "se_difference": se}
+        if better:
+            est, info["method"] = cands["ulsif"], "ulsif"
     alt = estimators.knn(X, Y, spec.label, rng=rng)
     cands["knn"] = alt
     width = {k: e.confidence_interval[1] - e.confidence_interval[0] for k, e in cands.items()}
@@ -252,8 +274,8 @@ def _auto_power(X, Y, spec, rng, info):
 
 
 _AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, classifier "
-              "otherwise; for Pearson the lower held-out squared loss of classifier and "
-              "ulsif; for Pearson and alpha > 1, knn (with the open interval end) when the "
+              "otherwise; for Pearson ulsif if its held-out squared loss is lower than the "
+              "classifier's by more than 1 SE; for Pearson and alpha > 1, knn (with the open interval end) when the "
               "kept estimate's heavy-tail check opened its interval")
 
 

@@ -95,6 +95,10 @@ def _value_se(res):
     return float(res), math.nan, (math.nan, math.nan)
 
 
+LEGEND = ("Bold: lowest RMSE for the pair, n and divergence. Coverage: fraction of 95% "
+          "intervals containing the truth (peers report no interval); open: the share of "
+          "intervals with an infinite end (heavy tails, docs/conventions.rst).")
+
 #: densratio's uLSIF takes ~25 s per call at n = 1000 (its CV grid): run it on few repetitions
 SLOW_PEER_REPS = 3
 
@@ -354,10 +358,7 @@ def main(argv=None):
         records = list(keyed.values())
         rows = summarise(records)
         md = to_markdown(rows, f"# Sample estimators vs peers (merged runs: {args.merge})\n\n"
-                         "Bold: lowest RMSE for the pair, n and divergence. Coverage: fraction of "
-                         "95% intervals containing the truth (peers report no interval); open: the share "
-                         "of intervals with an infinite end (heavy tails, docs/conventions.rst).",
-                         records)
+                         + LEGEND, records)
         (OUT / f"{args.tag}.md").write_text(md)
         (OUT / f"{args.tag}.json").write_text(json.dumps({"rows": rows, "records": records},
                                                          indent=1, default=str) + "\n")
@@ -374,10 +375,7 @@ def main(argv=None):
                   names=args.names.split(",") if args.names else None)
     rows = summarise(records)
     header = (f"# Sample estimators vs peers (reps = {args.reps}, sizes = {sizes}, "
-              f"{time.perf_counter() - t0:.0f} s)\n\nBold: lowest RMSE for the pair, n and "
-              "divergence. Coverage: fraction of 95% intervals containing the truth "
-              "(peers report no interval); open: the share of intervals with an infinite "
-              "end (heavy tails, docs/conventions.rst).")
+              f"{time.perf_counter() - t0:.0f} s)\n\n" + LEGEND)
     md = to_markdown(rows, header, records)
     (OUT / f"{args.tag}.md").write_text(md)
     (OUT / f"{args.tag}.json").write_text(json.dumps({"rows": rows, "records": records},

@@ -246,8 +246,8 @@ def _auto_power(X, Y, spec, rng, info):
     uLSIF's own cross-validation criterion (the held-out squared loss of the ratio
     under Q, up to a constant); uLSIF is kept if it is lower by more than one
     standard error (:func:`_ulsif_better`), the classifier otherwise.  If the kept
-    estimate's
-    heavy-tail check opened its interval, the kNN value is used with the open end.
+    estimate's heavy-tail check opened its interval, the kNN value is used with the
+    open end.
     """
     from . import estimators
     # rng passed on unchanged: an integer seed gives each candidate what its own method
@@ -275,8 +275,9 @@ def _auto_power(X, Y, spec, rng, info):
 
 _AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, classifier "
               "otherwise; for Pearson ulsif if its held-out squared loss is lower than the "
-              "classifier's by more than 1 SE; for Pearson and alpha > 1, knn (with the open interval end) when the "
-              "kept estimate's heavy-tail check opened its interval")
+              "classifier's by more than 1 SE; for Pearson and alpha > 1, knn (with the "
+              "open interval end) when the kept estimate's heavy-tail check opened its "
+              "interval")
 
 
 def _keep_open_ends(knn_est, clf_est) -> Estimate:
@@ -287,15 +288,13 @@ def _keep_open_ends(knn_est, clf_est) -> Estimate:
     the sample's geometry): the kNN value is kept, the open ends too.
     """
     check = clf_est.details.get("tail_check", {})
-    lim = check.get("limit", math.inf)
-    above = any(v > lim for key, v in check.items() if key.startswith("shape_"))
-    lo, hi = knn_est.confidence_interval
-    if knn_est.details.get("interval") != "bias_aware" or not above:
+    # tail_check writes a note exactly when a shape exceeded its limit
+    if knn_est.details.get("interval") != "bias_aware" or "note" not in check:
         return knn_est
     details = dict(knn_est.details)
     details["tail_check"] = {**check, "from": "classifier"}
-    ci = (lo, math.inf)
-    return dataclasses.replace(knn_est, confidence_interval=ci, details=details)
+    return dataclasses.replace(knn_est, confidence_interval=(knn_est.confidence_interval[0],
+                                                             math.inf), details=details)
 
 
 def _power_growth(spec) -> bool:

@@ -66,6 +66,11 @@ TAIL_SHAPE_LIMIT = 0.5
 _TAIL_MIN_TERMS = 50
 
 
+def _tail_count(S: int) -> int:
+    """How many of S values form the tail that :func:`pareto_shape` fits (as in PSIS)."""
+    return int(min(0.2 * S, 3.0 * np.sqrt(S)))
+
+
 def pareto_shape(t, *, prior=True) -> float:
     r"""Shape :math:`\hat\xi` of a generalized Pareto fit to the upper tail of ``t``.
 
@@ -82,7 +87,7 @@ def pareto_shape(t, *, prior=True) -> float:
     S = s.size
     if S < _TAIL_MIN_TERMS or not np.all(np.isfinite(s)):
         return float("nan")
-    M = int(min(0.2 * S, 3.0 * np.sqrt(S)))
+    M = _tail_count(S)
     x = s[-M:] - s[-M - 1]
     if x[-1] <= 0.0:
         return float("nan")
@@ -137,6 +142,23 @@ def tail_check(terms):
         "the divergence from above, so the 95% interval's upper end is infinite")
     return (0.0, math.inf), info
 
+def _radial_shapes(A, B):
+    """GPD shapes (no prior) of the distances of the rows of A and B from their pooled median."""
+    center = np.median(np.vstack([A, B]), axis=0)
+    ra = np.sqrt(((A - center) ** 2).sum(axis=1))
+    rb = np.sqrt(((B - center) ** 2).sum(axis=1))
+    return (pareto_shape(ra, prior=False), _tail_count(ra.size),
+            pareto_shape(rb, prior=False), _tail_count(rb.size))
+
+
+def _shape_difference(xa, ma, xb, mb):
+    """Whether shape ``xa`` exceeds ``xb`` by more than 2 SE, and that SE (nan if undefined)."""
+    if not (np.isfinite(xa) and np.isfinite(xb)):
+        return False, float("nan")
+    se = float(np.sqrt(max(1.0 + xa, 0.5) ** 2 / ma + max(1.0 + xb, 0.5) ** 2 / mb))
+    return bool(xa - xb > 2.0 * se), se
+
+
 def heavier_tail(A, B):
     r"""Whether the sample ``A`` has a significantly heavier tail than ``B``.
 
@@ -150,26 +172,21 @@ def heavier_tail(A, B):
     Returns ``(heavier, info)``: heavier when the difference of shapes exceeds twice
     its standard error :math:`\sqrt{(1+\hat\xi_A)^2/M_A + (1+\hat\xi_B)^2/M_B}`.
     """
-    center = np.median(np.vstack([A, B]), axis=0)
-    ra = np.sqrt(((A - center) ** 2).sum(axis=1))
-    rb = np.sqrt(((B - center) ** 2).sum(axis=1))
-    xa, xb = pareto_shape(ra, prior=False), pareto_shape(rb, prior=False)
+    xa, ma, xb, mb = _radial_shapes(A, B)
+    heavier, se = _shape_difference(xa, ma, xb, mb)
     info = {"shape_a": xa, "shape_b": xb}
-    if not (np.isfinite(xa) and np.isfinite(xb)):
-        return False, info
-    ma = int(min(0.2 * ra.size, 3.0 * np.sqrt(ra.size)))
-    mb = int(min(0.2 * rb.size, 3.0 * np.sqrt(rb.size)))
-    se = float(np.sqrt(max(1.0 + xa, 0.5) ** 2 / ma + max(1.0 + xb, 0.5) ** 2 / mb))
-    info["se"] = se
-    return bool(xa - xb > 2.0 * se), info
+    if np.isfinite(se):
+        info["se"] = se
+    return heavier, info
 
 
 def sample_tails(X, Y):
     """Whether P's sample (X) or Q's (Y) has the significantly heavier tail (``heavier_tail``)."""
-    p_heavier, info = heavier_tail(X, Y)
-    q_heavier = heavier_tail(Y, X)[0]
-    return {"p_heavier": p_heavier, "q_heavier": q_heavier,
-            "shape_p": info["shape_a"], "shape_q": info["shape_b"], "se": info.get("se")}
+    xp, mp, xq, mq = _radial_shapes(X, Y)  # the same distances serve both directions
+    p_heavier, se = _shape_difference(xp, mp, xq, mq)
+    q_heavier = _shape_difference(xq, mq, xp, mp)[0]
+    return {"p_heavier": p_heavier, "q_heavier": q_heavier, "shape_p": xp, "shape_q": xq,
+            "se": se if np.isfinite(se) else None}
 
 
 def unbounded_tail_side(spec, tails):
@@ -191,4 +208,3 @@ def unbounded_tail_side(spec, tails):
         return 0.0, None
     return math.inf, ("; ".join(sides) + ": the divergence may be far larger than any sample "
                       "estimate (or infinite), so the 95% interval's upper end is infinite")
-

@@ -124,3 +124,18 @@ def test_auto_pearson_falls_back_to_knn_on_heavy_terms():
     assert est.details["tail_check"]["from"] == "classifier"
     # KL is not Pearson-like: the classifier without a comparison
     assert "candidates" not in dv.divergence(X, Y, "kl", rng=0).details["auto"]
+
+
+def test_heldout_squared_loss_at_the_true_ratio():
+    # at the true ratio, 1/2 E_Q r^2 - E_P r = 1/2 (1 + chi^2) - (1 + chi^2) = -(1 + chi^2)/2;
+    # a missing 1/2 or swapped samples would move it by far more than 5 standard errors
+    from types import SimpleNamespace
+
+    from divest._divergence import _sq_loss_terms
+
+    pair = get_pair("normal-1-2")
+    X, Y = pair.sample(20000, rng=8)
+    lr = lambda Z: pair.P.logpdf(Z[:, 0]) - pair.Q.logpdf(Z[:, 0])  # noqa: E731
+    tq, tp = _sq_loss_terms(SimpleNamespace(log_ratio_p=lr(X), log_ratio_q=lr(Y)))
+    se = math.sqrt(tq.var(ddof=1) / tq.size + tp.var(ddof=1) / tp.size)
+    assert abs(tq.mean() - tp.mean() + 0.5 * (1 + pair.values["pearson"])) < 5 * se

@@ -281,18 +281,24 @@ _AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, class
 
 
 def _keep_open_ends(knn_est, clf_est) -> Estimate:
-    """The kNN estimate, with the interval ends the classifier's heavy-tail check opened.
+    """The kNN estimate, with the interval ends the classifier's heavy-tail checks opened.
 
-    Heavy-tailed terms of the classifier's plug-in are evidence about the ratio's tail
-    under the data, which the kNN terms do not show (their ratio estimates are capped by
-    the sample's geometry): the kNN value is kept, the open ends too.
+    Heavy-tailed terms of the classifier's plug-in, or of an equally supported
+    candidate model's (``details["model_spread"]["tail_opened"]``), are evidence about
+    the ratio's tail under the data, which the kNN terms do not show (their ratio
+    estimates are capped by the sample's geometry): the kNN value is kept, the open
+    ends too.
     """
     check = clf_est.details.get("tail_check", {})
+    spread = clf_est.details.get("model_spread", {})
     # tail_check writes a note exactly when a shape exceeded its limit
-    if knn_est.details.get("interval") != "bias_aware" or "note" not in check:
+    if knn_est.details.get("interval") != "bias_aware" or not (
+            "note" in check or spread.get("tail_opened")):
         return knn_est
     details = dict(knn_est.details)
-    details["tail_check"] = {**check, "from": "classifier"}
+    details["tail_check"] = {**check, "from": clf_est.method}
+    if spread.get("tail_opened"):
+        details["model_spread"] = {**spread, "from": clf_est.method}
     return dataclasses.replace(knn_est, confidence_interval=(knn_est.confidence_interval[0],
                                                              math.inf), details=details)
 

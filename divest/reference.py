@@ -91,7 +91,7 @@ _INDEPENDENT = {
 
 @dataclass(frozen=True, eq=False)
 class ReferencePair:
-    """Two distributions P, Q with the exact values of their divergences.
+    r"""Two distributions P, Q with the exact values of their divergences.
 
     Attributes
     ----------
@@ -103,6 +103,16 @@ class ReferencePair:
         Frozen scipy.stats or divest distributions.
     independent : dict
         Values computed outside divest (arbitrary-precision quadrature), where available.
+    ratio_bounded : bool or None
+        Whether the density ratio :math:`p/q` is bounded (``None``: not stated).  The
+        nonparametric ratio estimators (kNN, uLSIF, KLIEP) claim their intervals for
+        Pearson :math:`\chi^2` and the alpha-family with :math:`\alpha > 1` only then
+        (``docs/conventions.rst``, "When an interval is claimed").
+    log_ratio_variance_finite : bool or None
+        Whether :math:`\mathrm{Var}_P[\log(p/q)(X)]` is finite, i.e. whether the
+        per-point terms of the KL estimators have a finite variance (``None``: not
+        stated).  Not for t3-normal: :math:`\log r \approx x^2/2` and
+        :math:`\mathbb E_{t_3} X^4 = \infty`.
 
     Examples
     --------
@@ -120,6 +130,8 @@ class ReferencePair:
     P: object
     Q: object
     independent: dict = field(default_factory=dict)
+    ratio_bounded: bool | None = None
+    log_ratio_variance_finite: bool | None = None
 
     @property
     def dim(self) -> int:
@@ -158,6 +170,28 @@ def draw(P, Q, n, rng):
     X = np.asarray(P.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
     Y = np.asarray(Q.rvs(size=n, random_state=rng), dtype=float).reshape(n, -1)
     return X, Y
+
+
+#: (ratio p/q bounded, Var_P log(p/q) finite) by pair, with the reason; checked
+#: numerically in tests/test_reference_crosscheck.py
+_TAILS = {
+    "normal-1-2": (True, True),           # Q wider: log r = -x^2/2 + (x-1)^2/8 + c
+    "normal-laplace": (True, True),       # log r = -x^2/2 + |x| + c
+    "t3-normal": (False, False),          # log r ~ x^2/2, E_P X^4 = inf for t3
+    "bimodal-normal": (True, True),       # components of sd 1 under Q of sd 2.5
+    "exp-gamma": (False, True),           # r = 1/x, unbounded at 0; Var(log X) = pi^2/6
+    "mean-shift-large": (False, True),    # log r linear in x: unbounded, Gaussian under P
+    "mean-shift-d1": (False, True),
+    "mean-shift-d2": (False, True),
+    "mean-shift-d5": (False, True),
+    "mean-shift-d10": (False, True),
+    "scale-change-d2": (True, True),      # Q = N(0, 4 I) wider in every direction
+    "correlated-d2": (False, True),       # P's variance 1.8 > 1 along (1, 1)
+    "correlated-shift-d2": (False, True),  # same covariance, shifted: log r linear
+    "disjoint-uniforms": (False, False),  # p > 0 where q = 0: KL = inf
+    "nested-uniforms": (True, True),      # r = 2 on [0, 1]
+    "parallel-lines": (False, False),     # singular: P not absolutely continuous wrt Q
+}
 
 
 def _mvn(mean, cov):
@@ -203,6 +237,9 @@ def _build() -> dict[str, ReferencePair]:
     out = {}
     for p in pairs:
         object.__setattr__(p, "independent", dict(_INDEPENDENT.get(p.name, {})))
+        bounded, finite = _TAILS[p.name]
+        object.__setattr__(p, "ratio_bounded", bounded)
+        object.__setattr__(p, "log_ratio_variance_finite", finite)
         out[p.name] = p
     return out
 
@@ -237,6 +274,8 @@ def get_pair(name: str = DEFAULT_PAIR) -> ReferencePair:
 
 def parallel_lines(theta: float) -> ReferencePair:
     """The parallel-lines pair P = (theta, U), Q = (0, U) at any theta."""
+    same = float(theta) == 0.0
     return ReferencePair(f"parallel-lines({theta:g})",
                          f"P = ({theta:g}, U), Q = (0, U), U ~ U[0, 1]",
-                         ParallelLines(theta), ParallelLines(0.0))
+                         ParallelLines(theta), ParallelLines(0.0),
+                         ratio_bounded=same, log_ratio_variance_finite=same)

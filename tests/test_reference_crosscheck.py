@@ -170,3 +170,69 @@ def test_cli_gan_subcommand_is_dispatched(capsys):
         main(["gan", "--help"])
     assert exc.value.code == 0
     assert "Compare GAN losses" in capsys.readouterr().out
+
+
+def _log_ratio(pair, pts):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = np.atleast_1d(np.asarray(pair.P.logpdf(pts), float))
+        lq = np.atleast_1d(np.asarray(pair.Q.logpdf(pts), float))
+        return np.where(np.isfinite(lp), lp - lq, -np.inf)
+
+
+@pytest.mark.parametrize("name", [n for n in reference.pairs() if n != "parallel-lines"])
+def test_reference_ratio_bounded_flag_matches_the_densities(name):
+    # sup log(p/q) over a wide grid (1-D, including 1e-20 near 0) or along rays out to
+    # t = 100 in many directions (d > 1): an unbounded ratio reaches > 20 there
+    pair = reference.get_pair(name)
+    if pair.dim == 1:
+        r = np.logspace(-20, 2, 400)
+        pts = np.r_[-r[::-1], 0.0, r, 2.0 + r[r < 1], 2.0 - r[r < 1]]
+    else:
+        rng = np.random.default_rng(0)
+        u = rng.normal(size=(2000, pair.dim))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        pts = np.concatenate([t * u for t in (1.0, 10.0, 100.0)])
+    top = float(np.max(_log_ratio(pair, pts)))
+    assert (top < 20) == pair.ratio_bounded, (name, top)
+
+
+@pytest.mark.parametrize("name", [n for n in reference.pairs()
+                                  if reference.get_pair(n).dim == 1
+                                  and n not in ("disjoint-uniforms",)])
+def test_reference_log_ratio_variance_flag_1d(name):
+    # the truncated second moment of log r under P grows without bound (linearly in the
+    # cut-off for t3: x^4 against a t3 density ~ x^-4) exactly when the flag is False
+    from scipy import integrate
+
+    pair = reference.get_pair(name)
+
+    def moment(cut):
+        def g(x):
+            lr = _log_ratio(pair, np.array([x]))[0]
+            return 0.0 if not np.isfinite(lr) else float(np.exp(pair.P.logpdf(x))) * lr ** 2
+        half = name in ("exp-gamma", "nested-uniforms")  # supported on x > 0
+        lo = 0.0 if half else -100.0
+        pts = [p for p in (-1.0, 0.0, 1.0, 2.0, 3.0) if lo < p < 100.0]
+        core = integrate.quad(g, lo, 100.0, points=pts, limit=400)[0]
+        if cut <= 100.0:
+            return core
+        tails = integrate.quad(g, 100.0, cut, limit=400)[0]
+        if not half:
+            tails += integrate.quad(g, -cut, -100.0, limit=400)[0]
+        return core + tails
+
+    growth = moment(1e4) / moment(1e2)
+    assert (growth < 1.01) == pair.log_ratio_variance_finite, (name, growth)
+
+
+def test_reference_log_ratio_variance_flag_gaussian_pairs():
+    # multivariate Gaussian pairs: log r is a quadratic polynomial of a Gaussian vector,
+    # whose moments are all finite
+    for name in reference.pairs():
+        pair = reference.get_pair(name)
+        if pair.dim > 1 and name != "parallel-lines":
+            assert isinstance(pair.P, type(pair.Q))
+            assert pair.log_ratio_variance_finite is True
+    same = reference.parallel_lines(0.0)
+    assert same.ratio_bounded and same.log_ratio_variance_finite
+    assert not reference.parallel_lines(1.0).ratio_bounded

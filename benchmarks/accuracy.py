@@ -222,7 +222,6 @@ def _is_bound(method):
     return "variational" in method
 
 
-_KL_FAMILY = ("kl", "reverse_kl", "jeffreys")
 _SMOOTHERS = ("knn", "ulsif", "kliep")
 
 
@@ -230,25 +229,41 @@ def claim(method, divergence, pair):
     """Whether a divest method claims its 95% interval on a pair, and why not.
 
     The rule of ``docs/conventions.rst`` ("When an interval is claimed"), read from the
-    reference pair's tail properties: no method claims a normal interval for KL-type
-    divergences when :math:`\mathrm{Var}_P\log r = \infty` (the KL terms have no
-    CLT; the heavy-tail checks try to open those intervals), and kNN, uLSIF and KLIEP
-    claim none for Pearson and alpha > 1 when :math:`p/q` is unbounded (their ratio is
-    capped by the sample geometry or the kernel where the divergence lives).  The
-    variational lower bounds claim no interval for the divergence.  Returns
-    ``(claimed, reason)``.
+    reference pair's flags (checked from the densities in the tests):
+
+    * the influence function of the divergence must have a finite variance: for KL
+      :math:`\mathrm{Var}_P \log r` (``log_ratio_variance_finite``) and
+      :math:`\chi^2(P\|Q)` (its Q-part is :math:`-r(Y)`); for Pearson
+      :math:`\int p^4/q^3` (``chi2_variance_finite``; Q-part :math:`1 - r(Y)^2`);
+      JS, TV and squared Hellinger have bounded or logarithmic influence functions,
+      finite on every reference pair;
+    * kNN, uLSIF and KLIEP claim no Pearson interval when :math:`p/q` is unbounded
+      (``ratio_bounded``): their ratio estimates are capped by the sample geometry or
+      the kernel where the divergence lives;
+    * the variational lower bounds claim no interval for the divergence.
+
+    Returns ``(claimed, reason)``.  Raises ValueError for a divergence it has no
+    rule for.
     """
     if _is_bound(method):
         return False, "lower bound"
     pr = get_pair(pair)
-    base = divergence.split("(")[0]
-    if base in _KL_FAMILY and pr.log_ratio_variance_finite is False:
-        return False, "Var_P log(p/q) infinite"
-    power = base == "pearson" or (base in ("alpha", "renyi") and "alpha=2" in divergence)
-    if power and pr.ratio_bounded is False and any(
-            method.startswith(f"divest {m}") for m in _SMOOTHERS):
-        return False, "p/q unbounded (smoothing estimator of a power > 1)"
-    return True, ""
+    if divergence == "kl":
+        if pr.log_ratio_variance_finite is False:
+            return False, "Var_P log(p/q) infinite"
+        if not math.isfinite(pr.values.get("pearson", math.inf)):
+            return False, "chi^2(P||Q) infinite (Var_Q of the KL influence function)"
+        return True, ""
+    if divergence == "pearson":
+        if pr.chi2_variance_finite is False:
+            return False, "int p^4/q^3 infinite (Var of the chi^2 influence function)"
+        if pr.ratio_bounded is False and any(method.startswith(f"divest {m}")
+                                             for m in _SMOOTHERS):
+            return False, "p/q unbounded (smoothing estimator of a power > 1)"
+        return True, ""
+    if divergence in ("js", "tv", "squared_hellinger"):
+        return True, ""
+    raise ValueError(f"claim() has no rule for divergence={divergence!r}")
 
 
 def _paired(records, key, method_a, method_b):

@@ -296,7 +296,8 @@ def _keep_open_ends(knn_est, clf_est) -> Estimate:
             "note" in check or spread.get("tail_opened")):
         return knn_est
     details = dict(knn_est.details)
-    details["tail_check"] = {**check, "from": clf_est.method}
+    if "note" in check:
+        details["tail_check"] = {**check, "from": clf_est.method}
     if spread.get("tail_opened"):
         details["model_spread"] = {**spread, "from": clf_est.method}
     return dataclasses.replace(knn_est, confidence_interval=(knn_est.confidence_interval[0],

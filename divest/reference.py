@@ -109,10 +109,18 @@ class ReferencePair:
         Pearson :math:`\chi^2` and the alpha-family with :math:`\alpha > 1` only then
         (``docs/conventions.rst``, "When an interval is claimed").
     log_ratio_variance_finite : bool or None
-        Whether :math:`\mathrm{Var}_P[\log(p/q)(X)]` is finite, i.e. whether the
-        per-point terms of the KL estimators have a finite variance (``None``: not
-        stated).  Not for t3-normal: :math:`\log r \approx x^2/2` and
-        :math:`\mathbb E_{t_3} X^4 = \infty`.
+        Whether :math:`\mathrm{Var}_P[\log r(X)]` is finite, :math:`r = p/q`
+        (``None``: not stated): the P-part of the influence function of KL.  Not for
+        t3-normal: :math:`\log r \approx x^2/2` and :math:`\mathbb E_{t_3} X^4 =
+        \infty`.  The Q-part, :math:`-r(Y)`, has variance :math:`\chi^2(P\|Q)`
+        (``values["pearson"]``), infinite for exp-gamma.
+    chi2_variance_finite : bool or None
+        Whether :math:`\int p^4/q^3 < \infty`, i.e. whether the influence function
+        of Pearson :math:`\chi^2` has a finite variance (its Q-part is
+        :math:`1 - r(Y)^2`, its P-part :math:`2 r(X)`).  Not for correlated-d2: for
+        Gaussians :math:`\int p^a q^{1-a}` is finite only while
+        :math:`a\Sigma_P^{-1} + (1-a)\Sigma_Q^{-1}` is positive definite, there for
+        :math:`a < 2.25`.
 
     Examples
     --------
@@ -132,6 +140,7 @@ class ReferencePair:
     independent: dict = field(default_factory=dict)
     ratio_bounded: bool | None = None
     log_ratio_variance_finite: bool | None = None
+    chi2_variance_finite: bool | None = None
 
     @property
     def dim(self) -> int:
@@ -172,25 +181,25 @@ def draw(P, Q, n, rng):
     return X, Y
 
 
-#: (ratio p/q bounded, Var_P log(p/q) finite) by pair, with the reason; checked
-#: numerically in tests/test_reference_crosscheck.py
+#: (ratio p/q bounded, Var_P log(p/q) finite, int p^4/q^3 finite) by pair, with the
+#: reason; checked from the densities in tests/test_reference_crosscheck.py
 _TAILS = {
-    "normal-1-2": (True, True),           # Q wider: log r = -x^2/2 + (x-1)^2/8 + c
-    "normal-laplace": (True, True),       # log r = -x^2/2 + |x| + c
-    "t3-normal": (False, False),          # log r ~ x^2/2, E_P X^4 = inf for t3
-    "bimodal-normal": (True, True),       # components of sd 1 under Q of sd 2.5
-    "exp-gamma": (False, True),           # r = 1/x, unbounded at 0; Var(log X) = pi^2/6
-    "mean-shift-large": (False, True),    # log r linear in x: unbounded, Gaussian under P
-    "mean-shift-d1": (False, True),
-    "mean-shift-d2": (False, True),
-    "mean-shift-d5": (False, True),
-    "mean-shift-d10": (False, True),
-    "scale-change-d2": (True, True),      # Q = N(0, 4 I) wider in every direction
-    "correlated-d2": (False, True),       # P's variance 1.8 > 1 along (1, 1)
-    "correlated-shift-d2": (False, True),  # same covariance, shifted: log r linear
-    "disjoint-uniforms": (False, False),  # p > 0 where q = 0: KL = inf
-    "nested-uniforms": (True, True),      # r = 2 on [0, 1]
-    "parallel-lines": (False, False),     # singular: P not absolutely continuous wrt Q
+    "normal-1-2": (True, True, True),           # Q wider: log r = -x^2/2 + (x-1)^2/8 + c
+    "normal-laplace": (True, True, True),       # log r = -x^2/2 + |x| + c
+    "t3-normal": (False, False, False),         # log r ~ x^2/2, E_P X^4 = inf for t3
+    "bimodal-normal": (True, True, True),       # components of sd 1 under Q of sd 2.5
+    "exp-gamma": (False, True, False),          # r = 1/x at 0; Var(log X) = pi^2/6
+    "mean-shift-large": (False, True, True),    # log r linear in x: Gaussian under P
+    "mean-shift-d1": (False, True, True),
+    "mean-shift-d2": (False, True, True),
+    "mean-shift-d5": (False, True, True),
+    "mean-shift-d10": (False, True, True),
+    "scale-change-d2": (True, True, True),      # Q = N(0, 4 I) wider in every direction
+    "correlated-d2": (False, True, False),      # P's variance 1.8 > 1 along (1, 1)
+    "correlated-shift-d2": (False, True, True),  # same covariance, shifted: log r linear
+    "disjoint-uniforms": (False, False, False),  # p > 0 where q = 0: KL = inf
+    "nested-uniforms": (True, True, True),      # r = 2 on [0, 1]
+    "parallel-lines": (False, False, False),    # singular: P not absolutely continuous
 }
 
 
@@ -237,9 +246,10 @@ def _build() -> dict[str, ReferencePair]:
     out = {}
     for p in pairs:
         object.__setattr__(p, "independent", dict(_INDEPENDENT.get(p.name, {})))
-        bounded, finite = _TAILS[p.name]
+        bounded, finite, chi2_finite = _TAILS[p.name]
         object.__setattr__(p, "ratio_bounded", bounded)
         object.__setattr__(p, "log_ratio_variance_finite", finite)
+        object.__setattr__(p, "chi2_variance_finite", chi2_finite)
         out[p.name] = p
     return out
 
@@ -278,4 +288,5 @@ def parallel_lines(theta: float) -> ReferencePair:
     return ReferencePair(f"parallel-lines({theta:g})",
                          f"P = ({theta:g}, U), Q = (0, U), U ~ U[0, 1]",
                          ParallelLines(theta), ParallelLines(0.0),
-                         ratio_bounded=same, log_ratio_variance_finite=same)
+                         ratio_bounded=same, log_ratio_variance_finite=same,
+                         chi2_variance_finite=same)

@@ -731,67 +731,76 @@ def test_kliep_coefficients_beyond_the_float_range_stay_in_log_space():
 # ---------------------------------------------------------------------------------
 # model-choice allowance (model="auto", bias-aware interval)
 
-def test_indistinguishable_one_se_rule():
-    from divest.estimators._ratio import _indistinguishable, _point_log_loss
+def test_indistinguishable_one_se_rule(monkeypatch):
+    from divest.estimators import _ratio
 
     rng = np.random.default_rng(3)
     n = m = 400
     lp, lq = rng.normal(0.5, 1, n), rng.normal(-0.5, 1, m)
-    base = _point_log_loss(lp, lq, n, m)
-    fits = {"a": (lp, lq),
-            "same": (lp + 1e-9, lq - 1e-9),               # better by a hair: included
-            "worse": (0.2 * lp, 0.2 * lq),                 # much less confident: excluded
-            "noisy": (lp + rng.normal(0, 0.05, n), lq + rng.normal(0, 0.05, m))}
-    alike = _indistinguishable(fits, "a", n, m)
-    assert "same" in alike and "worse" not in alike
-    d = _point_log_loss(*fits["noisy"], n, m) - base
-    assert ("noisy" in alike) == (d.mean() <= d.std(ddof=1) / math.sqrt(d.size))
-    # a planted sign error (worse models kept) would put "worse" in
-    d = _point_log_loss(*fits["worse"], n, m) - base
-    assert d.mean() > 3 * d.std(ddof=1) / math.sqrt(d.size)
+    # the per-point loss averages to the log-loss that selects the model
+    assert _ratio._point_log_loss(lp, lq, n, m).mean() == pytest.approx(
+        _ratio._log_loss(lp, lq, n, m), rel=1e-12)
+    # candidates whose paired loss difference has mean 0.5, 0.99, 1.01 and 2 SE
+    base = rng.exponential(size=n + m)
+    z = rng.normal(size=n + m)
+    z -= z.mean()
+    se = z.std(ddof=1) / math.sqrt(z.size)
+    losses = {"a": base}
+    for k in (0.5, 0.99, 1.01, 2.0, -1.0):
+        losses[f"{k}"] = base + z + k * se
+    monkeypatch.setattr(_ratio, "_point_log_loss", lambda lp_, lq_, n_, m_: losses[lp_])
+    fits = {k: (k, None) for k in losses}
+    alike = _ratio._indistinguishable(fits, "a", n, m)
+    assert sorted(alike) == ["-1.0", "0.5", "0.99"]
 
 
 def test_model_spread_is_the_spread_of_the_candidates_own_estimates():
     # the alternatives are the candidates' own cross-fits (same folds, same seed), so
     # their values equal fit_ratio(model=kind) with the same rng, and the allowance is
     # exactly their spread around the chosen model's value
-    X, Y = get_pair("correlated-shift-d2").sample(500, rng=0)
-    ratio = dv.estimators.fit_ratio(X, Y, rng=0)
+    for seed in range(5):  # a sample with an indistinguishable candidate (seed 0 here)
+        X, Y = get_pair("correlated-shift-d2").sample(500, rng=seed)
+        ratio = dv.estimators.fit_ratio(X, Y, rng=seed)
+        if ratio.details["indistinguishable_models"]:
+            break
+    else:
+        raise AssertionError("no seed gave an indistinguishable candidate")
     est = ratio.divergence("js")
     ms = est.details["model_spread"]
     assert ms["models"] == ratio.details["indistinguishable_models"]
-    assert ms["models"], "the test needs a sample with an indistinguishable candidate"
     assert ms["value_chosen"] == pytest.approx(est.value, rel=1e-12)  # whole sample
     for kind, v in ms["values"].items():
-        own = dv.estimators.fit_ratio(X, Y, model=kind, rng=0,
+        own = dv.estimators.fit_ratio(X, Y, model=kind, rng=seed,
                                       interval="sampling").divergence("js")
         assert v == pytest.approx(own.value, rel=1e-12)
     vals = list(ms["values"].values())
     below = max(0.0, est.value - min(vals))
     above = max(0.0, max(vals) - est.value)
     assert ms["allowance"] == pytest.approx((below, above), abs=1e-12)
-    lo, hi = est.confidence_interval
     a = est.details["bias_allowance"]
     assert a[0] >= below and a[1] >= above
     # the sampling interval has none
-    s = dv.estimators.fit_ratio(X, Y, rng=0, interval="sampling")
+    s = dv.estimators.fit_ratio(X, Y, rng=seed, interval="sampling")
     assert "indistinguishable_models" not in s.details
     assert "model_spread" not in s.divergence("js").details
 
 
 def test_model_spread_opens_pearson_on_mean_shift_large():
-    # chi^2 = e^9 - 1 = 8102 from n = 1000: the chosen spline model's fitted ratio is
-    # light-tailed (estimate 835, a finite interval far below the truth); the logistic
-    # model, indistinguishable in held-out log-loss, has heavy-tailed terms
+    # chi^2 = e^9 - 1 = 8102 from n = 1000.  In some samples the chosen model's fitted
+    # ratio is light-tailed (estimate in the hundreds, a finite interval of its own far
+    # below the truth) while a model indistinguishable in held-out log-loss has
+    # heavy-tailed terms: the interval must be open above in every sample
     pair = get_pair("mean-shift-large")
-    X, Y = pair.sample(1000, rng=2)
-    est = dv.estimators.classifier(X, Y, "pearson", rng=2)
-    assert est.details["model"] == "spline"
-    ms = est.details["model_spread"]
-    assert "logistic" in ms["tail_opened"]
-    assert est.confidence_interval[1] == math.inf
-    assert est.value < pair.values["pearson"] / 5
-    # a bounded divergence on the same fit is never opened by it
-    js = dv.estimators.classifier(X, Y, "js", rng=2)
-    assert math.isfinite(js.confidence_interval[1])
-    assert "tail_opened" not in js.details["model_spread"]
+    rescued = 0
+    for seed in range(10):
+        X, Y = pair.sample(1000, rng=seed)
+        ratio = dv.estimators.fit_ratio(X, Y, rng=seed)
+        est = ratio.divergence("pearson")
+        assert est.confidence_interval[1] == math.inf, seed
+        own = "note" in est.details["tail_check"]
+        rescued += (not own) and bool(est.details["model_spread"].get("tail_opened"))
+        if seed < 3:  # a bounded divergence on the same fit is never opened by it
+            js = ratio.divergence("js")
+            assert math.isfinite(js.confidence_interval[1])
+            assert "tail_opened" not in js.details["model_spread"]
+    assert rescued >= 1

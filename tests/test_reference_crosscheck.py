@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -236,3 +237,48 @@ def test_reference_log_ratio_variance_flag_gaussian_pairs():
     same = reference.parallel_lines(0.0)
     assert same.ratio_bounded and same.log_ratio_variance_finite
     assert not reference.parallel_lines(1.0).ratio_bounded
+
+
+def test_reference_chi2_variance_flag_matches_the_densities():
+    # int p^4 / q^3 < inf: Gaussians need 4 S_P^-1 - 3 S_Q^-1 positive definite; 1-D
+    # pairs by quadrature, the integral over [-c, c] (and x >= c^-2 on a half-line)
+    # growing from c = 1e2 to c = 1e4 exactly when it is infinite
+    from scipy import integrate
+
+    for name in reference.pairs():
+        pair = reference.get_pair(name)
+        if name in ("parallel-lines", "disjoint-uniforms"):
+            assert pair.chi2_variance_finite is False
+            continue
+        if pair.dim > 1 or isinstance(pair.P, type(reference.get_pair("mean-shift-d2").P)):
+            prec = 4 * np.linalg.inv(np.atleast_2d(pair.P.cov)) \
+                - 3 * np.linalg.inv(np.atleast_2d(pair.Q.cov))
+            finite = bool(np.all(np.linalg.eigvalsh(prec) > 0))
+        else:
+            half = name in ("exp-gamma", "nested-uniforms")
+
+            def g(x):
+                lr = _log_ratio(pair, np.array([x]))[0]
+                if not np.isfinite(lr):
+                    return 0.0
+                with np.errstate(over="ignore"):
+                    return float(np.exp(4 * lr + pair.Q.logpdf(x)))
+
+            def integral(c):
+                if half:  # in u = log x, which resolves a pole at 0
+                    core = integrate.quad(lambda u: g(math.exp(u)) * math.exp(u),
+                                          -2 * math.log(c), math.log(20.0), points=[0.0],
+                                          limit=400)[0]
+                else:
+                    pts = [-1.0, 0.0, 1.0, 2.0, 3.0]
+                    core = integrate.quad(g, -20.0, 20.0, points=pts, limit=400)[0]
+                tail = integrate.quad(g, 20.0, c, limit=400)[0]
+                if not half:
+                    tail += integrate.quad(g, -c, -20.0, limit=400)[0]
+                return core + tail
+
+            with np.errstate(over="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a, b = integral(1e2), integral(1e4)
+            finite = bool(np.isfinite(b) and b / a < 1.01)
+        assert finite == pair.chi2_variance_finite, (name, finite)

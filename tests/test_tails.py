@@ -139,3 +139,24 @@ def test_heldout_squared_loss_at_the_true_ratio():
     tq, tp = _sq_loss_terms(SimpleNamespace(log_ratio_p=lr(X), log_ratio_q=lr(Y)))
     se = math.sqrt(tq.var(ddof=1) / tq.size + tp.var(ddof=1) / tp.size)
     assert abs(tq.mean() - tp.mean() + 0.5 * (1 + pair.values["pearson"])) < 5 * se
+
+
+def test_auto_pearson_keeps_the_classifier_when_only_the_model_spread_opened():
+    # the kNN fallback is for the classifier's own heavy-tailed terms; an end opened by
+    # the model-choice allowance keeps the classifier's value (kNN's is far lower where
+    # p/q is unbounded) and the open end
+    pair = get_pair("mean-shift-large")
+    for seed in (2, 6, 0, 1, 3, 4, 5, 7, 8, 9):
+        X, Y = pair.sample(1000, rng=seed)
+        clf = dv.estimators.classifier(X, Y, "pearson", rng=seed)
+        if "note" not in clf.details["tail_check"] and \
+                clf.details["model_spread"].get("tail_opened"):
+            break
+    else:
+        raise AssertionError("no sample where only the model spread opened the interval")
+    est = dv.divergence(X, Y, "pearson", rng=seed)
+    auto = est.details["auto"]
+    assert auto["method"] in ("classifier", "ulsif")
+    assert est.confidence_interval[1] == math.inf
+    assert est.value == auto["candidates"][auto["method"]]["value"]
+    assert est.value > auto["candidates"]["knn"]["value"]

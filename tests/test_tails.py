@@ -101,8 +101,10 @@ def test_gaussian_pairs_keep_finite_intervals():
 
 def test_auto_pearson_falls_back_to_knn_on_heavy_terms():
     # bounded ratio (P narrower than Q): the classifier; a lognormal-tailed ratio
-    # (mean shift, chi^2 = e^2 - 1): the classifier's terms are heavy, so the kNN
-    # value, with the open upper end the classifier's check found
+    # (mean shift in d = 10, chi^2 = e^10 - 1 from n = 1000): the classifier's terms
+    # look infinite-mean (shape > 1), so the kNN value, with the open upper end the
+    # classifier's check found; in d = 2 (shape in (1/2, 1]) the classifier's value
+    # with the open end
     X, Y = get_pair("scale-change-d2").sample(1000, rng=7)
     est = dv.divergence(X, Y, "pearson", rng=0)
     loss = est.details["auto"]["heldout_squared_loss"]
@@ -113,15 +115,24 @@ def test_auto_pearson_falls_back_to_knn_on_heavy_terms():
     assert est.value == dv.divergence(X, Y, "pearson", method=best, rng=0).value
     assert est.details["auto"]["candidates"]["classifier"]["value"] == \
         dv.estimators.classifier(X, Y, "pearson", rng=0).value
-    X, Y = get_pair("mean-shift-d2").sample(1000, rng=0)
+    X, Y = get_pair("mean-shift-d10").sample(1000, rng=0)
     est = dv.divergence(X, Y, "pearson", rng=0)
     cands = est.details["auto"]["candidates"]
+    assert max(cands_shape for k, cands_shape in
+               dv.estimators.classifier(X, Y, "pearson", rng=0).details["tail_check"].items()
+               if k.startswith("shape_")) > 1.0
     assert est.details["auto"]["method"] == "knn" and est.method == "knn"
     assert cands["classifier"]["width"] == math.inf
     assert est.value == pytest.approx(cands["knn"]["value"])
     assert est.confidence_interval[1] == math.inf
     assert est.confidence_interval[0] == pytest.approx(cands["knn"]["interval"][0])
     assert est.details["tail_check"]["from"] == "classifier"
+    X, Y = get_pair("mean-shift-d2").sample(1000, rng=0)
+    est = dv.divergence(X, Y, "pearson", rng=0)
+    shapes = [v for k, v in est.details["tail_check"].items() if k.startswith("shape_")]
+    assert 0.5 < max(shapes) <= 1.0
+    assert est.details["auto"]["method"] != "knn"
+    assert est.confidence_interval[1] == math.inf
     # KL is not Pearson-like: the classifier without a comparison
     assert "candidates" not in dv.divergence(X, Y, "kl", rng=0).details["auto"]
 

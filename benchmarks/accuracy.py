@@ -252,7 +252,7 @@ def claim(method, divergence, pair):
         if pr.log_ratio_variance_finite is False:
             return False, "Var_P log(p/q) infinite"
         if not math.isfinite(pr.values.get("pearson", math.inf)):
-            return False, "chi^2(P||Q) infinite (Var_Q of the KL influence function)"
+            return False, "chi^2(P‖Q) infinite (Var_Q of the KL influence function)"
         return True, ""
     if divergence == "pearson":
         if pr.chi2_variance_finite is False:

@@ -12,8 +12,9 @@ from scipy.stats._multivariate import multivariate_normal_frozen
 
 from .. import _names
 from .._discrete import _discrete_core
+from .._validation import check_distribution
 from ..distributions import Mixture, ParallelLines
-from ._common import (as_dispatch_type, check_distribution, dispatch_type, shapes_loc_scale)
+from ._common import as_dispatch_type, dispatch_type, shapes_loc_scale
 
 __all__ = ["NoClosedForm", "closed_form", "closed_forms", "register_closed_form"]
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import _names
 from .._result import Estimate
-from .._validation import check_positive_int, check_rng
-from ._common import (check_distribution, finish, logdensity, require_density_based,
+from .._validation import check_distribution, check_positive_int, check_rng
+from ._common import (check_same_kind, finish, logdensity, require_density_based,
                       same_dimension, split_terms)
 
 __all__ = ["monte_carlo"]
@@ -61,9 +61,10 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     """
     spec = _names.resolve(name, **params)
     require_density_based(spec, "monte_carlo")
-    check_distribution(P, "P")
-    check_distribution(Q, "Q")
+    check_distribution(P, "P", need_density=True, need_rvs=True)
+    check_distribution(Q, "Q", need_density=True, need_rvs=True)
     same_dimension(P, Q)
+    check_same_kind(P, Q)
     n = check_positive_int(n, "n", minimum=2)
     rng = check_rng(rng)
     fd = spec.fd if spec.is_f else spec.alpha_fd

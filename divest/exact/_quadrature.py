@@ -9,8 +9,8 @@ from scipy import integrate
 
 from .. import _names
 from .._result import Estimate
-from .._validation import check_positive_int, check_real
-from ._common import (as_univariate, check_distribution, finish, is_discrete, logdensity,
+from .._validation import check_distribution, check_positive_int, check_real
+from ._common import (as_univariate, check_same_kind, finish, is_discrete, logdensity,
                       require_density_based, same_dimension)
 
 __all__ = ["quadrature"]
@@ -225,7 +225,9 @@ def _sum_discrete(fd, P, Q):
         if not np.isfinite(total):
             return math.inf, 0.0, {"n_terms": int(k.size), "diverges": "infinite term"}
         tail = float(terms[-max(1, k.size // 10):].sum())
-        if kmax >= hi or tail <= 1e-15 * max(abs(total), 1e-300):
+        if kmax >= hi:  # the whole (finite) support is summed: no truncation error
+            return total, 0.0, {"n_terms": int(k.size), "support_summed": True}
+        if tail <= 1e-15 * max(abs(total), 1e-300):
             return total, tail, {"n_terms": int(k.size)}
         kmax = min(2 * kmax + 16.0, hi)
     return math.inf, 0.0, {"n_terms": int(k.size), "diverges": "terms do not decay"}
@@ -265,7 +267,18 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     -------
     Estimate
         ``method="quadrature"``; ``standard_error`` is the integration error estimate
-        (sum of the Kronrod–Gauss differences plus the extrapolated tail).
+        (sum of the Kronrod–Gauss differences plus the extrapolated tail); for discrete
+        distributions the sum of the terms left out, 0 when the whole (finite) support
+        was summed (``details["support_summed"]``).
+
+    Raises
+    ------
+    TypeError
+        P or Q is not a distribution (None, an array, an unfrozen generator).
+    ValueError
+        Invalid scipy parameters (``stats.norm(0, -1)``), dimension above 1, a discrete
+        distribution against a continuous one (mutually singular), a name that is not
+        density-based.
 
     Examples
     --------
@@ -280,8 +293,8 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     spec = _names.resolve(name, **params)
     if spec.base != "energy":
         require_density_based(spec, "quadrature")
-    check_distribution(P, "P")
-    check_distribution(Q, "Q")
+    check_distribution(P, "P", need_density=spec.base != "energy")
+    check_distribution(Q, "Q", need_density=spec.base != "energy")
     d = same_dimension(P, Q)
     if d != 1:
         raise ValueError(f"quadrature is 1-D only; P and Q have dimension {d} "
@@ -295,10 +308,7 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     max_intervals = check_positive_int(max_intervals, "max_intervals", minimum=100)
     P, Q = as_univariate(P), as_univariate(Q)
     fd = spec.fd if spec.is_f else spec.alpha_fd
-    dp, dq = is_discrete(P), is_discrete(Q)
-    if dp != dq:
-        raise ValueError("P and Q must be both discrete or both continuous; a discrete and a "
-                         "continuous distribution are mutually singular")
+    dp = check_same_kind(P, Q)
     if dp:
         v0, e0, info = _sum_discrete(fd, P, Q)
     else:

@@ -137,21 +137,52 @@ def _sqdist_block(A, B, xp, start=None):
 
 
 def _distance_block(A, B, metric, xp, start=None):
-    """One row chunk of the distance matrix for a built-in metric."""
+    """One row chunk of the distance matrix for a built-in metric (in the scaled frame of
+    :func:`pow2_scale`, so that squares of coordinates near 1e±300 neither overflow nor
+    underflow)."""
+    A, B, s = _scaled_pair(A, B)
     if metric == "sqeuclidean":
-        return _sqdist_block(A, B, xp, start)
+        return _sqdist_block(A, B, xp, start) * (s * s)
     if metric == "euclidean":
-        return _sqdist_block(A, B, xp, start) ** 0.5
+        return _sqdist_block(A, B, xp, start) ** 0.5 * s
     if xp is None:
-        return cdist(A, B, metric)
+        return cdist(A, B, metric) * s
     p = 1.0 if metric == "cityblock" else math.inf
-    return xp.cdist(A, B, p=p)
+    return xp.cdist(A, B, p=p) * s
 
 
 def _concat(blocks, xp):
     if len(blocks) == 1:
         return blocks[0]
     return np.concatenate(blocks, axis=0) if xp is None else xp.cat(blocks, dim=0)
+
+
+def pow2_scale(*arrays) -> float:
+    """A power of two s with ``max |x| / s`` in [1, 2) over the arrays (1 if all are 0).
+
+    Dividing by a power of two is exact (outside the subnormal range), so distances and
+    radial kernels computed from ``x / s`` and rescaled are bit-identical to the direct
+    computation wherever that does not overflow or underflow, and stay right where it
+    would (coordinates near 1e±300, whose squares leave the float range, or subnormals).
+    """
+    m = 0.0
+    for a in arrays:
+        if _is_torch(a):
+            if a.numel():
+                m = max(m, float(a.detach().abs().max()))
+        elif np.size(a):
+            m = max(m, float(np.max(np.abs(a))))
+    if not (0.0 < m < math.inf):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1] - 1)
+
+
+def _scaled_pair(A, B):
+    """``(A / s, B / s, s)`` with ``s = pow2_scale(A, B)`` (the scaled frame)."""
+    s = pow2_scale(A, B)
+    if s == 1.0:
+        return A, B, 1.0
+    return A / s, B / s, s
 
 
 # --------------------------------------------------------------------------------------
@@ -280,13 +311,18 @@ class _Kernel:
                 return G
             p = self.params
             return (p["gamma"] * G + p["coef0"]) ** p["degree"]
-        D2 = _sqdist_block(A, B, xp, start)
-        if name == "energy":
-            return -(D2 ** 0.5)
-        s = self.bandwidth
-        if name == "gaussian":
+        A, B, scale = _scaled_pair(A, B)
+        return self._radial(_sqdist_block(A, B, xp, start), scale, mod)
+
+    def _radial(self, D2, scale, mod):
+        """Energy or radial kernel from squared distances ``D2`` in a frame scaled by 1/scale
+        (a power of two: the bandwidth is scaled alike, so the values are bit-identical)."""
+        if self.name == "energy":
+            return -(D2 ** 0.5) * scale
+        s = self.bandwidth / scale
+        if self.name == "gaussian":
             return mod.exp(D2 * (-0.5 / s ** 2))
-        if name == "laplace":
+        if self.name == "laplace":
             return mod.exp(D2 ** 0.5 * (-1.0 / s))
         return (1.0 + D2 / s ** 2) ** (-self.params["beta"])  # inverse_multiquadric
 
@@ -306,15 +342,8 @@ class _Kernel:
                 return G
             p = self.params
             return (p["gamma"] * G + p["coef0"]) ** p["degree"]
-        D2 = ((A - B) ** 2).sum(1)
-        if self.name == "energy":
-            return -(D2 ** 0.5)
-        s = self.bandwidth
-        if self.name == "gaussian":
-            return mod.exp(D2 * (-0.5 / s ** 2))
-        if self.name == "laplace":
-            return mod.exp(D2 ** 0.5 * (-1.0 / s))
-        return (1.0 + D2 / s ** 2) ** (-self.params["beta"])
+        A, B, scale = _scaled_pair(A, B)
+        return self._radial(((A - B) ** 2).sum(1), scale, mod)
 
 
 def _energy_kernel() -> _Kernel:
@@ -539,7 +568,8 @@ def median_bandwidth(X, Y=None, *, max_points=_MEDIAN_MAX_POINTS, rng=None) -> f
     if Z.shape[0] > max_points:
         gen = check_rng(_MEDIAN_SEED if rng is None else rng)
         Z = Z[gen.choice(Z.shape[0], size=max_points, replace=False)]
-    med = float(np.median(pdist(Z, "euclidean")))
+    s = pow2_scale(Z)  # the scaled frame: squares of 1e±300 coordinates stay in range
+    med = float(np.median(pdist(Z / s, "euclidean"))) * s
     if not med > 0.0:
         raise ValueError(
             f"bandwidth='median': the median pairwise distance of the pooled sample (shape "
@@ -596,6 +626,10 @@ def _validated(x, name):
         return as_2d(x, name, min_n=1)
     import torch
 
+    if x.dtype.is_complex:
+        raise TypeError(f"{name} must be array-like of real numbers; got a complex tensor of "
+                        f"shape {tuple(x.shape)} and dtype {x.dtype} (take .real or .abs() "
+                        "explicitly)")
     t = x if x.dtype.is_floating_point else x.to(torch.float64)
     if t.ndim == 1:
         t = t[:, None]

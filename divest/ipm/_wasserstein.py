@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..estimators._common import check_samples
-from ._kernels import _check_keywords, _check_weights, pairwise_distances
+from ._kernels import _check_keywords, _check_weights, pairwise_distances, pow2_scale
 
 __all__ = ["wasserstein"]
 
@@ -62,6 +62,10 @@ def _exact(X, Y, a, b, p, metric, numItermax=None):
         numItermax = max(100_000, 50 * n * m)
     numItermax = check_positive_int(numItermax, "numItermax")
     M = np.ascontiguousarray(_cost(X, Y, p, metric))
+    if not np.isfinite(M).all():  # POT would report "Problem infeasible"
+        raise ValueError(f"metric: the transport cost d(x, y)**p overflows to inf for p={p:g} "
+                         f"(X {X.shape}, Y {Y.shape}); the callable metric's distances are too "
+                         "large for float64 at this p: rescale the metric")
     a = np.full(n, 1.0 / n) if a is None else a
     b = np.full(m, 1.0 / m) if b is None else b
     with warnings.catch_warnings(record=True) as caught:
@@ -291,18 +295,28 @@ def wasserstein(X, Y, p=1, *, a=None, b=None, metric="euclidean", method="auto",
         if callable(metric):
             raise ValueError("method='sorting' uses |x - y|; a callable metric needs "
                              "method='exact' or 'sinkhorn'")
-        return _sorting(X[:, 0], Y[:, 0], a, b, p)
+    if chosen == "sliced" and metric != "euclidean":
+        raise ValueError(f"method='sliced' projects with the Euclidean inner product; got "
+                         f"metric={metric!r}")
+    # the built-in metrics are homogeneous, W_p(sX, sY) = s W_p(X, Y): compute in the frame
+    # scaled by a power of two (exact), so that costs d^p of coordinates near 1e±300 neither
+    # overflow (POT reported "Problem infeasible") nor underflow (W was 0)
+    scale = 1.0 if callable(metric) else pow2_scale(X, Y)
+    X, Y = X / scale, Y / scale
+    reg = options.get("reg")
+    if reg is not None and isinstance(reg, (int, float, np.number)) and not isinstance(reg, bool):
+        options["reg"] = reg / scale ** p  # reg is in cost units d^p
+    if chosen == "sorting":
+        return _sorting(X[:, 0], Y[:, 0], a, b, p) * scale
     if chosen == "exact":
-        return _exact(X, Y, a, b, p, metric, **options)
+        return _exact(X, Y, a, b, p, metric, **options) * scale
     if chosen == "sliced":
-        if metric != "euclidean":
-            raise ValueError(f"method='sliced' projects with the Euclidean inner product; got "
-                             f"metric={metric!r}")
-        value = _sliced(X, Y, a, b, p, **options)
+        value = _sliced(X, Y, a, b, p, **options) * scale
         what = (f"the sliced Wasserstein distance SW_{p:g} (n_projections="
                 f"{options.get('n_projections', _SLICED_PROJECTIONS)}), a lower bound of W_p")
     else:
         value, reg = _sinkhorn(X, Y, a, b, p, metric, **options)
+        value, reg = value * scale, reg * scale ** p
         what = f"the debiased Sinkhorn divergence^(1/p) (reg={reg:.3g})"
     if method == "auto":
         warnings.warn(f"wasserstein(method='auto'): n*m = {n * m} exceeds the exact-solver "

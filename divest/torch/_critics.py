@@ -216,7 +216,7 @@ def _input_gradients(critic, x):
 
 
 def gradient_penalty(critic, real, fake, *, target=1.0, one_sided=False, generator=None,
-                     return_norms=False):
+                     rng=None, return_norms=False):
     r"""Gradient penalty of WGAN-GP with per-sample gradient norms.
 
     .. math:: \mathrm{GP} = \frac1n \sum_{i=1}^n \big(\|\nabla_x f(\hat x_i)\|_2 - c\big)^2,
@@ -238,7 +238,13 @@ def gradient_penalty(critic, real, fake, *, target=1.0, one_sided=False, generat
         The norm c the gradient is pushed to.
     one_sided : bool, default False
     generator : torch.Generator, optional
-        For the interpolation weights.
+        Source of the interpolation weights :math:`\epsilon_i` (on ``real``'s device).
+    rng : None, int or numpy.random.Generator, optional
+        Used when ``generator`` is None: the weights come from a ``torch.Generator``
+        seeded by one draw from ``numpy.random.default_rng(rng)``, as everywhere in
+        :mod:`divest.torch`.  The same ``rng`` (an int, or a Generator in the same state)
+        gives the same penalty; ``None`` draws fresh entropy.  torch's global random
+        state is never used nor advanced.  Passing both ``generator`` and ``rng`` raises.
     return_norms : bool, default False
         Also return the n per-sample gradient norms.
 
@@ -262,9 +268,26 @@ def gradient_penalty(critic, real, fake, *, target=1.0, one_sided=False, generat
     >>> round(float(gp.detach()), 4), round((2 * 2 ** 0.5 - 1) ** 2, 4)
     (3.3431, 3.3431)
     """
+    for label, x in (("real", real), ("fake", fake)):
+        if not isinstance(x, torch.Tensor) or not x.dtype.is_floating_point:
+            raise TypeError(f"{label} must be a floating-point torch.Tensor; got "
+                            f"{_describe(x) if not isinstance(x, torch.Tensor) else x.dtype}")
+        if x.dim() < 2 or x.shape[0] == 0:
+            raise ValueError(f"{label} must have shape (n, d) with n >= 1; got shape "
+                             f"{tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{label} contains non-finite values; shape {tuple(x.shape)}")
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} "
                          f"and {tuple(fake.shape)}")
+    if generator is None:
+        generator = torch_generator(check_rng(rng), real.device)
+    elif rng is not None:
+        raise ValueError(f"pass either generator or rng, not both; got generator={generator!r} "
+                         f"and rng={_describe(rng)}")
+    elif not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got "
+                        f"{_describe(generator)}")
     n = real.shape[0]
     eps = torch.rand((n,) + (1,) * (real.dim() - 1), generator=generator, device=real.device,
                      dtype=real.dtype)

@@ -222,48 +222,21 @@ def _is_bound(method):
     return "variational" in method
 
 
-_SMOOTHERS = ("knn", "ulsif", "kliep")
-
-
 def claim(method, divergence, pair):
     """Whether a divest method claims its 95% interval on a pair, and why not.
 
-    The rule of ``docs/conventions.rst`` ("When an interval is claimed"), read from the
-    reference pair's flags (checked from the densities in the tests):
-
-    * the influence function of the divergence must have a finite variance: for KL
-      :math:`\mathrm{Var}_P \log r` (``log_ratio_variance_finite``) and
-      :math:`\chi^2(P\|Q)` (its Q-part is :math:`-r(Y)`); for Pearson
-      :math:`\int p^4/q^3` (``chi2_variance_finite``; Q-part :math:`1 - r(Y)^2`);
-      JS, TV and squared Hellinger have bounded or logarithmic influence functions,
-      finite on every reference pair;
-    * kNN, uLSIF and KLIEP claim no Pearson interval when :math:`p/q` is unbounded
-      (``ratio_bounded``): their ratio estimates are capped by the sample geometry or
-      the kernel where the divergence lives;
-    * the variational lower bounds claim no interval for the divergence.
-
-    Returns ``(claimed, reason)``.  Raises ValueError for a divergence it has no
-    rule for.
+    The rule lives in the library (:func:`divest._methods.claim`, ``docs/conventions.rst``
+    "When an interval is claimed"); this reads the row's method and the reference
+    pair's facts.  ``auto`` is judged as the classifier it runs (its kNN fallback keeps
+    the classifier's open end).  Returns ``(claimed, reason)``.
     """
+    from divest import _methods
+    from divest._names import resolve
     if _is_bound(method):
         return False, "lower bound"
-    pr = get_pair(pair)
-    if divergence == "kl":
-        if pr.log_ratio_variance_finite is False:
-            return False, "Var_P log(p/q) infinite"
-        if not math.isfinite(pr.values.get("pearson", math.inf)):
-            return False, "chi^2(P‖Q) infinite (Var_Q of the KL influence function)"
-        return True, ""
-    if divergence == "pearson":
-        if pr.chi2_variance_finite is False:
-            return False, "int p^4/q^3 infinite (Var of the chi^2 influence function)"
-        if pr.ratio_bounded is False and any(method.startswith(f"divest {m}")
-                                             for m in _SMOOTHERS):
-            return False, "p/q unbounded (smoothing estimator of a power > 1)"
-        return True, ""
-    if divergence in ("js", "tv", "squared_hellinger"):
-        return True, ""
-    raise ValueError(f"claim() has no rule for divergence={divergence!r}")
+    key = method.removeprefix("divest ").split(" ")[0]
+    key = "classifier" if key == "auto" else key
+    return _methods.claim(key, resolve(divergence), get_pair(pair).facts)
 
 
 def _paired(records, key, method_a, method_b):

@@ -1,121 +1,83 @@
-"""The front door ``divest.divergence``."""
+"""The front door ``divest.divergence``: input checks, the auto policy, dispatch."""
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import numpy as np
 
-from . import _names, ipm
-from ._result import Estimate
-from ._validation import check_choice, check_rng
+from . import _methods, _names, _policy, ipm
+from ._result import Allowance, Estimate, TailCheck
+from ._validation import _describe, check_choice, check_rng
 from .distributions import dimension
-from .estimators._common import check_samples, is_samples
 from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
 from .ipm._energy import _energy_estimate
 from .ipm._mmd import _mmd_estimate
 
 __all__ = ["divergence"]
 
-_DIST_METHODS = ("auto", "closed_form", "quadrature", "monte_carlo")
-_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "neural", "ipm")
-
-#: distances between samples computed by divest.ipm (method "ipm")
-_IPM_NAMES = ("wasserstein", "mmd2", "energy")
 #: disjoint groups whose spread gives the standard error of the sample Wasserstein distance
 _W_GROUPS = 10
-
-
-#: divergences whose nearest-neighbour estimators are consistent (see estimators.knn)
-_KNN_NAMES = ("kl", "reverse_kl", "jeffreys", "renyi", "tsallis", "alpha", "squared_hellinger",
-              "bhattacharyya", "pearson")
-
-
-#: above this total sample size, auto prefers kNN in low dimension (speed; its bias has shrunk)
-_AUTO_KNN_MIN_SAMPLES = 50_000
-
-
-def _auto_sample_method(spec, n, m, d) -> str:
-    """The estimator ``divergence(X, Y, method="auto")`` uses (the rule in its docstring)."""
-    if spec.base in _IPM_NAMES:
-        return "ipm"
-    if spec.base in _KNN_NAMES and d <= 3 and n + m >= _AUTO_KNN_MIN_SAMPLES:
-        return "knn"
-    return "classifier"
+#: options of the exact methods (distribution inputs)
+_DIST_OPTIONS = {"quadrature": ("rtol", "max_intervals"), "monte_carlo": ("n",)}
 
 
 def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estimate:
     r"""Divergence :math:`D(P\,\|\,Q)` between two distributions, by the best available method.
 
-    For distributions (frozen scipy.stats objects or those of
-    :mod:`divest.distributions`), ``method="auto"`` uses, in order:
+    ``P`` and ``Q`` are each a distribution (frozen ``scipy.stats`` objects or those of
+    :mod:`divest.distributions`) or a sample: an array of shape (n, d) or (n,) (read as
+    (n, 1)), a list, a pandas DataFrame or Series, or a torch tensor.
 
-    1. ``"closed_form"`` if one is registered for the pair and covers its parameters
-       (exact; standard error 0);
-    2. ``"quadrature"`` for 1-D pairs with densities (error ~1e-12, reported as the
-       standard error);
-    3. ``"monte_carlo"`` otherwise (``n`` samples from each, default 100 000; the
-       standard error is the sampling one).
+    With ``method="auto"`` the method comes from a table of rules (the first whose
+    condition holds; ``details["auto"]`` records the rule and why, and
+    ``docs/conventions.rst`` shows the tables).  For two distributions:
 
-    ``details["auto"]`` records why each earlier method was skipped.
+    <<DISTRIBUTION_RULES>>
 
-    For sample arrays ``X ~ P`` of shape (n, d) and ``Y ~ Q`` of shape (m, d) (1-D
-    arrays are read as (n, 1)), ``method`` names an estimator of
-    :mod:`divest.estimators`: ``"knn"``, ``"classifier"``, ``"ulsif"``, ``"kliep"``
-    or ``"variational"`` (a lower bound).  ``method="auto"`` uses the cross-fitted
-    classifier density ratio (every f-divergence, any dimension; its ``model="auto"``
-    takes the best by out-of-fold log-loss of a quadratic logistic, an additive spline
-    logistic (d <= 10), a boosting and an MLP model, see
-    :func:`divest.estimators.fit_ratio`), which had the lowest or near-lowest RMSE on
-    the reference pairs at n = 1000, and for KL at most 1.3 times the best divest
-    method's RMSE on each pair of the benchmark (``benchmarks/accuracy.py``);
-    for the divergences nearest neighbours estimate consistently (KL, reverse KL,
-    Jeffreys, Rényi, alpha, squared Hellinger, Bhattacharyya, Pearson) in dimension
-    d <= 3 with n + m >= 50 000 samples it uses kNN instead, which is then both
-    accurate and orders of magnitude faster.  For Pearson and the alpha-family with
-    alpha > 1, whose plug-in raises the fitted ratio to a power above 1 (a ratio
-    with heavy tails under Q then makes the classifier's estimate explode), the rule
-    has two more steps.  For Pearson, the classifier and uLSIF are both fitted and
-    uLSIF replaces the classifier if its held-out squared loss of the ratio,
-    :math:`\tfrac12\hat{\mathbb E}_Q \hat r^2 - \hat{\mathbb E}_P \hat r` at the
-    out-of-fold ratios (uLSIF's own cross-validation criterion), is lower by more than
-    one standard error of the paired difference
-    (``details["auto"]["heldout_squared_loss"]``).  Then kNN is run too, and its value
-    is used when the kept estimate's own heavy-tail check found a generalized-Pareto
-    shape above 1 (terms whose mean looks infinite: the average estimates nothing;
-    ``details["tail_check"]``, ``docs/conventions.rst``), keeping the open end.  In the
-    benchmark (10 repetitions) Pearson RMSE on mean-shift-d5 was 106 for auto, 305 for
-    the classifier and 136 for kNN at n = 1000, and 50.7 (the classifier's) against
-    129 for kNN at n = 10^4; on mean-shift-d10 at n = 1000 2.1e4 against 6e6 and
-    2.2e4 (``details["auto"]["candidates"]`` has them all).  ``details["auto"]`` says
-    which.
+    For two samples ``X ~ P`` (n, d) and ``Y ~ Q`` (m, d):
+
+    <<SAMPLE_RULES>>
+
+    For a sample of P and the distribution Q:
+
+    <<MIXED_RULES>>
 
     Parameters
     ----------
-    P, Q : distributions or sample arrays
+    P, Q : distributions or samples
         P first: the divergence is :math:`D(P\|Q)`.
     name : str
         Any divergence name: f-divergences (:func:`divest.fdivergences`), ``renyi``,
-        ``tsallis``, ``bhattacharyya``, ``wasserstein`` (``p``), ``mmd2`` (Gaussian
-        kernel ``bandwidth``), ``energy`` (squared energy distance).  Parameters in the
-        name (``"alpha(alpha=0.5)"``) or as keywords.
+        ``tsallis``, ``bhattacharyya``, ``wasserstein`` (``p``), ``mmd2`` (the squared
+        MMD with a Gaussian kernel; ``bandwidth``, default the median heuristic on
+        samples), ``energy`` (squared energy distance).  Parameters in the name
+        (``"alpha(alpha=0.5)"``) or as keywords.  Case does not matter, and common
+        spellings are read (``"KL"``, ``"chi2"``, ``"mmd"``...:
+        ``divest._names.ALIASES``); ``"hellinger"`` is refused as ambiguous (use
+        ``squared_hellinger``).
     method : str
-        For distributions: "auto", "closed_form", "quadrature", "monte_carlo"; for
-        samples: "auto", "knn", "classifier", "ulsif", "kliep", "variational",
-        "neural" (:func:`divest.torch.variational`, a held-out lower bound with a neural
-        critic; needs the ``torch`` extra), and "ipm" — the only (and auto) method for
-        ``wasserstein`` (:func:`divest.ipm.wasserstein`; option ``solver`` is its
-        ``method``; standard error from the spread over 10 disjoint subsamples),
-        ``mmd2`` (:func:`divest.ipm.mmd`, option ``estimator``, default unbiased;
-        jackknife standard error) and ``energy`` (:func:`divest.ipm.energy_distance`,
-        unbiased U-statistic by default; jackknife standard error).
+        ``"auto"``, or a method of the registry (``docs/conventions.rst`` has the table
+        of which method estimates which divergence).  For distributions:
+        ``"closed_form"``, ``"quadrature"``, ``"monte_carlo"``; for samples ``"knn"``,
+        ``"classifier"``, ``"ulsif"``, ``"kliep"``, ``"variational"`` (a held-out lower
+        bound), ``"neural"`` (:func:`divest.torch.variational`; needs the ``torch``
+        extra) and ``"ipm"`` for ``wasserstein`` (:func:`divest.ipm.wasserstein`; option
+        ``solver`` is its ``method``; standard error from the spread over 10 disjoint
+        subsamples), ``mmd2`` (:func:`divest.ipm.mmd`, option ``estimator``, default
+        unbiased; jackknife standard error) and ``energy``
+        (:func:`divest.ipm.energy_distance`, option ``estimator``, default unbiased;
+        jackknife standard error).
     rng : None, int or numpy.random.Generator
-        Randomness for Monte Carlo.
+        Randomness (Monte Carlo draws, cross-fitting folds, subsamples).
     **options
         Divergence parameters (``alpha``, ``pi``, ``p``, ``bandwidth``) and method
         options (``n`` for Monte Carlo, ``rtol`` for quadrature; for samples, the
-        keyword arguments of the chosen estimator, e.g. ``k`` or ``model``).
+        keyword arguments of the chosen estimator, e.g. ``k`` or ``model``).  With
+        ``method="auto"`` each option goes to every candidate method that accepts it;
+        an option that none accepts raises ``TypeError``.
 
     Returns
     -------
@@ -125,8 +87,11 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     ------
     ImportError
         ``method="neural"`` without PyTorch installed (the ``torch`` extra).
+    TypeError
+        ``P`` or ``Q`` is neither a distribution nor a sample; an unknown option.
     ValueError
-        Unknown name or method, or no method applies to the pair.
+        Unknown name or method, a method that does not estimate the name (the message
+        says why and which methods do), or no method applies to the pair.
 
     Examples
     --------
@@ -135,85 +100,183 @@ def divergence(P, Q, name="kl", *, method="auto", rng=None, **options) -> Estima
     >>> dv.divergence(stats.norm(0, 1), stats.norm(1, 2), "kl").method
     'closed_form'
     >>> est = dv.divergence(stats.t(3), stats.norm(), "js")
-    >>> est.method, round(est.value, 10)
-    ('quadrature', 0.0219693197)
+    >>> est.method, round(est.value, 10), est.details["auto"]["rule"]
+    ('quadrature', 0.0219693197, 'quadrature')
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X, Y = rng.normal(0, 1, (2000, 1)), rng.normal(1, 1, (2000, 1))
-    >>> est = dv.divergence(X, Y, "kl", method="knn", rng=0)  # exact value 0.5
-    >>> est.method, abs(est.value - 0.5) < 4 * est.standard_error + 0.02
-    ('knn', True)
+    >>> est = dv.divergence(X, Y, "KL", method="knn", rng=0)  # exact value 0.5
+    >>> est.method, est.name, abs(est.value - 0.5) < 4 * est.standard_error + 0.02
+    ('knn', 'kl', True)
     """
+    P, Q, kind, spec, method, options = _divergence_iv(P, Q, name, method, options)
+    if kind == "samples":
+        return _divergence_samples(P, Q, spec, method, rng, options)
+    if kind == "mixed":
+        return _divergence_mixed(P, Q, spec, method, rng, options)
+    return _divergence_distributions(P, Q, spec, method, rng, options)
+
+
+# -- input validation ------------------------------------------------------------------
+
+
+def _is_distribution(x) -> bool:
+    """A distribution object (scipy frozen or divest): it has a density or can be sampled."""
+    if isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "to_numpy"):
+        return False
+    return any(hasattr(x, a) for a in ("rvs", "logpdf", "logpmf"))
+
+
+def _is_samples(x) -> bool:
+    """Array-like samples: numpy arrays, lists, tuples, pandas objects, torch tensors."""
+    return (isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "to_numpy")
+            or hasattr(x, "__array__") or type(x).__module__.startswith("torch"))
+
+
+def _as_samples(x, label):
+    """pandas and torch inputs as numpy arrays (the estimators validate the rest)."""
+    if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
+        x = x.to_numpy()
+    elif type(x).__module__.startswith("torch"):
+        x = x.detach().cpu().numpy()
+    return x
+
+
+def _input_kind(P, Q) -> str:
+    for arg, label in ((P, "P"), (Q, "Q")):
+        if not (_is_distribution(arg) or _is_samples(arg)):
+            raise TypeError(f"{label} must be a distribution (a frozen scipy.stats or "
+                            f"divest.distributions object) or a sample array (numpy, list, "
+                            f"pandas, torch); got {_describe(arg)}")
+    p_dist, q_dist = _is_distribution(P), _is_distribution(Q)
+    if p_dist and q_dist:
+        return "distributions"
+    if not p_dist and not q_dist:
+        return "samples"
+    if q_dist:
+        return "mixed"
+    raise ValueError("P is a distribution and Q a sample: no estimator takes that order; "
+                     "draw a sample of P (X = P.rvs(n)) and pass two samples, or pass the "
+                     "distribution of Q too")
+
+
+def _divergence_iv(P, Q, name, method, options):
+    """Validate the front door's arguments: ``(P, Q, kind, spec, method, options)``."""
+    kind = _input_kind(P, Q)
     # divergence parameters are the ones the name takes; the rest are method options
     takes = _names.accepted_params(name)
     params = {k: options.pop(k) for k in list(options) if k in takes}
     spec = _names.resolve(name, **params)
-    if is_samples(P) or is_samples(Q):
-        return _divergence_samples(P, Q, spec, method, rng, options)
-    check_choice(method, "method", _DIST_METHODS)
-    unknown = set(options) - {"n", "rtol", "max_intervals"}
+    inputs = "distributions" if kind == "distributions" else "samples"
+    valid = ("auto",) + tuple(k for k, m in _methods.METHODS.items() if m.inputs == inputs)
+    if kind == "mixed":
+        valid = ("auto", "knn")
+    check_choice(method, "method", valid)
+    if method != "auto" and kind == "samples":
+        _methods.check_supports(method, spec)
+    if kind != "distributions":
+        P = _as_samples(P, "P")
+        if kind == "samples":
+            Q = _as_samples(Q, "Q")
+    return P, Q, kind, spec, method, options
+
+
+# -- distributions ---------------------------------------------------------------------
+
+
+def _divergence_distributions(P, Q, spec, method, rng, options) -> Estimate:
+    allowed = {k for keys in _DIST_OPTIONS.values() for k in keys}
+    unknown = set(options) - allowed
     if unknown:
-        raise TypeError(f"divergence() got unexpected option(s) {sorted(unknown)}")
+        raise TypeError(f"divergence() got unexpected option(s) {sorted(unknown)} for "
+                        f"distributions; it takes {sorted(allowed)}")
+    if method != "auto":
+        return _run_exact(method, P, Q, spec, rng, options)
+    skipped = {}
+    try:
+        closed = _closed(P, Q, spec)
+    except NoClosedForm as exc:
+        closed, skipped["closed_form"] = None, str(exc)
+    d = dimension(P)
+    densities = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
+    ctx = _policy.DistributionContext(spec, d, closed is not None, densities)
+    rule = _policy.explain(_policy.DISTRIBUTION_RULES, ctx)
+    if rule.error:
+        raise ValueError(f"{spec.label}: {rule.why} ({skipped.get('closed_form', '')})")
+    if rule.plan == ("monte_carlo",):
+        skipped["quadrature"] = f"dimension {d} > 1"
+    est = closed if closed is not None else _run_exact(rule.plan[0], P, Q, spec, rng, options)
+    return _with_auto(est, {**rule.provenance(), "method": est.method, "skipped": skipped})
+
+
+def _run_exact(method, P, Q, spec, rng, options) -> Estimate:
+    opts = {k: options[k] for k in _DIST_OPTIONS.get(method, ()) if k in options}
     if method == "closed_form":
         return _closed(P, Q, spec)
     if method == "quadrature":
-        return quadrature(P, Q, spec.label, **_pick(options, "rtol", "max_intervals"))
-    if method == "monte_carlo":
-        return monte_carlo(P, Q, spec.label, rng=rng, **_pick(options, "n"))
-    skipped = {}
-    try:
-        return _closed(P, Q, spec)
-    except NoClosedForm as exc:
-        skipped["closed_form"] = str(exc)
-    if spec.base == "energy" and dimension(P) == 1:
-        est = quadrature(P, Q, spec.label, **_pick(options, "rtol", "max_intervals"))
-        est.details["auto"] = skipped
-        return est
-    if not spec.density_based:
-        raise ValueError(f"{spec.label}: no closed form for this pair and no numerical method "
-                         f"for distributions ({skipped['closed_form']}); use sample estimators")
-    densities = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
-    if not densities:
-        raise ValueError(f"{spec.label}: no closed form for this pair ({skipped['closed_form']}) "
-                         "and P or Q has no density for quadrature or Monte Carlo")
-    if dimension(P) == 1 and dimension(Q) == 1:
-        est = quadrature(P, Q, spec.label, **_pick(options, "rtol", "max_intervals"))
-    else:
-        skipped["quadrature"] = f"dimension {dimension(P)} > 1"
-        est = monte_carlo(P, Q, spec.label, rng=rng, **_pick(options, "n"))
-    est.details["auto"] = skipped
-    return est
+        return quadrature(P, Q, spec.label, **opts)
+    return monte_carlo(P, Q, spec.label, rng=rng, **opts)
+
+
+def _closed(P, Q, spec) -> Estimate:
+    if spec.base == "mmd2" and "bandwidth" not in spec.params:
+        raise NoClosedForm("mmd2 between distributions needs a numeric bandwidth (the median "
+                           "heuristic is a statistic of samples)")
+    value = closed_form(P, Q, spec.label)
+    return Estimate.from_value(value, standard_error=0.0, method="closed_form", name=spec.label)
+
+
+def _with_auto(est, info) -> Estimate:
+    return dataclasses.replace(est, details={**est.details, "auto": info})
+
+
+# -- samples of P and the distribution Q -------------------------------------------------
+
+
+def _divergence_mixed(X, Q, spec, method, rng, options) -> Estimate:
+    from . import estimators
+    ctx = _policy.MixedContext(spec, hasattr(Q, "logpdf"))
+    rule = _policy.explain(_policy.MIXED_RULES, ctx)
+    if rule.error:
+        reason = _methods.supports_one_sample(spec)[1] or "Q has no density (logpdf)"
+        raise ValueError(f"samples of P with the distribution Q: {reason}; {rule.why}")
+    est = estimators.knn(X, Q, spec.label, rng=rng, **options)
+    return _with_auto(est, {**rule.provenance(), "method": "knn"}) if method == "auto" else est
+
+
+# -- two samples -------------------------------------------------------------------------
 
 
 def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
+    from .estimators._common import check_samples
+    if method == "neural":
+        return _run_sample("neural", X, Y, spec, rng, options)
+    X, Y = check_samples(X, Y)
+    if method != "auto":
+        return _run_sample(method, X, Y, spec, rng, options)
+    ctx = _policy.SampleContext(spec, X.shape[0], Y.shape[0], X.shape[1])
+    rule = _policy.explain(_policy.SAMPLE_RULES, ctx)
+    info = {**rule.provenance(), "method": rule.plan[0]}
+    if rule.name == "power-growth":
+        est, info = _auto_power(X, Y, spec, rng, options, ctx, info)
+    else:
+        est = _run_sample(rule.plan[0], X, Y, spec, rng, options)
+    return _with_auto(est, info)
+
+
+def _run_sample(method, X, Y, spec, rng, options) -> Estimate:
+    """Run one sample method of the registry (its support already checked)."""
     from . import estimators
-    check_choice(method, "method", ("auto",) + _SAMPLE_METHODS)
+    if method == "ipm":
+        return _ipm_estimate(X, Y, spec, rng, options)
     if method == "neural":
         try:
             from . import torch as _dtorch
         except ImportError as exc:
             raise ImportError("method='neural' needs the torch backend: pip install "
                               "'divest[torch]'") from exc
-        if not spec.is_f:
-            raise ValueError(f"method='neural' bounds f-divergences only; {spec.label!r} is not "
-                             "one (for wasserstein use divest.torch.wasserstein1)")
         return _dtorch.variational(X, Y, spec.label, rng=rng, **options)
-    X, Y = check_samples(X, Y)
-    chosen = _auto_sample_method(spec, X.shape[0], Y.shape[0], X.shape[1]) \
-        if method == "auto" else method
-    if (chosen == "ipm") != (spec.base in _IPM_NAMES):
-        raise ValueError(f"method={method!r} does not estimate {spec.label!r}: method 'ipm' "
-                         f"is for {', '.join(_IPM_NAMES)}, which have no other sample method")
-    if chosen == "ipm":
-        return _ipm_estimate(X, Y, spec, rng, options)
-    info = {"method": chosen, "rule": _AUTO_RULE}
-    if method == "auto" and chosen == "classifier" and _power_growth(spec) and not options:
-        est, info = _auto_power(X, Y, spec, rng, info)
-    else:
-        est = getattr(estimators, chosen)(X, Y, spec.label, rng=rng, **options)
-    if method == "auto":
-        est.details["auto"] = info
-    return est
+    return getattr(estimators, method)(X, Y, spec.label, rng=rng, **options)
 
 
 def _sq_loss_terms(ratio):
@@ -242,30 +305,60 @@ def _ulsif_better(clf, uls):
     return loss, se, better
 
 
-def _auto_power(X, Y, spec, rng, info):
-    """Pearson-like names: classifier vs uLSIF by held-out squared loss, then kNN on heavy tails.
+def _keywords(fn) -> set:
+    return {k for k, p in inspect.signature(fn).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and k != "rng"}
 
-    For Pearson the classifier's and uLSIF's out-of-fold ratios are compared by
+
+def _route_options(options, candidates):
+    """Each candidate's share of ``options``: those its function accepts; none: TypeError."""
+    from .estimators import _ratio
+    accepts = {
+        "classifier": {"model", "cv", "interval", "separated", *_ratio._OPTIONS["classifier"]},
+        "ulsif": {"cv", "interval", "separated", *_ratio._OPTIONS["ulsif"]},
+        "knn": _keywords(__import__("divest.estimators", fromlist=["knn"]).knn),
+    }
+    unused = set(options) - set().union(*(accepts[c] for c in candidates))
+    if unused:
+        raise TypeError(f"divergence(method='auto') got option(s) {sorted(unused)} that no "
+                        f"candidate of its plan ({', '.join(candidates)}) accepts")
+    return {c: {k: v for k, v in options.items() if k in accepts[c]} for c in candidates}
+
+
+def _fit_and_estimate(method, X, Y, spec, rng, opts):
+    from . import estimators
+    separated = opts.pop("separated", "infinite")
+    ratio = estimators.fit_ratio(X, Y, method=method, rng=rng, **opts)
+    return ratio, ratio.divergence(spec.label, separated=separated)
+
+
+def _auto_power(X, Y, spec, rng, options, ctx, info):
+    """Generators growing like u^a, a > 1: the plan of the ``power-growth`` rule.
+
+    The classifier's (and, for Pearson, uLSIF's) out-of-fold ratios are compared by
     uLSIF's own cross-validation criterion (the held-out squared loss of the ratio
-    under Q, up to a constant); uLSIF is kept if it is lower by more than one
-    standard error (:func:`_ulsif_better`), the classifier otherwise.  If the kept
-    estimate's own terms have a generalized-Pareto shape above 1, the kNN value is used
-    with the open end.
+    under Q, up to a constant); uLSIF is kept if it is lower by more than one standard
+    error (:func:`_ulsif_better`), the classifier otherwise.  If the kept estimate's
+    own terms have a generalized-Pareto shape above 1, the kNN value is used with the
+    open end.  Options go to the candidates that accept them.
     """
     from . import estimators
+    candidates = [c for c, ok in (("classifier", True), ("ulsif", ctx.ulsif_native),
+                                  ("knn", ctx.knn)) if ok]
+    opts = _route_options(options, candidates)
     # rng passed on unchanged: an integer seed gives each candidate what its own method
     # gives with that seed (method="classifier" reproduces the classifier candidate)
-    clf = estimators.fit_ratio(X, Y, method="classifier", rng=rng)
-    est = clf.divergence(spec.label)
+    clf, est = _fit_and_estimate("classifier", X, Y, spec, rng, opts["classifier"])
     cands = {"classifier": est}
-    if spec.base == "pearson":
-        uls = estimators.fit_ratio(X, Y, method="ulsif", rng=rng)
-        cands["ulsif"] = uls.divergence(spec.label)
+    if "ulsif" in opts:
+        uls, cands["ulsif"] = _fit_and_estimate("ulsif", X, Y, spec, rng, opts["ulsif"])
         loss, se, better = _ulsif_better(clf, uls)
         info["heldout_squared_loss"] = {**loss, "se_difference": se}
         if better:
             est, info["method"] = cands["ulsif"], "ulsif"
-    alt = estimators.knn(X, Y, spec.label, rng=rng)
+    if "knn" not in opts:
+        return est, info
+    alt = estimators.knn(X, Y, spec.label, rng=rng, **opts["knn"])
     cands["knn"] = alt
     width = {k: e.confidence_interval[1] - e.confidence_interval[0] for k, e in cands.items()}
     info["candidates"] = {k: {"value": e.value, "interval": e.confidence_interval,
@@ -277,19 +370,11 @@ def _auto_power(X, Y, spec, rng, info):
     # (finite mean, infinite variance) or an end opened by the model-choice allowance
     # keeps the kept estimate's value and the open end: switching there made auto
     # 1.6-2.5x the classifier's RMSE at n = 1e4 on mean-shift-d5, correlated-d2
-    check = est.details.get("tail_check", {})
-    mean_undefined = any(v > 1.0 for k, v in check.items() if k.startswith("shape_"))
-    if (mean_undefined and "note" in check and math.isinf(width[kept])
-            and width["knn"] < width[kept]):
+    check = TailCheck.from_details(est.details.get("tail_check"))
+    if (check is not None and check.mean_infinite and check.heavy
+            and math.isinf(width[kept]) and width["knn"] < width[kept]):
         est, info["method"] = _keep_open_ends(alt, est), "knn"
     return est, info
-
-
-_AUTO_RULE = ("knn for KL/Renyi-type names when d <= 3 and n + m >= 50000, classifier "
-              "otherwise; for Pearson ulsif if its held-out squared loss is lower than the "
-              "classifier's by more than 1 SE; for Pearson and alpha > 1, knn (with the "
-              "open interval end) when the kept estimate's terms have a generalized-Pareto "
-              "shape above 1 (an infinite-looking mean)")
 
 
 def _keep_open_ends(knn_est, clf_est) -> Estimate:
@@ -301,32 +386,34 @@ def _keep_open_ends(knn_est, clf_est) -> Estimate:
     estimates are capped by the sample's geometry): the kNN value is kept, the open
     ends too.
     """
-    check = clf_est.details.get("tail_check", {})
+    raw = clf_est.details.get("tail_check", {})
+    check = TailCheck.from_details(raw)
     spread = clf_est.details.get("model_spread", {})
-    # tail_check writes a note exactly when a shape exceeded its limit
+    heavy = check is not None and bool(check.heavy)
     if knn_est.details.get("interval") != "bias_aware" or not (
-            "note" in check or spread.get("tail_opened")):
+            heavy or spread.get("tail_opened")):
         return knn_est
     details = dict(knn_est.details)
-    if "note" in check:
-        details["tail_check"] = {**check, "from": clf_est.method}
+    if heavy:
+        details["tail_check"] = {**raw, "from": clf_est.method}
     if spread.get("tail_opened"):
         details["model_spread"] = {**spread, "from": clf_est.method}
-    return dataclasses.replace(knn_est, confidence_interval=(knn_est.confidence_interval[0],
-                                                             math.inf), details=details)
+    opened = Allowance(f"{clf_est.method}_tails", 0.0, math.inf,
+                       f"the {clf_est.method} estimate's terms are heavy-tailed: the data "
+                       "cannot bound the divergence from above")
+    return dataclasses.replace(
+        knn_est, confidence_interval=(knn_est.confidence_interval[0], math.inf),
+        details=details, allowances=knn_est.allowances + (opened,))
 
 
-def _power_growth(spec) -> bool:
-    """Whether f(u) grows like u^a, a > 1 (Pearson, alpha-family with alpha > 1)."""
-    if spec.base == "pearson":
-        return True
-    return spec.base in ("alpha", "renyi", "tsallis") and spec.params.get("alpha", 0.0) > 1.0
+# -- integral probability metrics ----------------------------------------------------------
 
 
 def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:
     """wasserstein / mmd2 / energy between samples, as an Estimate with a standard error."""
     if spec.base == "mmd2":
-        est = _mmd_estimate(X, Y, kernel="gaussian", bandwidth=spec.params["bandwidth"],
+        est = _mmd_estimate(X, Y, kernel="gaussian",
+                            bandwidth=spec.params.get("bandwidth", "median"),
                             **{"estimator": "unbiased", **options})
         return dataclasses.replace(est, name=spec.label)
     if spec.base == "energy":
@@ -356,10 +443,15 @@ def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:
                                n_p=len(X), n_q=len(Y), details=details)
 
 
-def _pick(options, *keys):
-    return {k: options[k] for k in keys if k in options}
+def _document():
+    """Fill the auto rules of ``divergence``'s docstring from the policy tables."""
+    indent = " " * 4
+    doc = divergence.__doc__
+    for marker, rules in (("<<DISTRIBUTION_RULES>>", _policy.DISTRIBUTION_RULES),
+                          ("<<SAMPLE_RULES>>", _policy.SAMPLE_RULES),
+                          ("<<MIXED_RULES>>", _policy.MIXED_RULES)):
+        doc = doc.replace(marker, _policy.rules_text(rules, indent).lstrip())
+    divergence.__doc__ = doc
 
 
-def _closed(P, Q, spec) -> Estimate:
-    value = closed_form(P, Q, spec.label)
-    return Estimate.from_value(value, standard_error=0.0, method="closed_form", name=spec.label)
+_document()

@@ -18,8 +18,38 @@ _OTHER = {
     "tsallis": (("alpha",), {}, False),
     "bhattacharyya": ((), {}, True),
     "wasserstein": ((), {"p": 1.0}, False),
-    "mmd2": (("bandwidth",), {}, False),
+    # no bandwidth: the median heuristic on the samples (as divest.ipm.mmd)
+    "mmd2": ((), {"bandwidth": None}, False),
     "energy": ((), {}, False),
+}
+
+#: other spellings of the names, with what they mean (lower-case keys; "-" and " " read
+#: as "_").  Matching is case-insensitive, so "KL" is "kl".
+ALIASES = {
+    "kullback_leibler": "kl",
+    "reverse_kullback_leibler": "reverse_kl",
+    "chi2": "pearson",
+    "chi_squared": "pearson",
+    "chisquared": "pearson",
+    "pearson_chi2": "pearson",
+    "neyman_chi2": "neyman",
+    "jensen_shannon": "js",
+    "jsd": "js",
+    "total_variation": "tv",
+    "hellinger_squared": "squared_hellinger",
+    "mmd": "mmd2",  # divest reports the squared MMD, as divest.ipm.mmd does
+    "energy_distance": "energy",
+    "w1": "wasserstein(p=1)",
+    "w2": "wasserstein(p=2)",
+}
+
+#: names refused because they mean different quantities in different places
+AMBIGUOUS = {
+    "hellinger": ("'hellinger' means H, H^2 or H^2/2 depending on the source: divest has "
+                  "'squared_hellinger' = int (sqrt p - sqrt q)^2 in [0, 2] (H^2, no 1/2); "
+                  "the Hellinger distance in [0, 1] of ITE/dit is sqrt(squared_hellinger / 2)"),
+    "chi": ("'chi' is ambiguous: 'pearson' is int (p - q)^2 / q, 'neyman' is "
+            "int (p - q)^2 / p"),
 }
 
 #: quantities that only need densities (so quadrature and Monte Carlo apply)
@@ -108,9 +138,35 @@ class Spec:
             return float(np.exp(logc)) / abs(a - 1.0)
 
 
+def canonical(name: str) -> str:
+    """``name`` with its base spelled canonically: ``"KL"`` -> ``"kl"``, ``"chi2"`` ->
+    ``"pearson"``, ``"Alpha(alpha=2)"`` -> ``"alpha(alpha=2)"`` (see :data:`ALIASES`).
+
+    Unknown names are returned as they are (the caller's error lists the valid ones);
+    ambiguous ones (:data:`AMBIGUOUS`) raise ``ValueError`` saying which names to use.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string; got {type(name).__name__} {name!r}")
+    stripped = name.strip()
+    head, paren, rest = stripped.partition("(")
+    key = head.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in AMBIGUOUS:
+        raise ValueError(f"name={name!r}: {AMBIGUOUS[key]}")
+    if key in ALIASES:
+        target = ALIASES[key]
+        if paren and "(" in target:
+            raise ValueError(f"name={name!r}: {head.strip()!r} stands for {target!r}, which "
+                             "already fixes its parameters")
+        return target + (paren + rest if paren else "")
+    known = _fdiv.fdivergences() + tuple(_OTHER)
+    if key in known and key != head:
+        return key + paren + rest
+    return name
+
+
 def accepted_params(name) -> tuple[str, ...]:
     """Parameter names the divergence ``name`` takes (empty for unknown names)."""
-    base = _fdiv.parse_label(name)[0] if isinstance(name, str) else name
+    base = _fdiv.parse_label(canonical(name))[0] if isinstance(name, str) else name
     if base in _fdiv._REGISTRY:
         return _fdiv._REGISTRY[base][1]
     if base in _OTHER:
@@ -130,7 +186,7 @@ def all_names() -> tuple[str, ...]:
 
 def resolve(name, **params) -> Spec:
     """Resolve a name (possibly with parameters) to a :class:`Spec`; raise listing valid names."""
-    base, params = _fdiv.merge_params(name, params)
+    base, params = _fdiv.merge_params(canonical(name), params)
     if base in _fdiv.fdivergences():
         fd = _fdiv.get_fdivergence(base, **params)
         return Spec(base, dict(fd.params), fd, fd.logarithmic)
@@ -144,12 +200,12 @@ def resolve(name, **params) -> Spec:
     if extra:
         raise ValueError(f"{base!r} takes parameter(s) {list(required) + list(optional)}; "
                          f"got unexpected {extra}")
-    full = {**optional, **params}
+    full = {k: v for k, v in {**optional, **params}.items() if v is not None}
     if base in ("renyi", "tsallis"):
         full["alpha"] = check_real(full["alpha"], "alpha", low=0.0, exclude=(1.0,))
     if base == "wasserstein":
         full["p"] = check_real(full["p"], "p", low=1.0, low_open=False)
-    if base == "mmd2":
+    if base == "mmd2" and "bandwidth" in full:
         full["bandwidth"] = check_real(full["bandwidth"], "bandwidth", low=0.0)
     return Spec(base, full, None, log)
 

@@ -143,6 +143,16 @@ class ReferencePair:
     chi2_variance_finite: bool | None = None
 
     @property
+    def facts(self):
+        """What the interval claims need to know of the pair (:class:`divest._methods.PairFacts`)."""
+        from ._methods import PairFacts
+        chi2 = self.values.get("pearson")
+        return PairFacts(ratio_bounded=self.ratio_bounded,
+                         log_ratio_variance_finite=self.log_ratio_variance_finite,
+                         chi2_finite=None if chi2 is None else math.isfinite(chi2),
+                         chi2_variance_finite=self.chi2_variance_finite)
+
+    @property
     def dim(self) -> int:
         """Dimension of the sample space."""
         return dimension(self.P)

@@ -4,26 +4,6 @@ import numpy as np
 import pytest
 
 import divest as dv
-from divest._divergence import _auto_sample_method
-from divest._names import resolve
-
-
-@pytest.mark.parametrize("name,d,n,want", [
-    ("kl", 1, 1000, "classifier"), ("kl", 1, 30_000, "knn"), ("kl", 3, 30_000, "knn"),
-    ("kl", 4, 30_000, "classifier"), ("reverse_kl", 2, 25_000, "knn"),
-    ("reverse_kl", 2, 24_999, "classifier"), ("renyi(alpha=0.5)", 2, 30_000, "knn"),
-    ("squared_hellinger", 1, 30_000, "knn"), ("pearson", 1, 30_000, "knn"),
-    ("js", 1, 30_000, "classifier"), ("tv", 2, 30_000, "classifier"),
-    ("gan", 1, 1000, "classifier"), ("neyman", 1, 30_000, "classifier"),
-    ("bhattacharyya", 10, 30_000, "classifier")])
-def test_auto_rule(name, d, n, want):
-    assert _auto_sample_method(resolve(name), n, n, d) == want
-
-
-@pytest.mark.parametrize("name", ["wasserstein", "wasserstein(p=2)", "mmd2(bandwidth=1)",
-                                  "energy"])
-def test_auto_rule_sends_ipm_names_to_ipm(name):
-    assert _auto_sample_method(resolve(name), 100, 100, 1) == "ipm"
 
 
 def test_ipm_names_through_divergence_match_divest_ipm():
@@ -48,9 +28,9 @@ def test_ipm_names_through_divergence_match_divest_ipm():
     P, Q = stats.norm(0, 1), stats.norm(1, 2)
     assert dv.divergence(P, Q, "energy").method == "closed_form"
     assert dv.divergence(stats.t(3), Q, "energy").method == "quadrature"
-    with pytest.raises(ValueError, match="method 'ipm' is for wasserstein"):
+    with pytest.raises(ValueError, match="method 'ipm' computes wasserstein"):
         dv.divergence(X, Y, "kl", method="ipm")
-    with pytest.raises(ValueError, match="does not estimate 'energy'"):
+    with pytest.raises(ValueError, match="does not estimate name='energy'"):
         dv.divergence(X, Y, "energy", method="knn")
     with pytest.raises(TypeError, match="solver="):
         dv.divergence(X, Y, "wasserstein", k=3)
@@ -104,7 +84,7 @@ def test_neural_method_routes_to_the_torch_backend():
     assert est.is_lower_bound and est.name == "js"
     again = dv.divergence(X, Y, "js", method="neural", steps=100, rng=0)
     assert again.value == est.value          # same seed, same number on CPU
-    with pytest.raises(ValueError, match="f-divergences only"):
+    with pytest.raises(ValueError, match="not an f-divergence"):
         dv.divergence(X, Y, "bhattacharyya", method="neural")
 
 

@@ -329,10 +329,13 @@ def test_monte_carlo_mixture_and_ring():
 def test_divergence_auto_order():
     assert dv.divergence(stats.norm(0, 1), stats.norm(1, 2), "kl").method == "closed_form"
     est = dv.divergence(stats.norm(0, 1), stats.laplace(), "js")
-    assert est.method == "quadrature" and "closed_form" in est.details["auto"]
+    assert est.method == "quadrature" and "closed_form" in est.details["auto"]["skipped"]
+    assert est.details["auto"]["rule"] == "quadrature"
     est = dv.divergence(dv.distributions.GaussianRing(std=0.3),
                         stats.multivariate_normal(np.zeros(2), 4 * np.eye(2)), "tv", n=2000, rng=0)
-    assert est.method == "monte_carlo" and set(est.details["auto"]) == {"closed_form", "quadrature"}
+    assert est.method == "monte_carlo"
+    assert set(est.details["auto"]["skipped"]) == {"closed_form", "quadrature"}
+    assert est.details["auto"]["rule"] == "monte-carlo"
     assert float(est) == est.value
 
 

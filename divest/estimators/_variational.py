@@ -32,7 +32,7 @@ try:  # scikit-learn's dependency; BLAS threads only slow down these matrix-vect
 except ImportError:  # pragma: no cover
     threadpool_limits = None
 
-from .. import _names
+from .. import _methods, _names
 from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
@@ -537,11 +537,7 @@ def _resolve_fd(name, params):
             raise ValueError(f"parameters {params} given with an FDivergence object {name!r}")
         return name
     spec = _names.resolve(name, **params)
-    if not spec.is_f:
-        raise ValueError(
-            f"name={name!r}: {spec.label} is not an f-divergence, so it has no variational "
-            f"f-bound; valid names: {', '.join(_fdiv.fdivergences())} (for renyi, tsallis or "
-            "bhattacharyya bound the alpha-divergence or squared_hellinger and transform)")
+    _methods.check_supports("variational", spec, caller="variational bounds")
     return spec.fd
 
 

@@ -1,0 +1,173 @@
+"""Golden snapshot of divest's estimates: the safety net of the internal refactor.
+
+Every ``Estimate`` (value, standard error, 95% interval, method, name, sizes) over the
+reference pairs x divergence names x two sample sizes x two seeds, for the exact
+methods, every sample estimator and ``method="auto"``, is recorded in
+``tests/golden/estimates.json``.  Refactors keep it bit-identical; a behaviour change
+is made in its own commit, with its own test, and the snapshot is rewritten there and
+the change listed in ``CHANGES`` below.
+
+    python tests/golden_snapshot.py --write          # record (about 5 min on 2 cores)
+    python tests/golden_snapshot.py --check          # compare every case, bit for bit
+
+``tests/test_golden.py`` recomputes a subset in the default test run and everything
+under ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+
+PATH = pathlib.Path(__file__).parent / "golden" / "estimates.json"
+
+SIZES = (300, 1000)
+SEEDS = (0, 1)
+#: sample estimators run per name; ratio methods fitted once per sample
+RATIO_METHODS = ("classifier", "ulsif", "kliep")
+#: names for which ``divergence(X, Y, name)`` (method auto) is recorded
+AUTO_NAMES = ("kl", "js", "pearson", "alpha(alpha=2)", "wasserstein(p=1)", "mmd2(bandwidth=1)",
+              "energy")
+#: Monte Carlo draws for the exact side (where neither a closed form nor quadrature applies)
+MC_N = 2000
+
+#: behaviour changes made on purpose since the snapshot was first recorded (one line each)
+CHANGES: tuple[str, ...] = ()
+
+
+def _names():
+    from divest.reference import STANDARD_NAMES
+    return STANDARD_NAMES
+
+
+def _record(fn):
+    """An estimate as a JSON-able dict, or the type of the error it raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = fn()
+    except Exception as exc:  # noqa: BLE001 - the error type is what is recorded
+        return {"error": type(exc).__name__}
+    return {"value": est.value, "se": est.standard_error,
+            "ci": [float(c) for c in est.confidence_interval], "method": est.method,
+            "name": est.name, "n_p": est.n_p, "n_q": est.n_q, "lb": est.is_lower_bound}
+
+
+def sample_cases(pair_name, n, seed):
+    """Every recorded sample-estimator case of one pair, size and seed: key -> record."""
+    import divest as dv
+    from divest import reference
+    pair = reference.get_pair(pair_name)
+    X, Y = pair.sample(n, rng=seed)
+    out = {}
+    prefix = f"{pair_name}|{n}|{seed}"
+    for method in RATIO_METHODS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = dv.estimators.fit_ratio(X, Y, method=method, rng=seed)
+        except Exception as exc:  # noqa: BLE001
+            fit, err = None, {"error": type(exc).__name__}
+        for name in _names():
+            out[f"{prefix}|{method}|{name}"] = (
+                _record(lambda: fit.divergence(name)) if fit is not None else err)
+    for name in _names():
+        out[f"{prefix}|knn|{name}"] = _record(lambda: dv.estimators.knn(X, Y, name, rng=seed))
+        out[f"{prefix}|variational|{name}"] = _record(
+            lambda: dv.estimators.variational(X, Y, name, rng=seed))
+    for name in AUTO_NAMES:
+        out[f"{prefix}|auto|{name}"] = _record(lambda: dv.divergence(X, Y, name, rng=seed))
+    return out
+
+
+def exact_cases(pair_name):
+    """``divergence(P, Q, name)`` on the distributions of one pair."""
+    import divest as dv
+    from divest import reference
+    pair = reference.get_pair(pair_name)
+    return {f"{pair_name}|exact|{name}": _record(
+        lambda: dv.divergence(pair.P, pair.Q, name, rng=0, n=MC_N)
+        if pair.dim > 1 else dv.divergence(pair.P, pair.Q, name, rng=0))
+        for name in _names()}
+
+
+def jobs(pairs=None, sizes=SIZES, seeds=SEEDS):
+    from divest import reference
+    pairs = reference.pairs() if pairs is None else pairs
+    out = [(exact_cases, (p,)) for p in pairs]
+    out += [(sample_cases, (p, n, s)) for p in pairs for n in sizes for s in seeds]
+    return out
+
+
+def compute(pairs=None, sizes=SIZES, seeds=SEEDS, n_jobs=2):
+    from joblib import Parallel, delayed
+    parts = Parallel(n_jobs=n_jobs)(delayed(fn)(*args) for fn, args in jobs(pairs, sizes, seeds))
+    out = {}
+    for part in parts:
+        out.update(part)
+    return dict(sorted(out.items()))
+
+
+def load():
+    with open(PATH) as fh:
+        return json.load(fh)["cases"]
+
+
+def same(a, b) -> bool:
+    """Bit-identical records (NaN equal to NaN)."""
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, list):
+            if not all(_same_float(u, v) for u, v in zip(x, y)):
+                return False
+        elif isinstance(x, float) or isinstance(y, float):
+            if not _same_float(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _same_float(u, v):
+    if u is None or v is None:
+        return u is v
+    u, v = float(u), float(v)
+    return (math.isnan(u) and math.isnan(v)) or u == v
+
+
+def differences(new, old):
+    """Keys whose record differs (or is missing on either side)."""
+    keys = sorted(set(new) | set(old))
+    return [k for k in keys if k not in new or k not in old or not same(new[k], old[k])]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--n-jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    new = compute(n_jobs=args.n_jobs)
+    if args.write:
+        PATH.parent.mkdir(exist_ok=True)
+        with open(PATH, "w") as fh:
+            json.dump({"changes": list(CHANGES), "cases": new}, fh, indent=0, sort_keys=True)
+        print(f"{len(new)} cases written to {PATH}")
+        return 0
+    diff = differences(new, load())
+    for k in diff[:50]:
+        print(k)
+    print(f"{len(diff)} of {len(new)} cases differ")
+    return 1 if diff else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

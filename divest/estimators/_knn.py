@@ -39,21 +39,17 @@ import numpy as np
 from scipy import special
 from scipy.spatial import cKDTree
 
-from .. import _names
-from .. import fdiv as _fdiv
-from .._result import Estimate
+from .. import _methods, _names
+from .._result import Allowance, Estimate, compose
 from .._validation import _describe, check_choice, check_positive_int, check_rng
 from ..distributions import dimension
 from ._common import as_2d, check_samples, sample_tails, trend_allowance, unbounded_tail_side
 
 __all__ = ["cross_entropy", "entropy", "knn"]
 
-#: names estimated through nearest-neighbour KL
-_KL_NAMES = ("kl", "reverse_kl", "jeffreys")
-#: names estimated through the Chernoff coefficient c_alpha = int p^alpha q^(1 - alpha)
-_CHERNOFF_NAMES = ("alpha", "renyi", "tsallis", "squared_hellinger", "bhattacharyya", "pearson", "neyman")
-_SUPPORTED_TEXT = ("kl, reverse_kl, jeffreys, alpha(alpha=...), renyi(alpha=...), tsallis(alpha=...), "
-                   "squared_hellinger, bhattacharyya, pearson, neyman")
+#: names estimated through nearest-neighbour KL, and through the Chernoff coefficient
+#: c_alpha = int p^alpha q^(1 - alpha) (the method registry holds the lists)
+_KL_NAMES, _CHERNOFF_NAMES = _methods.KNN_KL_NAMES, _methods.KNN_CHERNOFF_NAMES
 
 _ESTIMATORS = ("auto", "fixed", "adaptive")
 _TIES = ("raise", "jitter", "adaptive")
@@ -343,7 +339,8 @@ def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_
     info)`` (``kfix``: the fixed-k estimate at that rank); ``sizes`` are the lengths of
     the arrays the jackknife deletes blocks from; ``size_check(sizes)`` returns None or
     why a replicate of those sizes is impossible; ``trend_k0`` (None: no allowance) is
-    the first rank of the bias trend.  Returns ``(value, se, details, allowance)``.
+    the first rank of the bias trend.  Returns ``(value, se, details, allowances)``
+    (a tuple of :class:`~divest._result.Allowance`).
     """
     evaluate = build(arrays)
     nones = [None] * len(sizes)
@@ -382,17 +379,25 @@ def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_
             note = f"the jackknife replicates would be too small: {note}"
     if note is not None:
         details["se_note"] = note
-    allowance = (0.0, 0.0)
+    allowances = ()
     if trend_k0 is not None and math.isfinite(se_value):
         ks = [trend_k0 * f for f in _TREND_FACTORS]
         if ks[-1] < min(sizes):
             vals = [evaluate(nones, True, kfix=kb)[0] for kb in ks]
-            allowance, details["bias_trend"] = _bias_allowance(ks, vals, d)
+            (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d)
+            if below or above:
+                side = "above" if above else "below"
+                allowances = (Allowance(
+                    "knn_trend", below, above,
+                    f"the fixed-k estimates change by "
+                    f"{details['bias_trend']['change_per_doubling']:+.3g} per doubling of k, "
+                    f"so with a bias modelled as c (k/n)^gamma the truth is likely {side} "
+                    "the estimate"),)
         else:
             details["bias_trend"] = {"note": f"no bias trend: rank {ks[-1]} needs more than "
                                              f"{min(sizes)} points per sample"}
-        details["bias_allowance"] = allowance
-    return value, se_value, details, allowance
+        details["bias_allowance"] = compose(allowances)
+    return value, se_value, details, allowances
 
 
 def _bias_allowance(ks, values, d):
@@ -679,11 +684,8 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {_describe(name)}")
-    base, _ = _fdiv.parse_label(name)
-    if base not in _KL_NAMES + _CHERNOFF_NAMES:
-        raise ValueError(f"knn does not estimate name={name!r}; it supports {_SUPPORTED_TEXT} "
-                         "(for the others use divest.estimators.classifier)")
     spec = _names.resolve(name, **params)
+    _methods.check_supports("knn", spec, caller="knn")
     check_choice(estimator, "estimator", _ESTIMATORS)
     check_choice(ties, "ties", _TIES)
     check_choice(se, "se", _SE)
@@ -757,7 +759,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         estimator_name = "fixed"
         total = n
 
-    value, se_value, details, allowance = _run(
+    value, se_value, details, allowances = _run(
         build, [X, Y], ties=ties, rng=rng, se=se, sizes=[n, m], size_check=size_check,
         total_terms=total, trend_k0=(1 if kk is None else kk) if trend else None, d=d)
     details = {"estimator": estimator_name, "k": kk, **details, "workers": workers, "d": d,
@@ -767,10 +769,10 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         above, note = unbounded_tail_side(spec, details["sample_tails"])
         if note:
             details["sample_tails_note"] = note
-            allowance = (allowance[0], allowance[1] + above)
-            details["bias_allowance"] = allowance
+            allowances += (Allowance("sample_tails", 0.0, above, note),)
+            details["bias_allowance"] = compose(allowances)
     return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
-                               n_p=n, n_q=m, details=details, bias_allowance=allowance)
+                               n_p=n, n_q=m, details=details, allowances=allowances)
 
 
 def _tables(arrays, pairs, k, workers):
@@ -895,13 +897,13 @@ def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se, interval
     def size_check(sizes):
         return None if sizes[0] - 1 >= kk else f"replicate size n={sizes[0]} with k={kk}"
 
-    value, se_value, details, allowance = _run(
+    value, se_value, details, allowances = _run(
         build, [X], ties=ties, rng=rng, se=se, sizes=[n], size_check=size_check,
         total_terms=n, trend_k0=kk if trend else None, d=d)
     details = {"estimator": "one_sample", "k": kk, **details, "workers": workers, "d": d,
                "n": n, "m": None, "interval": interval}
     return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
-                               n_p=n, n_q=None, details=details, bias_allowance=allowance)
+                               n_p=n, n_q=None, details=details, allowances=allowances)
 
 
 def _entropy_like(arrays, *, cross, k, ties, workers, rng, se):

@@ -161,9 +161,9 @@ import numpy as np
 from scipy import special
 from scipy.spatial.distance import pdist
 
-from .. import _names
+from .. import _methods, _names
 from .. import fdiv as _fdiv
-from .._result import Estimate
+from .._result import Allowance, Estimate, compose
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..exact._common import finish, split_terms
 from ._common import (as_2d, check_samples, sample_tails, tail_check, trend_allowance,
@@ -203,10 +203,6 @@ _LAM_GRID = 10.0 ** np.arange(-3.0, 1.01, 0.5)
 # names
 
 
-def _valid_names() -> tuple[str, ...]:
-    return _fdiv.fdivergences() + _names.DENSITY_BASED + (_DV,)
-
-
 def _resolve(name, params):
     """(spec, is_dv) for a density-based divergence name or ``"kl_dv"``."""
     base, _ = _fdiv.parse_label(name)
@@ -214,10 +210,9 @@ def _resolve(name, params):
         if params or name.strip() != _DV:
             raise ValueError(f"name={name!r} takes no parameters; got {params}")
         return _names.resolve("kl"), True
-    if base not in _valid_names():
-        raise ValueError(f"density-ratio estimators cannot compute name={name!r}; valid names: "
-                         f"{', '.join(_valid_names())}")
-    return _names.resolve(name, **params), False
+    spec = _names.resolve(name, **params)
+    _methods.check_supports("classifier", spec, caller="density-ratio estimators")
+    return spec, False
 
 
 # ---------------------------------------------------------------------------------
@@ -432,31 +427,34 @@ class DensityRatio:
             details["standard_error_note"] = (
                 "the estimate is infinite: the fitted ratio is 0 or infinite at some sample "
                 "points (a certain classifier, or disjoint supports); no standard error")
-        allowance, tails = (0.0, 0.0), (0.0, 0.0)
+        tails = (0.0, 0.0)
         fd_ = spec.fd if spec.is_f else spec.alpha_fd
         unbounded = dv or math.isinf(fd_.f_infinity) or math.isinf(fd_.f_zero)
         if math.isfinite(value) and not limit and unbounded:
             # per-point terms that grow with the fitted ratio (bounded divergences have
             # bounded terms: nothing to check)
             tails, details["tail_check"] = tail_check(terms())
+        allowances = []
         if self.details.get("interval", "sampling") == "bias_aware":
-            allowance, details["bias_trend"] = self._bias_trend(spec, form, value)
+            part, details["bias_trend"] = self._bias_trend(spec, form, value)
+            allowances.append(_allowance("learning_curve", part, details["bias_trend"]))
             if "_smooth" in self._extra:
-                smooth, details["smoothing_trend"] = self._smoothing_trend(spec, form, value)
-                allowance = (allowance[0] + smooth[0], allowance[1] + smooth[1])
+                part, details["smoothing_trend"] = self._smoothing_trend(spec, form, value)
+                allowances.append(_allowance("smoothing", part, details["smoothing_trend"]))
             if "_alternatives" in self._extra and not limit:
-                spread, details["model_spread"] = self._model_spread(spec, form, value,
-                                                                     unbounded)
-                allowance = (allowance[0] + spread[0], allowance[1] + spread[1])
+                part, details["model_spread"] = self._model_spread(spec, form, value,
+                                                                   unbounded)
+                allowances.append(_allowance("model_spread", part, details["model_spread"]))
+            allowances.append(_allowance("tail_terms", tails, details.get("tail_check", {})))
             above, note = unbounded_tail_side(spec, self.details.get("sample_tails", {}))
             if note and math.isfinite(value):
                 details["sample_tails_note"] = note
-                tails = (tails[0], tails[1] + above)
-            allowance = (allowance[0] + tails[0], allowance[1] + tails[1])
-        details["bias_allowance"] = allowance
+                allowances.append(Allowance("sample_tails", 0.0, above, note))
+        allowances = tuple(a for a in allowances if a.below or a.above)
+        details["bias_allowance"] = compose(allowances)
         return Estimate.from_value(value, standard_error=se, method=self.method,
                                    name=spec.label, n_p=n, n_q=m, details=details,
-                                   bias_allowance=allowance)
+                                   allowances=allowances)
 
     def _bias_trend(self, spec, form, value):
         """The learning-curve allowance: ``(allowance, details["bias_trend"])``."""
@@ -549,6 +547,31 @@ class DensityRatio:
         allowance, size = _smoothing_allowance(fine - value)
         info.update({"change": fine - value, "beta": _SMOOTH_BETA, "allowance": size})
         return allowance, info
+
+
+def _allowance(source, part, info):
+    """An :class:`Allowance` from a ``(below, above)`` part and its ``details`` entry."""
+    below, above = part
+    if not (below or above):
+        return Allowance(source)
+    side = "above" if above else "below"
+    if source == "learning_curve":
+        reason = (f"the estimate changed by {info['change_per_doubling']:+.3g} from half the "
+                  "training data to all of it, so with a bias modelled as c N^-1/3 the truth "
+                  f"is likely {side} the estimate")
+    elif source == "smoothing":
+        reason = (f"the estimate changed by {info['change']:+.3g} at the bandwidth "
+                  "sigma/sqrt(2), so with a smoothing bias modelled as c sigma the truth is "
+                  f"likely {side} the estimate")
+    elif source == "model_spread":
+        reason = (f"candidate models whose held-out log-loss is within one SE of the chosen "
+                  f"one's ({', '.join(info['models'])}) give other estimates")
+        if info.get("tail_opened"):
+            reason += (f"; {', '.join(info['tail_opened'])} give(s) an infinite estimate or "
+                       "heavy-tailed terms, so the upper end is open")
+    else:  # tail_terms
+        reason = info["note"]
+    return Allowance(source, below, above, reason)
 
 
 def _plug_in(spec, form, lp, lq):

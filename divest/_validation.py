@@ -89,13 +89,29 @@ def as_real_array(x, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be array-like of real numbers; got {_describe(x)}") from exc
 
 
+def input_eps(x) -> float:
+    """Machine epsilon of ``x``'s floating dtype (numpy, torch, pandas), 0 for other dtypes."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None and hasattr(x, "dtypes"):  # pandas DataFrame: the coarsest column
+        return max((input_eps(np.empty(0, dtype=d)) for d in x.dtypes), default=0.0)
+    if type(dtype).__module__.startswith("torch"):
+        import torch
+        return float(torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return 0.0
+    return float(np.finfo(dt).eps) if dt.kind == "f" else 0.0
+
+
 def check_finite_array(x, name: str, *, ndim: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``x`` as a float64 array; raise on NaN/inf, empty input, a wrong rank, or a
     dtype that does not hold real numbers (complex, strings, dates: :func:`as_real_array`)."""
     arr = as_real_array(x, name)
     if ndim is not None and arr.ndim not in ndim:
+        got = f"the scalar {arr.item()!r} (shape ())" if arr.ndim == 0 else f"shape {arr.shape}"
         raise ValueError(
-            f"{name} must have {' or '.join(map(str, ndim))} dimension(s); got shape {arr.shape}"
+            f"{name} must have {' or '.join(map(str, ndim))} dimension(s); got {got}"
         )
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {arr.shape}")
@@ -124,10 +140,13 @@ def check_pmf(p, name: str, *, axis: int = -1, normalize: bool = False,
               atol: float = 1e-9) -> np.ndarray:
     """Validate a (batch of) probability vector(s) along ``axis``.
 
-    With ``normalize=True`` each vector is divided by its maximum before its sum is taken,
+    The sum must be 1 within ``atol`` (or four times the machine epsilon of a float32 or
+    float16 input) times the length.  With ``normalize=True`` each vector is divided by its maximum before its sum is taken,
     so that masses near the largest float (1e308) are rescaled without overflow.
     """
     arr = check_finite_array(p, name)
+    # a float32/float16 pmf sums to 1 only within its own precision
+    atol = max(atol, 4.0 * input_eps(p))
     if arr.ndim == 0:
         raise ValueError(f"{name} must be at least 1-dimensional; got a scalar {arr.item()!r}")
     axis = check_axis(axis, name, arr.shape)

@@ -413,7 +413,7 @@ def _run_energy(X, Y, B, alternative, rng, progress, *, estimator, max_memory, b
 def _run_mmd_agg(X, Y, B, alternative, rng, progress, *, kernel, bandwidths, kernel_params,
                  estimator, max_memory, batch_size):
     from .estimators._ratio import _grid
-    from .ipm._kernels import median_bandwidth
+    from .ipm._kernels import _rescaled
     if alternative != "greater":
         raise ValueError(f"statistic='mmd_agg' supports only alternative='greater'; got "
                          f"alternative={alternative!r}")
@@ -422,10 +422,14 @@ def _run_mmd_agg(X, Y, B, alternative, rng, progress, *, kernel, bandwidths, ker
         raise ValueError(f"statistic='mmd_agg' needs a kernel with a bandwidth, one of "
                          f"{', '.join(map(repr, _RADIAL))}; got kernel={_describe(kernel)}")
     if bandwidths is None:
-        bws = median_bandwidth(X, Y) * np.asarray(_AGG_FACTORS)
+        # the median kernel rescaled: its bandwidth keeps full precision in its own frame
+        # (subnormal data), unlike median * factor rounded in the data's units
+        base = _kernel(kernel, "median", X, Y, kernel_params)
+        kerns = [_rescaled(base, f) for f in _AGG_FACTORS]
+        bws = np.array([k.bandwidth for k in kerns])
     else:
         bws = np.sort(_grid(bandwidths, "bandwidths", None))
-    kerns = [_kernel(kernel, float(bw), X, Y, kernel_params) for bw in bws]
+        kerns = [_kernel(kernel, float(bw), X, Y, kernel_params) for bw in bws]
     sources = [(lambda Z, k=k: _pooled_kernel(k, Z, estimator)) for k in kerns]
     st, scale, details = _run_quadratic(X, Y, B, rng, progress, sources, estimator,
                                         max_memory, batch_size)

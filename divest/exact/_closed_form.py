@@ -14,7 +14,7 @@ from .. import _names
 from .._discrete import _discrete_core
 from .._validation import check_distribution
 from ..distributions import Mixture, ParallelLines
-from ._common import as_dispatch_type, dispatch_type, shapes_loc_scale
+from ._common import as_dispatch_type, check_same_kind, dispatch_type, shapes_loc_scale
 
 __all__ = ["NoClosedForm", "closed_form", "closed_forms", "register_closed_form"]
 
@@ -147,6 +147,8 @@ def closed_form(P, Q, name="kl", **params) -> float:
     spec = _names.resolve(name, **params)
     check_distribution(P, "P", need_density=False)
     check_distribution(Q, "Q", need_density=False)
+    if spec.density_based:
+        check_same_kind(P, Q)
     fn = _lookup(spec.base, dispatch_type(P), dispatch_type(Q))
     if fn is not None:
         try:

@@ -280,9 +280,12 @@ class _Kernel:
         energy kernel), else None.
     """
 
-    def __init__(self, name, bandwidth=None, params=None, fn=None):
+    def __init__(self, name, bandwidth=None, params=None, fn=None, frame=None):
         self.name = name
         self.bandwidth = bandwidth
+        # (b, unit): the bandwidth is b * unit with unit a power of two, b exact even where
+        # b * unit is subnormal (the median bandwidth of subnormal data)
+        self._frame = frame if frame is not None else (bandwidth, 1.0)
         self.params = dict(params or {})
         self._fn = fn
         self.diagonal = 1.0 if name in _RADIAL else (0.0 if name == "energy" else None)
@@ -319,7 +322,8 @@ class _Kernel:
         (a power of two: the bandwidth is scaled alike, so the values are bit-identical)."""
         if self.name == "energy":
             return -(D2 ** 0.5) * scale
-        s = self.bandwidth / scale
+        b, unit = self._frame
+        s = b * (unit / scale)  # unit / scale is a power of two: exact
         if self.name == "gaussian":
             return mod.exp(D2 * (-0.5 / s ** 2))
         if self.name == "laplace":
@@ -344,6 +348,13 @@ class _Kernel:
             return (p["gamma"] * G + p["coef0"]) ** p["degree"]
         A, B, scale = _scaled_pair(A, B)
         return self._radial(((A - B) ** 2).sum(1), scale, mod)
+
+
+def _rescaled(kern: _Kernel, factor: float) -> _Kernel:
+    """The radial kernel ``kern`` with its bandwidth multiplied by ``factor`` (frame kept)."""
+    b, unit = kern._frame
+    return _Kernel(kern.name, bandwidth=b * factor * unit, params=kern.params,
+                   frame=(b * factor, unit))
 
 
 def _energy_kernel() -> _Kernel:
@@ -427,11 +438,11 @@ def resolve_kernel(kernel, bandwidth, X, Y=None, **kernel_params) -> _Kernel:
         return _Kernel(kernel, params=params)
     if isinstance(bandwidth, str):
         check_choice(bandwidth, "bandwidth", ("median",))
-        bw = median_bandwidth(X, Y)
-    elif bandwidth is None:
+        b, unit = _median_frame(X, Y)
+        return _Kernel(kernel, bandwidth=b * unit, params=params, frame=(b, unit))
+    if bandwidth is None:
         raise ValueError(f"kernel {kernel!r} needs a bandwidth: 'median' or a positive number")
-    else:
-        bw = check_real(bandwidth, "bandwidth", low=0)
+    bw = check_real(bandwidth, "bandwidth", low=0)
     return _Kernel(kernel, bandwidth=bw, params=params)
 
 
@@ -554,6 +565,14 @@ def median_bandwidth(X, Y=None, *, max_points=_MEDIAN_MAX_POINTS, rng=None) -> f
     >>> median_bandwidth([0.0, 1.0], [3.0, 7.0])  # distances 1, 3, 7, 2, 6, 4
     3.5
     """
+    b, unit = _median_frame(X, Y, max_points=max_points, rng=rng)
+    return b * unit
+
+
+def _median_frame(X, Y=None, *, max_points=_MEDIAN_MAX_POINTS, rng=None):
+    """The median bandwidth as ``(b, unit)``: ``b * unit`` with ``unit`` a power of two and
+    ``b`` computed from the data divided by ``unit`` (exact; squares of coordinates near
+    1e±300 stay in range, and ``b`` keeps its precision where ``b * unit`` is subnormal)."""
     Z = as_2d(_to_numpy_2d(X) if _is_torch(X) else X, "X", min_n=1)
     if Y is not None:
         Yb = as_2d(_to_numpy_2d(Y) if _is_torch(Y) else Y, "Y", min_n=1)
@@ -568,14 +587,14 @@ def median_bandwidth(X, Y=None, *, max_points=_MEDIAN_MAX_POINTS, rng=None) -> f
     if Z.shape[0] > max_points:
         gen = check_rng(_MEDIAN_SEED if rng is None else rng)
         Z = Z[gen.choice(Z.shape[0], size=max_points, replace=False)]
-    s = pow2_scale(Z)  # the scaled frame: squares of 1e±300 coordinates stay in range
-    med = float(np.median(pdist(Z / s, "euclidean"))) * s
+    s = pow2_scale(Z)
+    med = float(np.median(pdist(Z / s, "euclidean")))
     if not med > 0.0:
         raise ValueError(
             f"bandwidth='median': the median pairwise distance of the pooled sample (shape "
             f"{Z.shape}) is 0 — at least half of the point pairs coincide (all points "
             "identical?); pass a positive bandwidth")
-    return med
+    return med, s
 
 
 def kernel_matrix(X, Y=None, *, kernel="gaussian", bandwidth="median", chunk_size=None,

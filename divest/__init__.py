@@ -4,7 +4,7 @@ The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
-from . import distributions, estimators, exact, fdiv, ipm, reference, testing
+from . import distributions, estimators, exact, fdiv, ipm, reference
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
@@ -13,6 +13,10 @@ from .fdiv import FDivergence, fdivergences, get_fdivergence, register_fdivergen
 from .twosample import TwoSampleResult, two_sample_test
 
 __version__ = "0.1.0"
+
+#: submodules imported on first attribute access: ``divest.testing`` needs hypothesis, which
+#: ``import divest`` must not import
+_LAZY_SUBMODULES = ("testing",)
 
 __all__ = [
     "CrossCheckReport",
@@ -36,3 +40,16 @@ __all__ = [
     "testing",
     "two_sample_test",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

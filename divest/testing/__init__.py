@@ -19,15 +19,17 @@ Examples
 True
 """
 
-from . import strategies
 from ._asserts import (assert_conjugate_tight, assert_consistent, assert_data_processing,
                        assert_fenchel_young, assert_identity, assert_joint_convexity,
                        assert_matches_exact, assert_nonnegative, assert_permutation_invariant,
                        assert_symmetric, assert_triangle_inequality, assert_unbiased,
                        assert_value_range)
-from ._check import (CheckReport, PropertyFailure, PropertyResult, check_conjugate,
-                     check_divergence)
 from ._problems import DistributionPair, DivergenceName, GaussianParameters, PmfPair, SamplePair
+
+#: names that need hypothesis, imported on first access so that the ``assert_*`` helpers and
+#: the problem types work without it
+_LAZY = {"strategies": None, "CheckReport": "_check", "PropertyFailure": "_check",
+         "PropertyResult": "_check", "check_conjugate": "_check", "check_divergence": "_check"}
 
 __all__ = [
     "CheckReport",
@@ -55,3 +57,18 @@ __all__ = [
     "check_divergence",
     "strategies",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        sub = _LAZY[name]
+        module = importlib.import_module(f".{sub or name}", __name__)
+        value = module if sub is None else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -132,6 +132,12 @@ def closed_form(P, Q, name="kl", **params) -> float:
     ------
     NoClosedForm
         If no closed form covers the pair and parameters.
+    TypeError
+        P or Q is not a distribution (None, an array, an unfrozen scipy generator).
+    ValueError
+        Invalid scipy parameters (``stats.norm(0, -1)``, ``stats.norm(nan, 1)``), or a
+        density-based name for a discrete against a continuous distribution (mutually
+        singular: no density ratio).
 
     Examples
     --------

@@ -51,6 +51,16 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     Estimate
         ``method="monte_carlo"``, ``n_p = n_q = n``.
 
+    Raises
+    ------
+    TypeError
+        P or Q is not a distribution with ``logpdf``/``logpmf`` and ``rvs``.
+    ValueError
+        Invalid scipy parameters (``stats.norm(0, -1)``), dimensions that differ, or a
+        discrete against a continuous distribution: such a pair is mutually singular and
+        log-pmf minus log-pdf is no log-ratio (Monte Carlo returned a finite KL for
+        Poisson(1) against N(0, 1), whose KL is inf).
+
     Examples
     --------
     >>> from scipy import stats

@@ -361,6 +361,8 @@ def _sample_cases():
                 SameAs(ref))
             add("torch_float32", e.thunk(torch.from_numpy(X.astype(np.float32)),
                                          torch.from_numpy(Y.astype(np.float32))), SameAs(ref))
+            add("torch_complex", e.thunk(torch.from_numpy(X + 0.5j), torch.from_numpy(Y)),
+                Error(xn, ("complex",)))
         # ---- bad arrays: a clear error naming the parameter and the shape or value ------
         Xn = X.copy()
         Xn[3, 0] = np.nan
@@ -688,6 +690,22 @@ def test_counts_are_complete():
     assert c["cases"] == c["clear_error"] + c["right_value"] + c["error_or_value"] + c["xfail"]
     assert len({case.id for case in CASES}) == len(CASES), "duplicate case ids"
     assert all(case.xfail for case in CASES if (case.entry, case.family) in XFAIL)
+
+
+def test_mmd_linear_warns_below_its_normal_approximation():
+    """Below _MMD_LINEAR_MIN_PAIRS disjoint pairs the z-test's type-I error exceeds 0.06 at
+    alpha = 0.05 (0.13 at 5 points per sample; the simulation is in the constant's comment):
+    a UserWarning says so, and details keep it; at the threshold there is none."""
+    from divest.twosample import _MMD_LINEAR_MIN_PAIRS as L
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(2 * L, 2)), rng.normal(size=(2 * L, 2))
+    with pytest.warns(UserWarning, match=rf"mmd_linear.*{L - 1} disjoint pairs.*'mmd'"):
+        res = dv.two_sample_test(X[:2 * L - 1], Y, "mmd_linear")
+    assert "anti-conservative" in res.details["warning"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = dv.two_sample_test(X, Y, "mmd_linear")
+    assert "warning" not in res.details and 0.0 < res.pvalue < 1.0
 
 
 if __name__ == "__main__":  # pragma: no cover - prints the battery's counts

@@ -155,3 +155,70 @@ def test_compose_is_the_rule():
     z50 = 0.6744897501960817
     assert lo == pytest.approx(1.0 - z50 * 0.1 - 0.1) and hi == pytest.approx(1.0 + z50 * 0.1 + 0.2)
     assert np.isfinite(est.confidence_interval).all()
+
+
+# ---------------------------------------------------------------------------------
+# no private state in the public details
+
+
+def _private_keys(d, path="details"):
+    """Every key starting with '_' in ``d`` and its nested dicts, with its path."""
+    out = []
+    for k, v in d.items():
+        if str(k).startswith("_"):
+            out.append(f"{path}[{k!r}]")
+        if isinstance(v, dict):
+            out += _private_keys(v, f"{path}[{k!r}]")
+    return out
+
+
+def _every_method_estimate(method):
+    from scipy import stats
+
+    from divest import _methods
+    assert method in _methods.METHODS
+    P, Q = stats.norm(0, 1), stats.norm(1, 1.5)
+    X, Y = get_pair("normal-1-2").sample(200, rng=0)
+    if method in ("closed_form", "quadrature"):
+        return [dv.divergence(P, Q, "kl", method=method)]
+    if method == "monte_carlo":
+        return [dv.divergence(P, Q, "kl", method=method, n=500, rng=0)]
+    if method == "ipm":
+        return [dv.divergence(X, Y, "energy", rng=0)]
+    if method == "neural":
+        pytest.importorskip("torch")
+        return [dv.divergence(X, Y, "kl", method="neural", rng=0, steps=20)]
+    if method == "knn":
+        return [dv.estimators.knn(X, Y, name, rng=0) for name in ("kl", "pearson")] + [
+            dv.estimators.knn(X, stats.norm(0, 2), "kl", k=3, rng=0),
+            dv.estimators.entropy(X, rng=0), dv.estimators.cross_entropy(X, Y, rng=0)]
+    if method == "variational":
+        return [dv.estimators.variational(X, Y, "kl", rng=0)]
+    kw = {"model": "auto"} if method == "classifier" else {}
+    out = []
+    for interval in ("bias_aware", "sampling"):
+        ratio = dv.estimators.fit_ratio(X, Y, method, rng=0, interval=interval, **kw)
+        assert not _private_keys(ratio.details), _private_keys(ratio.details)
+        out += [ratio.divergence(n) for n in ("kl", "js", "pearson", "kl_dv")]
+    return out
+
+
+@pytest.mark.parametrize("method", ["closed_form", "quadrature", "monte_carlo", "knn",
+                                    "classifier", "ulsif", "kliep", "variational", "neural",
+                                    "ipm"])
+def test_no_private_keys_in_public_details(method):
+    for est in _every_method_estimate(method):
+        assert not _private_keys(est.details), (method, _private_keys(est.details))
+
+
+def test_private_keys_are_refused_by_density_ratio():
+    from divest.estimators._ratio import RatioFit
+    X, Y = get_pair("normal-1-2").sample(100, rng=0)
+    ratio = dv.estimators.fit_ratio(X, Y, model="logistic", rng=0, interval="sampling")
+    args = ("classifier", ratio.log_ratio_p, ratio.log_ratio_q, ratio._predictors, ratio.cv)
+    with pytest.raises(ValueError, match=r"details must hold public diagnostics.*'_dim'"):
+        dv.estimators.DensityRatio(*args, {**ratio.details, "_dim": 1}, RatioFit(dim=1))
+    with pytest.raises(TypeError, match="fit must be a RatioFit; got"):
+        dv.estimators.DensityRatio(*args, dict(ratio.details), {"dim": 1})
+    # the private-key check itself can fail
+    assert _private_keys({"a": {"_b": 1}}) == ["details['a'][\'_b\']"]

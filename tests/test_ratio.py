@@ -26,6 +26,7 @@ import pytest
 
 import divest as dv
 from divest.estimators import DensityRatio, classifier, fit_ratio, kliep, ulsif
+from divest.estimators._ratio import HalfFits, RatioFit
 from divest.reference import get_pair
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -150,7 +151,7 @@ def test_donsker_varadhan_invariant_to_constant_shift():
     ratio = fitted("mean-shift-d1")
     base = ratio.divergence("kl_dv").value
     shifted = DensityRatio("classifier", ratio.log_ratio_p + 0.7, ratio.log_ratio_q + 0.7,
-                           ratio._predictors, ratio.cv, {**ratio.details, "_dim": 1})
+                           ratio._predictors, ratio.cv, dict(ratio.details), RatioFit(dim=1))
     assert shifted.divergence("kl_dv").value == pytest.approx(base, abs=1e-12)
     assert shifted.divergence("kl").value > base + 0.2  # the split plug-in is not invariant
 
@@ -501,16 +502,16 @@ def test_sampling_interval_is_the_old_one(method):
     assert lo <= old.confidence_interval[0] and hi >= old.confidence_interval[1]
     assert (lo, hi) != old.confidence_interval
     ratio = fit_ratio(X, Y, method, rng=4, interval="sampling", **kw)
-    assert ratio.details["interval"] == "sampling" and "_half" not in ratio._extra
+    assert ratio.details["interval"] == "sampling" and ratio._fit.half is None
 
 
 def _planted(delta_log):
     """A ratio whose half-data log-ratios are those of the full fit shrunk (or stretched)."""
     ratio = fitted("mean-shift-d1", n=1000, seed=5)
     lp, lq = ratio.log_ratio_p, ratio.log_ratio_q
-    details = {**ratio.details, "_dim": 1,
-               "_half": {"log_ratio_p": [lp * delta_log], "log_ratio_q": [lq * delta_log]}}
-    return DensityRatio("classifier", lp, lq, ratio._predictors, ratio.cv, details)
+    fit = RatioFit(dim=1, half=HalfFits((lp * delta_log,), (lq * delta_log,)))
+    return DensityRatio("classifier", lp, lq, ratio._predictors, ratio.cv, dict(ratio.details),
+                        fit)
 
 
 def test_planted_trend_sets_the_side():
@@ -567,7 +568,7 @@ def test_kliep_smoothing_fit_is_kliep_at_sigma_over_sqrt2():
             _check_interval(est)
     # interval="sampling" fits nothing at sigma/sqrt(2)
     plain = fit_ratio(X, Y, "kliep", rng=5, interval="sampling")
-    assert "_smooth" not in plain._extra
+    assert plain._fit.smoothing is None
     assert "smoothing_trend" not in plain.divergence("kl").details
 
 
@@ -619,12 +620,11 @@ def test_no_allowance_without_a_learning_curve():
     # an infinite estimate has no interval to widen
     ratio = _planted(0.8)
     inf = DensityRatio("classifier", np.r_[ratio.log_ratio_p[:-1], np.inf], ratio.log_ratio_q,
-                       ratio._predictors, ratio.cv,
-                       {**ratio.details, "_dim": 1, "_half": ratio._extra["_half"]})
+                       ratio._predictors, ratio.cv, dict(ratio.details), ratio._fit)
     assert "not finite" in inf.divergence("kl").details["bias_trend"]["note"]
     # a ratio built without half fits says so
     bare = DensityRatio("classifier", ratio.log_ratio_p, ratio.log_ratio_q, ratio._predictors,
-                        ratio.cv, {**ratio.details, "_dim": 1})
+                        ratio.cv, dict(ratio.details), RatioFit(dim=1))
     assert "no half-data fits" in bare.divergence("kl").details["bias_trend"]["note"]
 
 

@@ -154,8 +154,10 @@ chosen model on half the training data.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -216,6 +218,63 @@ def _resolve(name, params):
 
 
 # ---------------------------------------------------------------------------------
+# the private state of a fit (what DensityRatio.divergence reads besides the public details)
+
+
+@dataclass(frozen=True)
+class HalfFits:
+    """Out-of-fold log-ratios of the same model fitted on halves of the training folds.
+
+    ``log_ratio_p``, ``log_ratio_q``: one array per half (the learning-curve allowance);
+    ``ratio_in_sample``: uLSIF's in-sample ratios ``(r at X half, r at Y half)`` per half,
+    or None when that fit failed; ``note``: why there are no half fits (then empty).
+    """
+
+    log_ratio_p: tuple = ()
+    log_ratio_q: tuple = ()
+    ratio_in_sample: list | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SmoothingFits:
+    """KLIEP's out-of-fold log-ratios at the bandwidth ``sigma_fine`` = sigma/sqrt(2)."""
+
+    log_ratio_p: np.ndarray
+    log_ratio_q: np.ndarray
+    sigma: float
+    sigma_fine: float
+    reused_cv_fits: bool
+
+
+@dataclass(frozen=True)
+class RatioFit:
+    """What a fit hands to :class:`DensityRatio` besides its public ``details``.
+
+    Attributes
+    ----------
+    dim : int
+        Dimension d of the samples.
+    half : HalfFits or None
+        Half-data fits of the bias-aware interval (None: ``interval="sampling"``).
+    alternatives : dict or None
+        ``model="auto"`` with the bias-aware interval: the chosen model and the
+        candidates within one SE of it in held-out log-loss -> their out-of-fold
+        ``(log_ratio_p, log_ratio_q)`` on the selection sample.
+    ratio_in_sample : tuple of ndarray or None
+        uLSIF: the ratio fitted on all the data at X and at Y (its Pearson form).
+    smoothing : SmoothingFits or None
+        KLIEP with the bias-aware interval: the fits at sigma/sqrt(2).
+    """
+
+    dim: int
+    half: HalfFits | None = None
+    alternatives: dict | None = None
+    ratio_in_sample: tuple | None = None
+    smoothing: SmoothingFits | None = None
+
+
+# ---------------------------------------------------------------------------------
 # the fitted ratio
 
 
@@ -267,7 +326,13 @@ class DensityRatio:
     'squared_hellinger'
     """
 
-    def __init__(self, method, log_ratio_p, log_ratio_q, predictors, cv, details):
+    def __init__(self, method, log_ratio_p, log_ratio_q, predictors, cv, details, fit):
+        private = sorted(k for k in details if str(k).startswith("_"))
+        if private:
+            raise ValueError(f"details must hold public diagnostics only; got the keys "
+                             f"{private} (private state goes in fit=RatioFit(...))")
+        if not isinstance(fit, RatioFit):
+            raise TypeError(f"fit must be a RatioFit; got {_describe(fit)}")
         self.method = method
         self.log_ratio_p = log_ratio_p
         self.log_ratio_q = log_ratio_q
@@ -276,8 +341,8 @@ class DensityRatio:
         self.cv = int(cv)
         self.details = details
         self._predictors = predictors  # callables x -> log r(x)
-        self._extra = {k: details.pop(k) for k in [k for k in details if k.startswith("_")]}
-        self.dim = int(self._extra["_dim"])
+        self._fit = fit
+        self.dim = int(fit.dim)
 
     def __repr__(self) -> str:
         return (f"DensityRatio(method={self.method!r}, n_p={self.n_p}, n_q={self.n_q}, "
@@ -401,7 +466,7 @@ class DensityRatio:
             def terms():
                 return _ratio_terms(spec, form, lp, lq)
         elif self.method == "ulsif" and spec.base == "pearson" and not limit:
-            rp, rq = self._extra["_ratio_p"], self._extra["_ratio_q"]
+            rp, rq = self._fit.ratio_in_sample
             value, se = _ulsif_pearson(rp, rq)
             form = "ulsif"
 
@@ -438,10 +503,10 @@ class DensityRatio:
         if self.details.get("interval", "sampling") == "bias_aware":
             part, details["bias_trend"] = self._bias_trend(spec, form, value)
             allowances.append(_allowance("learning_curve", part, details["bias_trend"]))
-            if "_smooth" in self._extra:
+            if self._fit.smoothing is not None:
                 part, details["smoothing_trend"] = self._smoothing_trend(spec, form, value)
                 allowances.append(_allowance("smoothing", part, details["smoothing_trend"]))
-            if "_alternatives" in self._extra and not limit:
+            if self._fit.alternatives is not None and not limit:
                 part, details["model_spread"] = self._model_spread(spec, form, value,
                                                                    unbounded)
                 allowances.append(_allowance("model_spread", part, details["model_spread"]))
@@ -458,9 +523,9 @@ class DensityRatio:
 
     def _bias_trend(self, spec, form, value):
         """The learning-curve allowance: ``(allowance, details["bias_trend"])``."""
-        half = self._extra.get("_half", {"note": "no half-data fits were stored"})
-        if "note" in half:
-            return (0.0, 0.0), {"note": f"no allowance: {half['note']}"}
+        half = self._fit.half or HalfFits(note="no half-data fits were stored")
+        if half.note is not None:
+            return (0.0, 0.0), {"note": f"no allowance: {half.note}"}
         if self.details["perfectly_separated"]:
             return (0.0, 0.0), {"note": "no allowance: the out-of-fold log-ratios separate "
                                         "X from Y perfectly (no learning curve to read)"}
@@ -469,21 +534,21 @@ class DensityRatio:
         halves = []
         try:
             if form == "ulsif":
-                pairs = half.get("ratio_in_sample")
+                pairs = half.ratio_in_sample
                 if not pairs:
                     return (0.0, 0.0), {"note": "no allowance: the half-data in-sample uLSIF "
                                                 "fit failed (every coefficient negative)"}
                 halves = [_ulsif_pearson(rp, rq)[0] for rp, rq in pairs]
             else:
                 halves = [_plug_in(spec, form, hp, hq)
-                          for hp, hq in zip(half["log_ratio_p"], half["log_ratio_q"])]
+                          for hp, hq in zip(half.log_ratio_p, half.log_ratio_q)]
         except (ValueError, FloatingPointError) as exc:
             return (0.0, 0.0), {"note": f"no allowance: the half-data estimate failed: {exc}"}
         return _learning_curve_allowance(value, halves)
 
     def _model_spread(self, spec, form, value, unbounded):
         """Model-selection allowance: ``(allowance, details["model_spread"])``."""
-        alts = self._extra["_alternatives"]
+        alts = self._fit.alternatives
         chosen = self.details["model"]
         info = {"models": sorted(k for k in alts if k != chosen)}
         if not info["models"]:
@@ -529,14 +594,14 @@ class DensityRatio:
 
     def _smoothing_trend(self, spec, form, value):
         """KLIEP's smoothing allowance: ``(allowance, details["smoothing_trend"])``."""
-        sm = self._extra["_smooth"]
-        info = {"sigma": sm["sigma"], "sigma_fine": sm["sigma_fine"],
-                "reused_cv_fits": sm["reused_cv_fits"]}
+        sm = self._fit.smoothing
+        info = {"sigma": sm.sigma, "sigma_fine": sm.sigma_fine,
+                "reused_cv_fits": sm.reused_cv_fits}
         if self.details["perfectly_separated"] or not math.isfinite(value):
             info["note"] = "no allowance: the estimate is not finite or the samples separate"
             return (0.0, 0.0), info
         try:
-            fine = _plug_in(spec, form, sm["log_ratio_p"], sm["log_ratio_q"])
+            fine = _plug_in(spec, form, sm.log_ratio_p, sm.log_ratio_q)
         except (ValueError, FloatingPointError) as exc:
             info["note"] = f"no allowance: the estimate at sigma/sqrt(2) failed: {exc}"
             return (0.0, 0.0), info
@@ -1006,7 +1071,8 @@ def _fit_classifier(X, Y, cv, rng, model, half, refit=False, select_max=4000):
     select_max = check_positive_int(select_max, "select_max", minimum=4 * cv)
     seed = _seed(rng)
     folds = _folds(n, m, cv, rng)
-    details = {"_dim": X.shape[1], "cv": cv}
+    details = {"cv": cv}
+    state = {"dim": X.shape[1]}
     if isinstance(model, str) and model == "auto":
         small = n + m <= select_max
         if small:
@@ -1027,7 +1093,7 @@ def _fit_classifier(X, Y, cv, rng, model, half, refit=False, select_max=4000):
         if half:
             alike = _indistinguishable(fits, chosen, sel_X.shape[0], sel_Y.shape[0])
             details["indistinguishable_models"] = sorted(alike)
-            details["_alternatives"] = {k: fits[k][:2] for k in [chosen, *alike]}
+            state["alternatives"] = {k: fits[k][:2] for k in [chosen, *alike]}
         estimator = _make_model(chosen, seed)
         fit = fits[chosen] if small else _crossfit_classifier(estimator, X, Y, folds, seed)
     else:
@@ -1048,12 +1114,12 @@ def _fit_classifier(X, Y, cv, rng, model, half, refit=False, select_max=4000):
         models = [(mdl, math.log(m / n))]
     details["refit"] = refit
     if half:
-        details["_half"] = _half_fits(
+        state["half"] = _half_fits(
             folds, rng,
             lambda hf: _crossfit_classifier(estimator, X, Y, hf, seed)[:2])
     predictors = [lambda x, _mdl=mdl, _prior=prior: _logit(_mdl, x)[0] + _prior
                   for mdl, prior in models]
-    return lp, lq, predictors, details
+    return lp, lq, predictors, details, RatioFit(**state)
 
 
 def _half_folds(folds, rng, count):
@@ -1072,27 +1138,27 @@ def _half_folds(folds, rng, count):
 def _half_fits(folds, rng, fit):
     """Out-of-fold log-ratios of the same model fitted on halves of the training folds.
 
-    ``fit(half_folds) -> (log_ratio_p, log_ratio_q)``.  Returns a dict with the lists
-    ``"log_ratio_p"`` and ``"log_ratio_q"`` (one array per half) or a ``"note"`` saying
-    why there are none.  Drawn from ``rng`` after every draw of the full fit, so the
+    ``fit(half_folds) -> (log_ratio_p, log_ratio_q)``.  Returns a :class:`HalfFits`
+    with one array per half, or with a ``note`` saying why there are none.  Drawn from ``rng`` after every draw of the full fit, so the
     full fit (and the estimate) is the same with and without the half fits.
     """
     halves = _half_folds(folds, rng, _N_HALVES)
     small = min(min(f[0].size, f[2].size) for f in halves[0])
     if small < _MIN_HALF:
-        return {"note": f"too few points for a half-data fit: a half training fold holds "
-                        f"{small} point(s) of a sample (at least {_MIN_HALF} needed)"}
+        return HalfFits(note=f"too few points for a half-data fit: a half training fold "
+                             f"holds {small} point(s) of a sample (at least {_MIN_HALF} "
+                             "needed)")
     lps, lqs = [], []
     for hf in halves:
         try:
             lp, lq = fit(hf)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            return {"note": f"the half-data fit failed: {exc}"}
+            return HalfFits(note=f"the half-data fit failed: {exc}")
         if np.isnan(lp).any() or np.isnan(lq).any():
-            return {"note": "the half-data fit gave NaN log-ratios"}
+            return HalfFits(note="the half-data fit gave NaN log-ratios")
         lps.append(lp)
         lqs.append(lq)
-    return {"log_ratio_p": lps, "log_ratio_q": lqs}
+    return HalfFits(tuple(lps), tuple(lqs))
 
 
 # ---------------------------------------------------------------------------------
@@ -1193,7 +1259,7 @@ def _fit_ulsif(X, Y, cv, rng, half, n_centers=100, sigma=None, lam=None, refit=F
         raise _ulsif_all_negative(s_best, l_best)
     if refit:
         models = [_KernelModel(C, s_best, full)]
-    extra = {}
+    state = {"dim": X.shape[1], "ratio_in_sample": (phx @ full, phy @ full)}
     if half:
         def fit_half(half_folds):
             hp, hq = np.empty(n), np.empty(m)
@@ -1206,12 +1272,12 @@ def _fit_ulsif(X, Y, cv, rng, half, n_centers=100, sigma=None, lam=None, refit=F
                 hp[tex], hq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
             return hp, hq
 
-        extra["_half"] = _half_fits(folds, rng, fit_half)
+        halves = _half_fits(folds, rng, fit_half)
         # uLSIF's in-sample Pearson at half size: the same centres and (sigma, lam),
         # fitted and evaluated on disjoint halves of X and of Y
         hx, hy = rng.permutation(n), rng.permutation(m)
         nh, mh = n // 2, m // 2  # at least the half training folds, >= _MIN_HALF
-        if "note" not in extra["_half"]:
+        if halves.note is None:
             pearson = []
             for h in range(_N_HALVES):
                 ix, iy = hx[h * nh:(h + 1) * nh], hy[h * mh:(h + 1) * mh]
@@ -1220,17 +1286,17 @@ def _fit_ulsif(X, Y, cv, rng, half, n_centers=100, sigma=None, lam=None, refit=F
                     pearson = None
                     break
                 pearson.append((phx[ix] @ a, phy[iy] @ a))
-            extra["_half"]["ratio_in_sample"] = pearson
+            halves = dataclasses.replace(halves, ratio_in_sample=pearson)
+        state["half"] = halves
     details = {
-        "_dim": X.shape[1], "_ratio_p": phx @ full, "_ratio_q": phy @ full, "cv": cv,
-        "sigma": s_best, "lam": l_best, "median_distance": med,
+        "cv": cv, "sigma": s_best, "lam": l_best, "median_distance": med,
         "sigma_grid": sigmas.tolist(), "lam_grid": lams.tolist(),
         "cv_scores": scores.tolist(), "n_centers": int(models[0].centers.shape[0]),
         "frac_coefficients_clipped": clipped / total,
         "frac_points_negative_before_clipping": neg_pts / (n + m),
-        "refit": bool(refit), **extra,
+        "refit": bool(refit),
     }
-    return lp, lq, [mdl.log_ratio for mdl in models], details
+    return lp, lq, [mdl.log_ratio for mdl in models], details, RatioFit(**state)
 
 
 def _kliep_em(B, max_iter, tol):
@@ -1307,7 +1373,7 @@ def _fit_kliep(X, Y, cv, rng, half, n_centers=100, sigma=None, max_iter=2000, to
                                      -_sq_dist(Y, C) / (2 * s_best ** 2), max_iter, tol)
         not_converged += not ok
         models = [_KernelModel(C, s_best, log_alpha=loga)]
-    extra = {}
+    extra, state = {}, {"dim": X.shape[1]}
     if half:
         half_not_converged = 0
 
@@ -1323,18 +1389,19 @@ def _fit_kliep(X, Y, cv, rng, half, n_centers=100, sigma=None, max_iter=2000, to
                 hp[tex], hq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
             return hp, hq
 
-        extra["_half"] = _half_fits(folds, rng, fit_half)
-        extra["_smooth"] = _kliep_smoothing_fits(X, Y, folds, fits, sigmas, i, max_iter, tol)
-        half_not_converged += extra["_smooth"].pop("not_converged")
+        state["half"] = _half_fits(folds, rng, fit_half)
+        state["smoothing"], smooth_not_converged = _kliep_smoothing_fits(
+            X, Y, folds, fits, sigmas, i, max_iter, tol)
+        half_not_converged += smooth_not_converged
         extra["half_not_converged"] = int(half_not_converged)
     details = {
-        "_dim": X.shape[1], "cv": cv, "sigma": s_best, "median_distance": med,
+        "cv": cv, "sigma": s_best, "median_distance": med,
         "sigma_grid": sigmas.tolist(), "cv_heldout_dv": heldout_dv.tolist(),
         "cv_heldout_loglik": heldout.tolist(),
         "n_centers": int(models[0].centers.shape[0]), "not_converged": int(not_converged),
         "refit": bool(refit), **extra,
     }
-    return lp, lq, [mdl.log_ratio for mdl in models], details
+    return lp, lq, [mdl.log_ratio for mdl in models], details, RatioFit(**state)
 
 
 def _kliep_smoothing_fits(X, Y, folds, fits, sigmas, i, max_iter, tol):
@@ -1342,7 +1409,8 @@ def _kliep_smoothing_fits(X, Y, folds, fits, sigmas, i, max_iter, tol):
 
     The cross-validation fits are reused when sigma/sqrt(2) is the next smaller grid
     point (always, for the default grid, unless sigma is its smallest); otherwise each
-    fold is fitted once more.
+    fold is fitted once more.  Returns ``(SmoothingFits, number of fits that did not
+    converge)``.
     """
     s_best = float(sigmas[i])
     s_fine = s_best / math.sqrt(2.0)
@@ -1360,8 +1428,7 @@ def _kliep_smoothing_fits(X, Y, folds, fits, sigmas, i, max_iter, tol):
             not_converged += not ok
         mdl = _KernelModel(C, s_fine, log_alpha=loga)
         lp[tex], lq[tey] = mdl.log_ratio(X[tex]), mdl.log_ratio(Y[tey])
-    return {"log_ratio_p": lp, "log_ratio_q": lq, "sigma": s_best, "sigma_fine": s_fine,
-            "reused_cv_fits": bool(reuse), "not_converged": not_converged}
+    return SmoothingFits(lp, lq, s_best, s_fine, bool(reuse)), not_converged
 
 
 # ---------------------------------------------------------------------------------
@@ -1552,13 +1619,14 @@ def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
     n, m = X.shape[0], Y.shape[0]
     half = interval == "bias_aware"
     if method == "classifier":
-        lp, lq, predictors, details = _fit_classifier(X, Y, cv, rng, model, half, **options)
+        lp, lq, predictors, details, fit = _fit_classifier(X, Y, cv, rng, model, half,
+                                                           **options)
     else:
         if not (isinstance(model, str) and model == "auto"):
             raise ValueError(f"model={_describe(model)} applies to method='classifier' only; "
                              f"method={method!r} fits a kernel model")
         fitter = _fit_ulsif if method == "ulsif" else _fit_kliep
-        lp, lq, predictors, details = fitter(X, Y, cv, rng, half, **options)
+        lp, lq, predictors, details, fit = fitter(X, Y, cv, rng, half, **options)
     details["interval"] = interval
     if np.isnan(lp).any() or np.isnan(lq).any():
         raise FloatingPointError(f"{method}: the fitted log-ratio is NaN at "
@@ -1567,7 +1635,7 @@ def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
         (np.isinf(lp).sum() + np.isinf(lq).sum()) / (n + m))
     details["perfectly_separated"] = bool(lp.min() > lq.max())
     details["sample_tails"] = sample_tails(X, Y)
-    return DensityRatio(method, lp, lq, predictors, cv, details)
+    return DensityRatio(method, lp, lq, predictors, cv, details, fit)
 
 
 def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):

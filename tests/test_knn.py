@@ -618,13 +618,19 @@ def test_k_too_small_for_alpha():
     assert np.isfinite(knn(X, Y, "pearson", k=2, se="none").value)
 
 
-@pytest.mark.parametrize("name", ["js", "tv", "gan", "js_weighted(pi=0.25)", "wasserstein",
-                                  "no_such_thing"])
-def test_unsupported_names_list_supported(name):
+@pytest.mark.parametrize("name, methods", [
+    ("js", "classifier"), ("tv", "classifier"), ("gan", "classifier"),
+    ("js_weighted(pi=0.25)", "classifier"), ("wasserstein", "ipm")])
+def test_unsupported_names_say_which_methods_estimate_them(name, methods):
+    # the message comes from the method registry (divest._methods)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(50, 1)), rng.normal(size=(50, 1))
-    with pytest.raises(ValueError, match=r"knn does not estimate.*kl, reverse_kl, jeffreys"):
+    with pytest.raises(ValueError, match=rf"knn does not estimate name='{name[:5]}.*: .*"
+                                         rf"methods that estimate it: .*{methods}"):
         knn(X, Y, name)
+    with pytest.raises(ValueError, match=r"unknown divergence name='no_such_thing'; valid "
+                                         r"names: kl, reverse_kl"):
+        knn(X, Y, "no_such_thing")
 
 
 def test_bad_options():

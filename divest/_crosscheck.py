@@ -16,10 +16,35 @@ from .reference import STANDARD_NAMES, draw
 
 __all__ = ["CrossCheckReport", "CrossCheckRow", "InequalityCheck", "crosscheck"]
 
-#: absolute z-score above which an estimate is flagged as disagreeing with the exact value
+#: absolute z-score above which an estimate is flagged as disagreeing with the exact value; a
+#: claimed 95% interval is checked with its sampling part widened from 1.96 to this many
+#: standard errors (a family-wise level over the ~100 rows of a run)
 Z_FAIL = 5.0
+#: a standard error above ``SE_ABSURD * max(1, |exact|)`` carries no information
+SE_ABSURD = 1e6
+_Z95 = 1.959963984540054
 
 _EXACT_METHODS = ("closed_form", "quadrature", "monte_carlo")
+#: exact methods without sampling error: judged by |z| alone
+_DETERMINISTIC = ("closed_form", "quadrature")
+#: every row status: whether it fails the run, and what it means (docs/cli.rst has this table)
+STATUSES = {
+    "reference": (False, "the row is the exact value the others are compared with"),
+    "ok": (False, "within Z_FAIL SE (closed form, quadrature) or inside the claimed interval"),
+    "open": (False, "covered only through an interval end that is open towards the exact value"),
+    "bound": (False, "a lower bound not above the exact value beyond Z_FAIL SE"),
+    "unclaimed": (False, "the method claims no interval for this divergence on this pair"),
+    "inf-missed": (False, "the exact value is infinite; the finite estimate's interval is not "
+                          "open above, and no interval is claimed for an infinite divergence"),
+    "no-exact": (False, "no exact value to compare with"),
+    "FAIL": (True, "the exact value is outside the claimed interval, an exact method is off "
+                   "by more than Z_FAIL SE, or a lower bound is above the exact value"),
+    "unreliable": (True, "an infinite, NaN or absurd SE without an interval open towards the "
+                         "exact value"),
+    "error": (True, "the method raised an error"),
+}
+#: statuses that fail the run
+FAILING_STATUSES = tuple(k for k, (fails, _) in STATUSES.items() if fails)
 #: sample estimators, run on n_samples draws of P and Q; ratio methods are fitted once
 _SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "ipm")
 #: exact optimal transport in d > 1 runs on at most this many of the drawn points
@@ -32,7 +57,7 @@ _METHODS = _EXACT_METHODS + _SAMPLE_METHODS + _OPT_IN_METHODS
 
 @dataclass(frozen=True)
 class CrossCheckRow:
-    """One method's estimate of one divergence.
+    """One method's estimate of one divergence, and its verdict.
 
     Attributes
     ----------
@@ -46,14 +71,28 @@ class CrossCheckRow:
         ``(value - exact) / sqrt(se^2 + se_exact^2)``; 0 when both are equal
         (including equal infinities), ``inf`` when an exact method disagrees.
     status : str
-        ``"ok"``, ``"FAIL"`` (``|z| > Z_FAIL`` for an exact or Monte Carlo method, or a
-        lower bound above the truth), ``"off"`` (a sample estimator with
-        ``|z| > Z_FAIL``: finite-sample bias, not a failure), ``"bound"`` (a lower bound
-        not above the truth), ``"reference"`` (this row is the exact value),
-        ``"no-exact"``, ``"inf-missed"`` (the truth is infinite, a finite-sample method
-        cannot see it) or ``"error: ..."``.
+        The verdict of the row (the table in ``docs/cli.rst``).  Failing the run:
+        ``"FAIL"`` (a closed form or quadrature more than :data:`Z_FAIL` standard errors
+        from the exact value; the exact value outside a claimed interval; a lower bound
+        more than :data:`Z_FAIL` standard errors above the exact value),
+        ``"unreliable"`` (an infinite, NaN or absurd standard error, see
+        ``_unreliable_se``, without an interval open towards the exact value) and
+        ``"error: ..."``.  Not failing: ``"reference"`` (this row is the exact value),
+        ``"ok"``, ``"open"`` (covered only through an interval end that is open
+        towards the exact value), ``"bound"`` (a lower bound not above the exact
+        value), ``"unclaimed"`` (the method claims no interval here; ``note`` says
+        why), ``"inf-missed"`` (the exact value is infinite and the finite estimate's
+        interval is not open above) and ``"no-exact"``.
     seconds : float
         Wall time of the method.
+    interval : tuple of float
+        The estimate's ``confidence_interval`` (bias-aware where the method makes
+        it so); ``(nan, nan)`` for an error.
+    claimed : bool
+        Whether the verdict held the method to its interval (or, for closed forms and
+        quadrature, to its error bound).
+    note : str
+        Why a row is not simply ``"ok"``.
     """
 
     name: str
@@ -64,6 +103,14 @@ class CrossCheckRow:
     z: float | None
     status: str
     seconds: float
+    interval: tuple = (math.nan, math.nan)
+    claimed: bool = False
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether this row fails the run."""
+        return self.status.split(":")[0] in FAILING_STATUSES
 
 
 @dataclass(frozen=True)
@@ -95,9 +142,14 @@ class CrossCheckReport:
     rows : tuple of CrossCheckRow
     checks : tuple of InequalityCheck
     n : int
-        Samples per distribution for the sampling methods.
+        Samples per distribution given to the sample estimators (``n_samples`` of
+        :func:`crosscheck`).
     seed : object
         The ``rng`` argument (for reproduction).
+    failures : tuple of str
+        One line per failing row or violated relation; empty when the run passes.
+    n_exact : int or None
+        Draws per distribution for Monte Carlo (``n`` of :func:`crosscheck`).
     """
 
     pair: str
@@ -106,21 +158,44 @@ class CrossCheckReport:
     n: int
     seed: object = None
     failures: tuple = field(default=(), compare=False)
+    n_exact: int | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every estimate agrees with the exact value and every relation holds."""
+        """True when no row fails (see :attr:`CrossCheckRow.status`) and every relation holds."""
         return not self.failures
 
+    def _sizes(self) -> str:
+        methods = {r.method for r in self.rows}
+        parts = []
+        if methods & set(_SAMPLE_METHODS + _OPT_IN_METHODS):
+            parts.append(f"sample estimators: n = {self.n} per distribution")
+        if "monte_carlo" in methods and self.n_exact is not None:
+            parts.append(f"Monte Carlo: {self.n_exact} draws")
+        return "; ".join(parts + [f"rng = {self.seed!r}"])
+
+    def _verdict(self, bullet="  - ") -> str:
+        counts = {}
+        for r in self.rows:
+            key = r.status.split(":")[0]
+            counts[key] = counts.get(key, 0) + 1
+        tally = ", ".join(f"{k} {v}" for k, v in counts.items())
+        if self.ok:
+            return f"all checks passed ({tally})"
+        return "\n".join([f"FAILED: {len(self.failures)} failure(s) ({tally})"]
+                         + [bullet + f for f in self.failures])
+
     def to_dict(self) -> dict:
-        """Plain-data form (JSON-serialisable; infinities as strings)."""
+        """Plain-data form (JSON-serialisable; infinities and NaN as strings)."""
         def clean(x):
             if isinstance(x, float) and not math.isfinite(x):
                 return str(x)
+            if isinstance(x, tuple):
+                return [clean(v) for v in x]
             return x
         return {
-            "pair": self.pair, "n": self.n, "seed": repr(self.seed), "ok": self.ok,
-            "failures": list(self.failures),
+            "pair": self.pair, "n": self.n, "n_exact": self.n_exact, "seed": repr(self.seed),
+            "ok": self.ok, "failures": list(self.failures),
             "rows": [{k: clean(v) for k, v in asdict(r).items()} for r in self.rows],
             "checks": [{k: clean(v) for k, v in asdict(c).items()} for c in self.checks],
         }
@@ -135,41 +210,54 @@ class CrossCheckReport:
 
     def to_markdown(self) -> str:
         """The report as markdown tables."""
-        lines = [f"### crosscheck: {self.pair} (n = {self.n}, rng = {self.seed!r})", "",
-                 "| divergence | exact | method | estimate | std. error | z | status | s |",
-                 "|---|---|---|---|---|---|---|---|"]
+        lines = [f"### crosscheck: {self.pair} ({self._sizes()})", "",
+                 "| divergence | exact | method | estimate | std. error | 95% interval | z | "
+                 "status | note | s |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
         for r in self.rows:
             ex = "—" if r.exact is None else f"{r.exact:.6g}"
             z = "" if r.z is None else f"{r.z:+.2f}"
+            note = r.note.replace("|", "/")
             lines.append(f"| {r.name} | {ex} | {r.method} | {r.value:.6g} | "
-                         f"{r.standard_error:.2g} | {z} | {r.status} | {r.seconds:.3f} |")
+                         f"{r.standard_error:.2g} | {_fmt_interval(r.interval)} | {z} | "
+                         f"{r.status} | {note} | {r.seconds:.3f} |")
         lines += ["", "| relation | lhs | rhs | holds |", "|---|---|---|---|"]
         for c in self.checks:
             lines.append(f"| {c.name} | {c.lhs:.6g} | {c.rhs:.6g} | {'yes' if c.holds else 'NO'} |")
-        lines += ["", f"**{'all checks passed' if self.ok else 'FAILURES: ' + '; '.join(self.failures)}**"]
+        verdict = self._verdict(bullet="- ").split("\n")
+        lines += ["", f"**{verdict[0]}**"] + ([""] + verdict[1:] if len(verdict) > 1 else [])
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        head = f"crosscheck: {self.pair}   (n = {self.n}, rng = {self.seed!r})"
+        head = f"crosscheck: {self.pair}   ({self._sizes()})"
         out = [head, "=" * len(head),
                f"{'divergence':22s} {'exact':>12s} {'method':12s} {'estimate':>12s} "
-               f"{'std.err':>9s} {'z':>7s}  status"]
+               f"{'std.err':>9s} {'95% interval':>22s} {'z':>7s}  status"]
         prev = None
         for r in self.rows:
             ex = "—" if r.exact is None else f"{r.exact:.6g}"
             z = "" if r.z is None else f"{r.z:+.2f}"
             nm = r.name if r.name != prev else ""
             prev = r.name
+            note = f"  ({r.note})" if r.note else ""
             out.append(f"{nm:22s} {ex:>12s} {r.method:12s} {r.value:12.6g} "
-                       f"{r.standard_error:9.2g} {z:>7s}  {r.status}")
+                       f"{r.standard_error:9.2g} {_fmt_interval(r.interval):>22s} {z:>7s}  "
+                       f"{r.status}{note}")
         out += ["", "relations that must hold:"]
         for c in self.checks:
             out.append(f"  [{'ok' if c.holds else 'NO'}] {c.name}: {c.lhs:.6g} <= {c.rhs:.6g}")
-        out += ["", "all checks passed" if self.ok else "FAILURES: " + "; ".join(self.failures)]
+        out += ["", self._verdict()]
         return "\n".join(out)
 
     def plot(self, path):
-        """Write a PNG: per divergence, each method's estimate with its 95% interval and the exact value."""
+        """Write a PNG: per divergence, each method's estimate with its 95% interval and the exact value.
+
+        Each panel's y-range is set by the exact value and the point estimates
+        (``_panel_limits``), not by the widest interval: a bar that leaves the panel
+        ends in a triangle at the edge, and an estimate outside the panel is drawn as a
+        hollow triangle at the edge with its value.  Methods whose row fails the run are
+        labelled in red.
+        """
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -177,32 +265,121 @@ class CrossCheckReport:
         ncol = 4
         nrow = max(1, math.ceil(len(names) / ncol))
         fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.6 * nrow), squeeze=False)
-        colors = {"closed_form": "k", "quadrature": "tab:blue", "monte_carlo": "tab:orange",
-                  "knn": "tab:green", "classifier": "tab:purple", "ulsif": "tab:brown",
-                  "kliep": "tab:pink", "variational": "tab:gray", "ipm": "tab:olive",
-                  "neural": "tab:cyan"}
         for ax, nm in zip(axes.ravel(), names):
-            rows = [r for r in self.rows if r.name == nm and math.isfinite(r.value)]
+            rows = [r for r in self.rows if r.name == nm and not math.isnan(r.value)]
             exact = next((r.exact for r in self.rows if r.name == nm), None)
-            for i, r in enumerate(rows):
-                err = 1.96 * r.standard_error if math.isfinite(r.standard_error) else 0.0
-                ax.errorbar([i], [r.value], yerr=[err], fmt="o", capsize=4,
-                            color=colors.get(r.method, "tab:green"))
-            if exact is not None and math.isfinite(exact):
-                ax.axhline(exact, color="tab:red", lw=1, ls="--", label="exact")
-            ax.set_xticks(range(len(rows)))
-            ax.set_xticklabels([r.method for r in rows], fontsize=7, rotation=35, ha="right")
+            _plot_panel(ax, rows, exact)
             title = nm if exact is None or math.isfinite(exact) else f"{nm} (exact = inf)"
             ax.set_title(title, fontsize=9)
-            ax.set_xlim(-0.7, max(len(rows), 1) - 0.3)
         for ax in axes.ravel()[len(names):]:
             ax.axis("off")
-        fig.suptitle(f"divest crosscheck — {self.pair} (n = {self.n}; bars: 95% intervals; "
-                     "dashed: exact)", fontsize=11)
+        fig.suptitle(f"divest crosscheck — {self.pair} ({self._sizes()}; bars: 95% intervals; "
+                     "dashed: exact; triangles: clipped)", fontsize=10)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path
+
+
+_COLORS = {"closed_form": "k", "quadrature": "tab:blue", "monte_carlo": "tab:orange",
+           "knn": "tab:green", "classifier": "tab:purple", "ulsif": "tab:brown",
+           "kliep": "tab:pink", "variational": "tab:gray", "ipm": "tab:olive",
+           "neural": "tab:cyan"}
+
+
+def _fmt_interval(iv) -> str:
+    lo, hi = iv
+    if math.isnan(lo) and math.isnan(hi):
+        return ""
+    return f"[{lo:.4g}, {hi:.4g}]"
+
+
+def _bar(r):
+    """The 95% interval drawn for a row: its own interval, else value -/+ 1.96 SE."""
+    lo, hi = r.interval
+    if math.isnan(lo) or math.isnan(hi):
+        se = r.standard_error if math.isfinite(r.standard_error) else 0.0
+        return r.value - _Z95 * se, r.value + _Z95 * se
+    return lo, hi
+
+
+def _panel_limits(values, exact, bars):
+    """A y-range for one panel that no single outlier or huge error bar can flatten.
+
+    The core range spans the exact value (if finite) and the point estimates that lie
+    within 10 median deviations of it (the centre is the exact value, else the median
+    estimate).  Interval ends may widen it on each side by at most the larger of the
+    core span and three typical bar lengths (the median of the finite distances from
+    the kept estimates to their interval ends); a tenth of the span is always added as
+    a margin.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Point estimates (non-finite ones are ignored).
+    exact : float or None
+    bars : sequence of (float, float)
+        Interval ends, one pair per estimate.
+
+    Returns
+    -------
+    (float, float)
+    """
+    has_exact = exact is not None and math.isfinite(exact)
+    pts = [(v, b) for v, b in zip(values, bars) if math.isfinite(v)]
+    if not pts:
+        centre = exact if has_exact else 0.0
+        return centre - 1.0, centre + 1.0
+    finite = np.array([v for v, _ in pts])
+    centre = float(exact) if has_exact else float(np.median(finite))
+    dev = np.abs(finite - centre)
+    typical = float(np.median(dev))
+    keep = dev <= 10 * typical if typical > 0 else dev == 0
+    kept = [pts[i] for i in np.flatnonzero(keep)]
+    core = [v for v, _ in kept] + [centre]
+    lo0, hi0 = min(core), max(core)
+    span = hi0 - lo0
+    if span == 0.0:
+        span = 0.1 * max(1.0, abs(centre))
+    lengths = [abs(e - v) for v, b in kept for e in b if math.isfinite(e)]
+    reach = max(span, 3 * float(np.median(lengths))) if lengths else span
+    ends = [e for _, b in pts for e in b if not math.isnan(e)]
+    lo = min(lo0 - 0.1 * span, max(lo0 - reach, min(ends, default=lo0)))
+    hi = max(hi0 + 0.1 * span, min(hi0 + reach, max(ends, default=hi0)))
+    return lo, hi
+
+
+def _plot_panel(ax, rows, exact):
+    """One divergence: each method's estimate and interval, clipped to ``_panel_limits``."""
+    bars = [_bar(r) for r in rows]
+    lo, hi = _panel_limits([r.value for r in rows], exact, bars)
+    pad = 0.02 * (hi - lo)
+    for i, (r, (b_lo, b_hi)) in enumerate(zip(rows, bars)):
+        color = _COLORS.get(r.method, "tab:green")
+        top, bottom = min(b_hi, hi - pad), max(b_lo, lo + pad)
+        if bottom < top:
+            ax.vlines(i, bottom, top, color=color, lw=1.5)
+        if b_hi > hi:  # the bar continues above the panel
+            ax.plot([i], [hi - pad], marker="^", color=color, ms=6, ls="none")
+        if b_lo < lo:
+            ax.plot([i], [lo + pad], marker="v", color=color, ms=6, ls="none")
+        if lo <= r.value <= hi:
+            ax.plot([i], [r.value], "o", color=color, ms=5)
+        else:
+            edge = hi - pad if r.value > hi else lo + pad
+            ax.plot([i], [edge], marker="^" if r.value > hi else "v", mfc="white",
+                    color=color, ms=9, ls="none")
+            ax.annotate(f"{r.value:.3g}", (i, edge), textcoords="offset points",
+                        xytext=(4, -10 if r.value > hi else 4), fontsize=6, color=color)
+    if exact is not None and math.isfinite(exact):
+        ax.axhline(exact, color="tab:red", lw=1, ls="--", label="exact")
+    ax.set_ylim(lo, hi)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r.method for r in rows], fontsize=7, rotation=35, ha="right")
+    for label, r in zip(ax.get_xticklabels(), rows):
+        if r.failed:
+            label.set_color("red")
+    ax.set_xlim(-0.7, max(len(rows), 1) - 0.3)
 
 
 def _z(value, se, exact, se_exact):
@@ -221,26 +398,152 @@ def _z(value, se, exact, se_exact):
     return diff / math.sqrt(se ** 2 + se_exact ** 2 + rounding ** 2)
 
 
-def _applicable(P, Q, spec, method):
-    has_density = all(hasattr(D, "logpdf") or hasattr(D, "logpmf") for D in (P, Q))
-    if method == "closed_form":
-        return True
-    if method == "neural":
-        return spec.is_f
-    if method in _SAMPLE_METHODS:
-        from ._divergence import _IPM_NAMES, _KNN_NAMES
-        if method == "ipm":
-            return spec.base in _IPM_NAMES
-        if method == "knn":
-            return spec.base in _KNN_NAMES
-        if method == "variational":
-            return spec.is_f
-        return spec.density_based
-    if not spec.density_based or not has_density:
+def _unreliable_se(value, se, exact):
+    """Whether a standard error carries no information about the estimate.
+
+    True for a NaN standard error, a non-finite one on a finite estimate, and one above
+    ``SE_ABSURD * max(1, |exact|)`` (no interval built from it says anything about a
+    divergence of that size).
+    """
+    if math.isnan(se):
+        return not (math.isinf(value) and exact is not None and value == exact)
+    if math.isinf(se):
+        return math.isfinite(value)
+    scale = max(1.0, abs(exact)) if exact is not None else max(1.0, abs(value))
+    return se > SE_ABSURD * scale
+
+
+def _claims_interval(est):
+    """Whether the method claims ``est.confidence_interval`` for the divergence itself.
+
+    For now: a lower bound (``is_lower_bound``) claims nothing about the divergence,
+    and an interval with a NaN end or open at both ends claims nothing; a finite or
+    half-open interval is claimed.  (The method registry's assumptions will refine
+    this per method and divergence.)
+    """
+    if est.is_lower_bound:
         return False
-    if method == "quadrature":
-        return dimension(P) == 1
-    return method == "monte_carlo" and all(hasattr(D, "rvs") for D in (P, Q))
+    lo, hi = est.confidence_interval
+    if math.isnan(lo) or math.isnan(hi):
+        return False
+    return not (lo == -math.inf and hi == math.inf)
+
+
+def _widened(interval, se, exact, se_exact):
+    """The 95% interval with its sampling part widened from 1.96 to :data:`Z_FAIL` SEs.
+
+    The bias allowances of a bias-aware interval are kept as they are; ``se_exact``
+    (the exact value's own error) widens both ends by :data:`Z_FAIL` times itself, and
+    a few ulps of the exact value absorb rounding (an estimate of ``log 2`` with a zero
+    standard error on disjoint supports).
+    """
+    lo, hi = interval
+    rounding = 8 * np.finfo(float).eps * (max(1.0, abs(exact)) if math.isfinite(exact) else 1.0)
+    extra = (Z_FAIL - _Z95) * (se if math.isfinite(se) else 0.0) + Z_FAIL * se_exact + rounding
+    return lo - extra, hi + extra
+
+
+class _Conditions:
+    r"""What the exact values of the pair say about the influence functions' variances.
+
+    A normal interval around a sample estimate needs the variance of the divergence's
+    influence function to be finite ("When an interval is claimed" in
+    ``docs/conventions.rst``).  From exact values crosscheck can tell: an infinite
+    divergence (no finite-variance influence function); KL needs
+    :math:`\chi^2(P\|Q)` (``pearson``) finite, reverse KL needs
+    :math:`\chi^2(Q\|P)` (``neyman``) finite, Jeffreys both; Pearson and the alpha-
+    and Rényi divergences of order :math:`\alpha > 1` need
+    :math:`\mathbb E_Q r^{2\alpha} < \infty`, i.e. ``alpha(alpha=2 alpha)`` finite.
+    Exact values that are not available impose nothing.
+    """
+
+    def __init__(self, P, Q):
+        self.P, self.Q, self._cache = P, Q, {}
+
+    def _infinite(self, label):
+        if label not in self._cache:
+            try:
+                ref = _best_exact(self.P, self.Q, label)
+            except (ValueError, FloatingPointError, NoClosedForm):
+                ref = None
+            self._cache[label] = ref is not None and math.isinf(ref.value)
+        return self._cache[label]
+
+    def unclaimed_reason(self, spec, exact):
+        """Why no interval can be claimed for ``spec`` on this pair ("" when one can)."""
+        if math.isinf(exact):
+            return "the divergence is infinite: no interval is claimed"
+        needs = {"kl": ("pearson",), "reverse_kl": ("neyman",),
+                 "jeffreys": ("pearson", "neyman")}.get(spec.base, ())
+        alpha = spec.params.get("alpha")
+        if spec.base == "pearson":
+            alpha = 2.0
+        if spec.base in ("pearson", "alpha", "renyi") and alpha is not None and alpha > 1:
+            needs = (f"alpha(alpha={_fmt_number(2 * alpha)})",)
+        for label in needs:
+            if self._infinite(label):
+                return f"{label} is infinite: the influence function has infinite variance"
+        return ""
+
+
+def _fmt_number(x):
+    return repr(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _judge(method, est, exact, se_exact, unclaimed_reason):
+    """The verdict of one row that is not the reference: ``(status, claimed, note, failure)``.
+
+    ``failure`` is the line added to the report's failures, or None.  The rules are the
+    table of ``docs/cli.rst``.
+    """
+    v, se = est.value, est.standard_error
+    lo, hi = est.confidence_interval
+    z = _z(v, se, exact, se_exact)
+    if method in _DETERMINISTIC:
+        if abs(z) > Z_FAIL:
+            return "FAIL", True, "", f"z = {z:+.2f}"
+        return "ok", True, "", None
+    unreliable = _unreliable_se(v, se, exact)
+    if est.is_lower_bound:
+        note = "lower bound: no interval is claimed for the divergence"
+        if v <= exact or (z <= Z_FAIL and not unreliable):
+            return "bound", False, note, None
+        if unreliable:
+            return ("unreliable", False, f"lower bound above the exact value, SE = {se:.2g}",
+                    f"lower bound above the truth with an unreliable SE = {se:.2g}")
+        return "FAIL", False, note, f"lower bound above the truth, z = {z:+.2f}"
+    w_lo, w_hi = _widened((lo, hi), se, exact, se_exact)
+    covered = w_lo <= exact <= w_hi
+    open_towards = (exact > v and hi == math.inf) or (exact < v and lo == -math.inf)
+    if unreliable:
+        if covered and open_towards:
+            return "open", False, f"SE = {se:.2g}; the interval is open towards the exact value", \
+                None
+        return ("unreliable", False, f"SE = {se:.2g} carries no information",
+                f"SE = {se:.2g} and the interval [{lo:.4g}, {hi:.4g}] is not open towards "
+                f"the exact value")
+    if math.isinf(exact) and math.isfinite(v):
+        if hi == math.inf:
+            return "open", False, "the interval is open above", None
+        return "inf-missed", False, "the exact value is infinite; the interval is not open", None
+    if not _claims_interval(est):
+        return "unclaimed", False, "the method claims no interval", None
+    if unclaimed_reason:
+        return "unclaimed", False, unclaimed_reason, None
+    if covered:
+        return "ok", True, "", None
+    return ("FAIL", True, f"outside the claimed interval (z = {z:+.2f})",
+            f"exact value {exact:.6g} outside the claimed interval [{lo:.4g}, {hi:.4g}] "
+            f"(sampling part widened to {Z_FAIL:g} SE), z = {z:+.2f}")
+
+
+def _applicable(P, Q, spec, method):
+    """Whether ``method`` runs for ``spec`` on (P, Q): the method registry decides (a
+    closed form is looked up when run: a missing one skips the row)."""
+    from . import _methods
+    if _methods.METHODS[method].inputs == "samples" or method == "closed_form":
+        return _methods.supports(method, spec)[0]
+    return _methods.applicable(method, P, Q, spec)[0]
 
 
 def _sample_estimate(method, spec, samples, ratios, rng):
@@ -311,14 +614,20 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     r"""Estimate many divergences of one pair by every applicable method and compare.
 
     For each divergence the exact value comes from its closed form, else from 1-D
-    quadrature.  Every method is run and compared with it through
-    :math:`z = (\hat D - D)/\sqrt{\mathrm{se}^2 + \mathrm{se}_{exact}^2}`; an estimate
-    with :math:`|z| > 5` is a failure for the exact and Monte Carlo methods.  The
-    sample estimators of :mod:`divest.estimators` run on ``n_samples`` draws of P
-    and Q; a consistent estimator more than 5 standard errors away is marked
-    ``"off"`` (finite-sample bias, reported but not a failure); a lower bound
-    (``variational``) is a failure only if it exceeds the exact value by more than 5
-    standard errors, and is otherwise ``"bound"``.  Relations that hold for every pair are
+    quadrature, and every applicable method is compared with it.  A closed form or
+    quadrature fails when
+    :math:`|z| = |\hat D - D|/\sqrt{\mathrm{se}^2 + \mathrm{se}_{exact}^2} > 5`.
+    Monte Carlo and the sample estimators (run on ``n_samples`` draws of P and Q) are
+    held to their ``confidence_interval`` -- bias-aware for kNN and the density
+    ratios -- where they claim it (``_claims_interval``, and a finite variance of
+    the divergence's influence function as far as the exact values tell): the exact
+    value outside the interval, whose sampling part is widened from 1.96 to 5
+    standard errors, fails.  A lower bound (``is_lower_bound``) claims no interval
+    and fails only above the exact value by more than 5 standard errors.  A NaN,
+    infinite or absurd standard error fails unless the interval is open towards the
+    exact value.  The statuses, and which of them fail, are the table of
+    ``CrossCheckRow.status`` and ``docs/cli.rst``.  Relations that hold for
+    every pair are
     checked on the exact values: Pinsker :math:`TV \le \sqrt{KL/2}`,
     Bretagnolle–Huber :math:`TV \le \sqrt{1 - e^{-KL}}`,
     :math:`H^2/2 \le TV \le H\sqrt{1 - H^2/4}`, :math:`KL \le \log(1 + \chi^2)`,
@@ -340,9 +649,10 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
         exact OT on at most 1000 points per sample in d > 1), ``mmd2`` (unbiased) and
         ``energy`` (unbiased) with :mod:`divest.ipm`.
     n : int
-        Samples per distribution for Monte Carlo.
+        Draws per distribution for Monte Carlo (the CLI's ``--n-exact``).
     n_samples : int
-        Samples per distribution given to the sample estimators.
+        Samples per distribution given to the sample estimators (the CLI's
+        ``--n-samples``; the report's ``n``).
     rng : None, int or numpy.random.Generator
     progress : bool
         Show a progress bar (tqdm) on stderr.
@@ -387,6 +697,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     ratios = {}
 
     rows, failures, exact_values = [], [], {}
+    conditions = _Conditions(P, Q)
     iterator = specs
     if progress:
         from tqdm.auto import tqdm
@@ -419,31 +730,28 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
                 failures.append(f"{spec.label}/{m}: {exc}")
                 continue
             dt = time.perf_counter() - t0
+            interval = tuple(float(e) for e in est.confidence_interval)
             if ref is None:
+                note = "SE carries no information" if _unreliable_se(
+                    est.value, est.standard_error, None) else ""
                 rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, None,
-                                          None, "no-exact", dt))
+                                          None, "no-exact", dt, interval, False, note))
                 continue
             is_ref = est is ref
-            z = _z(est.value, est.standard_error, ref.value,
-                   0.0 if is_ref else ref.standard_error)
+            se_exact = 0.0 if is_ref else ref.standard_error
+            z = _z(est.value, est.standard_error, ref.value, se_exact)
             if is_ref:
-                status = "reference"
-            elif math.isinf(ref.value) and math.isfinite(est.value) and m != "quadrature":
-                status = "inf-missed"
-            elif est.is_lower_bound:
-                status = "bound" if z <= Z_FAIL else "FAIL"
-                if status == "FAIL":
-                    failures.append(f"{spec.label}/{m}: lower bound above the truth, z = {z:+.2f}")
-            elif abs(z) > Z_FAIL:
-                status = "off" if m in _SAMPLE_METHODS else "FAIL"
-                if status == "FAIL":
-                    failures.append(f"{spec.label}/{m}: z = {z:+.2f}")
+                status, claimed, note, failure = "reference", True, "", None
             else:
-                status = "ok"
+                status, claimed, note, failure = _judge(
+                    m, est, ref.value, se_exact,
+                    conditions.unclaimed_reason(spec, ref.value))
+            if failure is not None:
+                failures.append(f"{spec.label}/{m}: {failure}")
             rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, ref.value,
-                                      z, status, dt))
+                                      z, status, dt, interval, claimed, note))
     checks = _relations(exact_values)
     failures += [f"relation violated: {c.name}" for c in checks if not c.holds]
     label = pair_name or f"P = {P!r}, Q = {Q!r}"
-    return CrossCheckReport(pair=label, rows=tuple(rows), checks=tuple(checks), n=n, seed=seed,
-                            failures=tuple(failures))
+    return CrossCheckReport(pair=label, rows=tuple(rows), checks=tuple(checks), n=n_samples,
+                            seed=seed, failures=tuple(failures), n_exact=n)

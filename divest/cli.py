@@ -12,34 +12,71 @@ def _csv(text):
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+_DEFAULT_N_EXACT = 100_000
+_DEFAULT_N_SAMPLES = 5000
+
+
 def _parser():
     from . import reference
+    from ._crosscheck import _EXACT_METHODS, _OPT_IN_METHODS, _SAMPLE_METHODS
     p = argparse.ArgumentParser(prog="divest", description="Divergences between distributions, "
                                 "computed every way they can be and checked against each other.")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("crosscheck", help="run every method on a reference pair and compare "
-                       "with the exact values")
-    c.add_argument("--pair", default=reference.DEFAULT_PAIR,
-                   help=f"reference pair (default {reference.DEFAULT_PAIR}; see `divest pairs`)")
-    c.add_argument("--n", type=int, default=100_000, help="samples per distribution "
-                   "for the sampling methods (default 100000)")
-    c.add_argument("--n-samples", type=int, default=5000, dest="n_samples",
-                   help="samples per distribution for the sample estimators (default 5000)")
-    c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    c.add_argument("--names", type=_csv, default=None,
-                   help="comma-separated divergences, e.g. kl,js,'alpha(alpha=0.5)'")
-    c.add_argument("--methods", type=_csv, default=None,
-                   help="comma-separated methods among closed_form,quadrature,monte_carlo,"
-                   "knn,classifier,ulsif,kliep,variational,ipm (default: all that apply), "
-                   "and the opt-in neural (needs torch)")
-    c.add_argument("--plot", default=None, metavar="PNG", help="write estimates vs exact values")
-    c.add_argument("--json", default=None, metavar="PATH", help="write the report as JSON")
-    c.add_argument("--markdown", default=None, metavar="PATH", help="write the report as markdown")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
-    sub.add_parser("pairs", help="list the built-in reference pairs")
+                       "with the exact values", description="Run every applicable method on a "
+                       "reference pair, compare each estimate with the exact value and check "
+                       "the relations between divergences.  Exit status: 0 when every row "
+                       "passes and every relation holds, 1 when one fails (statuses FAIL, "
+                       "unreliable, error; see docs/cli.rst), 2 for invalid arguments.")
+    c.add_argument("--pair", default=reference.DEFAULT_PAIR, metavar="NAME",
+                   help=f"reference pair, see `divest pairs` (default: {reference.DEFAULT_PAIR})")
+    c.add_argument("--n-exact", type=int, default=None, dest="n_exact", metavar="N",
+                   help="Monte Carlo draws per distribution for the exact-side method "
+                   f"monte_carlo (default: {_DEFAULT_N_EXACT})")
+    c.add_argument("--n-samples", type=int, default=_DEFAULT_N_SAMPLES, dest="n_samples",
+                   metavar="N", help="samples per distribution given to the sample "
+                   f"estimators ({', '.join(_SAMPLE_METHODS + _OPT_IN_METHODS)}); the "
+                   f"report's n (default: {_DEFAULT_N_SAMPLES})")
+    c.add_argument("--n", type=int, default=None, dest="n_deprecated", metavar="N",
+                   help="deprecated alias of --n-exact: sets the Monte Carlo draws, not the "
+                   "sample estimators' n (default: unset)")
+    c.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the "
+                   "same report (default: 0)")
+    c.add_argument("--names", type=_csv, default=None, metavar="LIST",
+                   help="comma-separated divergences, e.g. kl,js,'alpha(alpha=0.5)' "
+                   "(default: the standard names of divest.reference.STANDARD_NAMES)")
+    c.add_argument("--methods", type=_csv, default=None, metavar="LIST",
+                   help=f"comma-separated methods among {','.join(_EXACT_METHODS)} (exact side) "
+                   f"and {','.join(_SAMPLE_METHODS)} (sample estimators), and the opt-in "
+                   f"{','.join(_OPT_IN_METHODS)} (needs torch) (default: all that apply, "
+                   "without the opt-in ones)")
+    c.add_argument("--plot", default=None, metavar="PNG",
+                   help="write a PNG of the estimates against the exact values (default: none)")
+    c.add_argument("--json", default=None, metavar="PATH",
+                   help="write the report as JSON (default: none)")
+    c.add_argument("--markdown", default=None, metavar="PATH",
+                   help="write the report as markdown (default: none)")
+    c.add_argument("--quiet", action="store_true",
+                   help="no progress bar (default: show one on stderr)")
+    sub.add_parser("pairs", help="list the built-in reference pairs",
+                   description="List the built-in reference pairs, one a line: name "
+                   "(the value of `divest crosscheck --pair`), dimension and "
+                   "description; * marks the default pair.  Takes no options.")
     sub.add_parser("gan", help="compare GAN losses on toy datasets (needs the torch extra; "
                    "`divest gan --help`)", add_help=False)
     return p
+
+
+def _n_exact(args):
+    """The Monte Carlo size from ``--n-exact`` or the deprecated ``--n`` (with a note)."""
+    if args.n_deprecated is None:
+        return _DEFAULT_N_EXACT if args.n_exact is None else args.n_exact
+    if args.n_exact is not None and args.n_exact != args.n_deprecated:
+        raise ValueError(f"--n={args.n_deprecated} and --n-exact={args.n_exact} disagree; "
+                         "--n is a deprecated alias of --n-exact: give only --n-exact")
+    print("divest crosscheck: --n is deprecated; it sets --n-exact (Monte Carlo draws); "
+          "the sample estimators use --n-samples", file=sys.stderr)
+    return args.n_deprecated
 
 
 def main(argv=None) -> int:
@@ -62,8 +99,9 @@ def main(argv=None) -> int:
         return 0
     from ._crosscheck import crosscheck
     try:
+        n_exact = _n_exact(args)
         pair = reference.get_pair(args.pair)
-        report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=args.n,
+        report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=n_exact,
                             n_samples=args.n_samples, rng=args.seed, progress=not args.quiet,
                             pair_name=f"{pair.name}: {pair.description}")
     except ValueError as exc:

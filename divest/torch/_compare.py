@@ -414,19 +414,33 @@ def main(argv=None) -> int:
     import argparse
     p = argparse.ArgumentParser(prog="divest gan", description="Compare GAN losses on toy "
                                 "datasets: a results table (md, csv, json) and PNGs.")
-    p.add_argument("--quick", action="store_true", help="short CPU run (200 steps, a subset "
-                   "of the f-GANs)")
-    p.add_argument("--losses", nargs="+", default=None, help=f"default all: {' '.join(gan_losses())}")
-    p.add_argument("--datasets", nargs="+", default=None, choices=list(DATASETS))
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--n-eval", type=int, default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=int, default=1, help="runs trained at once, in "
-                   "separate processes (one torch thread each)")
-    p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--out", default="gan_comparison", help="output directory")
+    p.add_argument("--quick", action="store_true", help="smoke-level CPU run: 200 steps, "
+                   "batch 64, 500 evaluation samples, width-64 networks, the built-in losses "
+                   "except score:*, and five f-GANs (default: off, that is 20000 steps, "
+                   "batch 256, 2500 evaluation samples, every loss)")
+    p.add_argument("--losses", nargs="+", default=None, metavar="LOSS",
+                   help="GAN losses to train (default: all, a subset with --quick): "
+                   f"{' '.join(gan_losses())}")
+    p.add_argument("--datasets", nargs="+", default=None, choices=list(DATASETS),
+                   metavar="DATASET", help=f"toy datasets among {', '.join(DATASETS)} "
+                   "(default: all)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED",
+                   help="one run per seed, which sets data, weights and batches (default: 0)")
+    p.add_argument("--steps", type=int, default=None, metavar="N", help="training steps per "
+                   "run (default: 200 with --quick, else 20000)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="batch size "
+                   "(default: 64 with --quick, else 256)")
+    p.add_argument("--n-eval", type=int, default=None, metavar="N", help="generated samples "
+                   "per run for the evaluation metrics (default: 500 with --quick, else 2500)")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA when "
+                   "available), cpu or cuda (default: auto)")
+    p.add_argument("--workers", type=int, default=1, metavar="K", help="runs trained at "
+                   "once, in separate processes with one torch thread each; the results do "
+                   "not depend on it (default: 1)")
+    p.add_argument("--no-figures", action="store_true", help="do not write "
+                   "samples_<dataset>.png and curves_<dataset>.png (default: write them)")
+    p.add_argument("--out", default="gan_comparison", metavar="DIR",
+                   help="output directory (default: gan_comparison)")
     args = p.parse_args(argv)
     res = compare_gans(args.losses, args.datasets, args.seeds, quick=args.quick,
                        steps=args.steps, batch_size=args.batch_size, n_eval=args.n_eval,

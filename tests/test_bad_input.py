@@ -585,6 +585,24 @@ def _dist_cases():
     return cases
 
 
+def _mixed_cases():
+    """divergence(samples of P, distribution Q): the one-sample kNN route."""
+    X1 = X0[:, :1]
+    reason = ("core refactor (_divergence.py): the samples-vs-distribution route does not "
+              "validate Q (stats.norm(0, -1) gives 'Y.logpdf returned NaN', naming neither Q "
+              "nor the parameter; an unfrozen stats.norm is silently used as N(0, 1)); call "
+              "divest._validation.check_distribution(Q, 'Q', "
+              "need_density=True) before the one-sample kNN")
+    fam = [("negative_scale", stats.norm(0, -1), Error("Q", ("scale",)), reason),
+           ("nan_loc", stats.norm(np.nan, 1), Error("Q", ("loc",)), reason),
+           ("none", None, Error("Q", ("None",)), None),
+           ("unfrozen", stats.norm, Error("Q", ("unfrozen",)), reason),
+           ("valid", stats.norm(0, 1), Value(covers(0.0)), None)]
+    return [Case("divergence_samples_vs_dist", f,
+                 lambda Q=Q: _quiet(dv.divergence)(X1, Q, "kl", rng=0), judge, xfail=x)
+            for f, Q, judge, x in fam]
+
+
 # --------------------------------------------------------------------------------------
 # divest.torch.gradient_penalty
 # --------------------------------------------------------------------------------------
@@ -676,7 +694,7 @@ _xfail(["crosscheck"], ["shape_outside_domain"],
        "'Domain error in arguments' for stats.binom(4, 1.5)); call "
        "divest._validation.check_distribution(P, 'P') and (Q, 'Q') first")
 
-CASES = _sample_cases() + _pmf_cases() + _dist_cases() + _gp_cases()
+CASES = _sample_cases() + _pmf_cases() + _dist_cases() + _mixed_cases() + _gp_cases()
 
 
 @pytest.mark.parametrize("case", [c.param() for c in CASES])

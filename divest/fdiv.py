@@ -29,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy import special
 
+from . import _backend
 from ._validation import check_real
 
 __all__ = [
@@ -115,11 +116,23 @@ class FDivergence:
         behaviour of :math:`\log f_0(u)` as :math:`\log u \to -\infty` (resp. of
         :math:`\log f_0^\diamond(v)`), as a function of ``log u``.  Used when a density
         ratio underflows, so that e.g. :math:`q \log(q/p)` stays finite far in the tails.
+    composite : callable, optional
+        :math:`v \mapsto (g_f(v), g_f'(v), f^*(g_f(v)), (f^*\circ g_f)'(v))` in closed
+        form, evaluated directly from the pre-activation (so that :math:`f^*(g_f(v))` never
+        rounds onto the end of :math:`\mathrm{dom} f^*`), for numpy arrays and torch
+        tensors.  The built-in divergences define ``activation``, ``conjugate`` and
+        ``composite`` once, against the array namespace of ``divest._backend``, and the
+        composite is used only while ``activation`` and ``conjugate`` are the ones it
+        was written for (``dataclasses.replace(fd, conjugate=...)`` drops it).  Without
+        one, the variational estimators differentiate ``activation`` and ``conjugate``
+        numerically.
 
     Notes
     -----
     Every callable accepts numpy arrays and is evaluated elementwise; outside its
-    domain it returns ``inf`` (never NaN) and raises no warning.
+    domain it returns ``inf`` (never NaN) and raises no warning.  The ``activation``,
+    ``conjugate`` and ``composite`` of the built-in divergences also accept torch tensors
+    (returning tensors, differentiable by autograd).
 
     Examples
     --------
@@ -145,6 +158,7 @@ class FDivergence:
     params: dict[str, Any] = field(default_factory=dict)
     log_f0_asymptote: Callable | None = None
     log_f0_dual_asymptote: Callable | None = None
+    composite: Callable | None = None
 
     def __post_init__(self):
         if self.f_dual is None:
@@ -168,6 +182,20 @@ class FDivergence:
     def label(self) -> str:
         """Name with parameters, e.g. ``"alpha(alpha=0.5)"``."""
         return f"{self.name}({_fmt_params(self.params)})" if self.params else self.name
+
+    def _closed_composite(self) -> Callable | None:
+        """``composite`` if it belongs to this ``activation`` and ``conjugate``, else None.
+
+        A built-in composite records the callables it was written with; a user-supplied
+        callable without that record is taken at its word.
+        """
+        comp = self.composite
+        if comp is None:
+            return None
+        if isinstance(comp, _Composite) and (comp.activation is not self.activation
+                                             or comp.conjugate is not self.conjugate):
+            return None
+        return comp
 
     @property
     def optimal_critic(self) -> Callable:
@@ -267,38 +295,20 @@ class FDivergence:
 # numerically careful elementary functions
 
 
-def _softplus(v):
-    return np.logaddexp(0.0, v)
-
-
 def _inside(x, top):
     """Keep values strictly below the open endpoint ``top`` of a conjugate domain.
 
     Maps such as ``top - softplus(-v)`` or ``f'(r)`` approach ``top`` only in the limit,
-    but round onto it in float64 (where the conjugate is infinite); the largest double
-    below ``top`` is the correctly rounded value of the open map.
+    but round onto it in floating point (where the conjugate is infinite); the largest
+    float below ``top`` is the correctly rounded value of the open map.  ``x`` may be a
+    numpy array or a torch tensor.
     """
-    return np.minimum(x, np.nextafter(top, -np.inf))
+    nx = _backend.get_backend(x)
+    return nx.minimum(x, nx.below(top, x))
 
 
 def _as_float(u):
     return np.asarray(u, dtype=float)
-
-
-def _wexp(x):
-    """W(exp(x)) for the principal branch of Lambert W, for any real x without overflow."""
-    x = _as_float(x)
-    out = np.empty_like(x)
-    small = x < 500
-    with np.errstate(all="ignore"):
-        out[small] = special.lambertw(np.exp(x[small])).real
-    xb = x[~small]
-    if xb.size:
-        w = xb - np.log(xb)  # solve w + log w = x by Newton's method
-        for _ in range(8):
-            w = w - (w + np.log(w) - xb) / (1.0 + 1.0 / w)
-        out[~small] = w
-    return out
 
 
 def _log_u(u):
@@ -312,18 +322,91 @@ def _inv(u):
         return np.where(u > 0, 1.0 / np.where(u > 0, u, 1.0), np.inf)
 
 
+def _log_softplus(nx, x):
+    """log(softplus(x)), accurate for very negative x (and NaN-free gradients in torch)."""
+    low = x < -30.0
+    return nx.where(low, x - 0.5 * nx.exp(nx.minimum(x, 0.0)),
+                    nx.log(nx.softplus(nx.where(low, 0.0, x))))
+
+
+# ---------------------------------------------------------------------------------
+# one definition of g_f, f* and f* o g_f per divergence, for numpy and torch
+#
+# Each built-in writes its output activation g(nx, v), its conjugate conj(nx, t) and its
+# composite comp(nx, v) -> (a, a', b, b') with a = g_f(v) and b = f*(g_f(v)) once,
+# against the array namespace nx of divest._backend.  The composite is computed
+# directly from the pre-activation v (no rounding of T onto the end of dom f*, e.g.
+# f*(g_f(v)) = (softplus(v) - log 2) / 2 for JS).
+
+
+class _Composite:
+    r""":math:`v \mapsto (g_f(v), g_f'(v), f^*(g_f(v)), (f^*\circ g_f)'(v))` in closed form.
+
+    Written for one pair of ``activation`` and ``conjugate`` callables (kept as
+    attributes): an :class:`FDivergence` uses it only while those are its own, so a
+    divergence derived with ``dataclasses.replace(fd, conjugate=...)`` falls back to
+    numerical derivatives of its own callables.
+    """
+
+    __slots__ = ("fn", "activation", "conjugate")
+
+    def __init__(self, fn, activation, conjugate):
+        self.fn, self.activation, self.conjugate = fn, activation, conjugate
+
+    def __call__(self, v):
+        nx = _backend.get_backend(v)
+        with nx.errstate():
+            return self.fn(nx, v)
+
+    def __repr__(self) -> str:
+        return f"_Composite({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+def _activation(g, top=None):
+    """The FDivergence.activation of ``g``, kept strictly below an open end ``top``."""
+    def activation(v):
+        nx = _backend.get_backend(v)
+        with nx.errstate():
+            a = g(nx, nx.asarray(v))
+        return a if top is None else _inside(a, top)
+    return activation
+
+
+def _conjugate(conj):
+    """The FDivergence.conjugate of ``conj``: float input, no floating-point warnings."""
+    def conjugate(t):
+        nx = _backend.get_backend(t)
+        with nx.errstate():
+            return conj(nx, nx.asarray(t))
+    return conjugate
+
+
+def _with_fgan(g, conj, comp, top=None, **fields) -> FDivergence:
+    """An FDivergence whose activation, conjugate and composite come from one definition."""
+    activation, conjugate = _activation(g, top), _conjugate(conj)
+    return FDivergence(activation=activation, conjugate=conjugate,
+                       composite=_Composite(comp, activation, conjugate), **fields)
+
+
+def _identity(nx, v):
+    return v
+
+
 # ---------------------------------------------------------------------------------
 # built-in divergences
 
 
 def _kl() -> FDivergence:
-    return FDivergence(
+    def comp(nx, v):
+        e = nx.exp(v - 1.0)
+        return v, nx.ones_like(v), e, e
+
+    return _with_fgan(
+        _identity, lambda nx, t: nx.exp(t - 1.0), comp,
         name="kl",
         f=lambda u: special.xlogy(_as_float(u), u),
         f_prime=lambda u: _log_u(u) + 1.0,
-        conjugate=lambda t: np.exp(_as_float(t) - 1.0),
         conjugate_domain=Interval(-math.inf, math.inf),
-        activation=lambda v: _as_float(v),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=False,
         integral=r"\int p \log(p/q)",
@@ -334,18 +417,23 @@ def _kl() -> FDivergence:
 
 
 def _reverse_kl() -> FDivergence:
-    def conj(t):
-        t = _as_float(t)
-        with np.errstate(all="ignore"):
-            return np.where(t < 0, -1.0 - np.log(-t), np.inf)
+    def g(nx, v):
+        return -nx.exp(-v)
 
-    return FDivergence(
+    def conj(nx, t):
+        neg = t < 0
+        return nx.where(neg, -1.0 - nx.log(-nx.where(neg, t, -1.0)), nx.inf)
+
+    def comp(nx, v):
+        e = nx.exp(-v)
+        return -e, e, v - 1.0, nx.ones_like(v)
+
+    return _with_fgan(
+        g, conj, comp, top=0.0,
         name="reverse_kl",
         f=lambda u: -_log_u(u),
         f_prime=lambda u: -_inv(u),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.0),
-        activation=lambda v: _inside(-np.exp(-_as_float(v)), 0.0),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=False,
         integral=r"\int q \log(q/p) = \mathrm{KL}(Q\|P)",
@@ -356,17 +444,20 @@ def _reverse_kl() -> FDivergence:
 
 
 def _pearson() -> FDivergence:
-    def conj(t):
-        t = _as_float(t)
-        return np.where(t >= -2.0, t + 0.25 * t * t, -1.0)
+    def conj(nx, t):
+        return nx.where(t >= -2.0, t + 0.25 * t * t, -1.0)
 
-    return FDivergence(
+    def comp(nx, v):
+        inside = v >= -2.0
+        return (v, nx.ones_like(v), nx.where(inside, v + 0.25 * v * v, -1.0),
+                nx.where(inside, 1.0 + 0.5 * v, 0.0))
+
+    return _with_fgan(
+        _identity, conj, comp,
         name="pearson",
         f=lambda u: (_as_float(u) - 1.0) ** 2,
         f_prime=lambda u: 2.0 * (_as_float(u) - 1.0),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, math.inf),
-        activation=lambda v: _as_float(v),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=False,
         integral=r"\int (p-q)^2/q",
@@ -375,24 +466,29 @@ def _pearson() -> FDivergence:
     )
 
 
+def _neg_expm1(nx, v):
+    """1 - e^(-v): the activation of Neyman and squared Hellinger."""
+    return -nx.expm1(-v)
+
+
 def _neyman() -> FDivergence:
-    def conj(t):
-        t = _as_float(t)
-        with np.errstate(invalid="ignore"):
-            return np.where(t <= 1.0, 2.0 - 2.0 * np.sqrt(np.maximum(1.0 - t, 0.0)), np.inf)
+    def conj(nx, t):
+        return nx.where(t <= 1.0, 2.0 - 2.0 * nx.sqrt(nx.maximum(1.0 - t, 0.0)), nx.inf)
+
+    def comp(nx, v):
+        return _neg_expm1(nx, v), nx.exp(-v), -2.0 * nx.expm1(-0.5 * v), nx.exp(-0.5 * v)
 
     def f(u):
         u = _as_float(u)
         # (1 - u) * ((1 - u) / u): no overflow of (1 - u)^2 for huge u
         return np.where(u > 0, (1.0 - u) * ((1.0 - u) * _inv(u)), np.inf)
 
-    return FDivergence(
+    return _with_fgan(
+        _neg_expm1, conj, comp,
         name="neyman",
         f=f,
         f_prime=lambda u: 1.0 - _inv(u) ** 2,
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 1.0, high_closed=True),
-        activation=lambda v: -np.expm1(-_as_float(v)),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=False,
         integral=r"\int (p-q)^2/p",
@@ -402,21 +498,22 @@ def _neyman() -> FDivergence:
 
 
 def _squared_hellinger() -> FDivergence:
-    def conj(t):
-        t = _as_float(t)
-        with np.errstate(divide="ignore"):
-            return np.where(t < 1.0, t / np.where(t < 1.0, 1.0 - t, 1.0), np.inf)
+    def conj(nx, t):
+        ok = t < 1.0
+        return nx.where(ok, t / nx.where(ok, 1.0 - t, 1.0), nx.inf)
+
+    def comp(nx, v):
+        return _neg_expm1(nx, v), nx.exp(-v), nx.expm1(v), nx.exp(v)
 
     def f(u):
         return (np.sqrt(_as_float(u)) - 1.0) ** 2
 
-    return FDivergence(
+    return _with_fgan(
+        _neg_expm1, conj, comp, top=1.0,
         name="squared_hellinger",
         f=f,
         f_prime=lambda u: _inside(1.0 - np.sqrt(_inv(u)), 1.0),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 1.0),
-        activation=lambda v: _inside(-np.expm1(-_as_float(v)), 1.0),
         value_range=Interval(0.0, 2.0, True, True),
         symmetric=True,
         integral=r"\int (\sqrt{p}-\sqrt{q})^2",
@@ -424,25 +521,38 @@ def _squared_hellinger() -> FDivergence:
     )
 
 
+def _jeffreys_conj_w(nx, w):
+    """(f*(t), (f*)'(t)) = (1/w - log w - 1, 1/w) from w = W(e^(1-t)).
+
+    w solves w + log w = 1 - t, so w + 1/w + t - 2 = 1/w - log w - 1 (no cancellation
+    of w + t for t << 0); w = 0 (e^(1-t) underflows) gives inf, with a zero, not NaN,
+    gradient in torch.
+    """
+    zero = w == 0
+    ws = nx.where(zero, 1.0, w)
+    return (nx.where(zero, nx.inf, 1.0 / ws - nx.log(ws) - 1.0),
+            nx.where(zero, nx.inf, 1.0 / ws))
+
+
 def _jeffreys() -> FDivergence:
     def f(u):
         u = _as_float(u)
         return np.where(u > 0, (u - 1.0) * _log_u(u), np.inf)
 
-    def conj(t):
-        # w = W(e^(1-t)) solves w + log w = 1 - t, so w + 1/w + t - 2 = 1/w - log w - 1
-        # (no cancellation of w + t for t << 0)
-        w = _wexp(1.0 - _as_float(t))
-        with np.errstate(over="ignore", divide="ignore"):
-            return 1.0 / w - np.log(w) - 1.0
+    def conj(nx, t):
+        return _jeffreys_conj_w(nx, nx.wexp(1.0 - t))[0]
 
-    return FDivergence(
+    def comp(nx, v):
+        # (f*)'(t) = u* = 1/w with w = W(e^(1 - t)) solving w + log w = 1 - t
+        b, db = _jeffreys_conj_w(nx, nx.wexp(1.0 - v))
+        return v, nx.ones_like(v), b, db
+
+    return _with_fgan(
+        _identity, conj, comp,
         name="jeffreys",
         f=f,
         f_prime=lambda u: _log_u(u) + 1.0 - _inv(u),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, math.inf),
-        activation=lambda v: _as_float(v),
         value_range=Interval(0.0, math.inf, True, True),
         symmetric=True,
         integral=r"\int (p-q)\log(p/q) = \mathrm{KL}(P\|Q)+\mathrm{KL}(Q\|P)",
@@ -453,26 +563,47 @@ def _jeffreys() -> FDivergence:
     )
 
 
+def _js_weighted_fgan(pi: float) -> dict:
+    """g_f, f* and f* o g_f of the weighted JS divergence (JS is pi = 1/2)."""
+    top = -pi * math.log(pi)
+    log1m = math.log1p(-pi)
+    log_pi = math.log(pi)
+
+    def g(nx, v):
+        return top - pi * nx.softplus(-v)
+
+    def conj(nx, t):
+        ok = t < top
+        # 1 - pi e^(t/pi) = -expm1(t/pi + log pi): accurate up to the endpoint
+        inner = -nx.expm1(nx.where(ok, t, 0.0) / pi + log_pi)
+        return nx.where(ok, -(1.0 - pi) * (nx.log(inner) - log1m), nx.inf)
+
+    def comp(nx, v):
+        # pi e^(t/pi) = sigmoid(v), so f*(t) = (1 - pi)(softplus(v) + log(1 - pi))
+        return (g(nx, v), pi * nx.sigmoid(-v), (1.0 - pi) * (nx.softplus(v) + log1m),
+                (1.0 - pi) * nx.sigmoid(v))
+
+    return {"g": g, "conj": conj, "comp": comp, "top": top}
+
+
 def _js() -> FDivergence:
     def f(u):
         u = _as_float(u)
         return 0.5 * (special.xlogy(u, u) - (u + 1.0) * np.log1p(0.5 * (u - 1.0)))
 
-    def conj(t):
-        t = _as_float(t)
+    def conj(nx, t):
         ok = t < 0.5 * _LOG2
-        with np.errstate(all="ignore"):
-            # -1/2 log(2 - e^(2t)) = -1/2 [log 2 + log(-expm1(2t - log 2))], accurate near the end
-            inner = -np.expm1(2.0 * np.where(ok, t, 0.0) - _LOG2)
-            return np.where(ok, -0.5 * (_LOG2 + np.log(inner)), np.inf)
+        # -1/2 log(2 - e^(2t)) = -1/2 [log 2 + log(-expm1(2t - log 2))], accurate near the end
+        inner = -nx.expm1(2.0 * nx.where(ok, t, 0.0) - _LOG2)
+        return nx.where(ok, -0.5 * (_LOG2 + nx.log(inner)), nx.inf)
 
-    return FDivergence(
+    weighted = _js_weighted_fgan(0.5)
+    return _with_fgan(
+        weighted["g"], conj, weighted["comp"], top=weighted["top"],
         name="js",
         f=f,
         f_prime=lambda u: _inside(-0.5 * np.log(0.5 + 0.5 * _inv(u)), 0.5 * _LOG2),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.5 * _LOG2),
-        activation=lambda v: _inside(0.5 * _LOG2 - 0.5 * _softplus(-_as_float(v)), 0.5 * _LOG2),
         value_range=Interval(0.0, _LOG2, True, True),
         symmetric=True,
         integral=r"\tfrac12 \mathrm{KL}(P\|M) + \tfrac12 \mathrm{KL}(Q\|M),\ M = (P+Q)/2",
@@ -483,8 +614,9 @@ def _js() -> FDivergence:
 
 def _js_weighted(pi: float) -> FDivergence:
     pi = check_real(pi, "pi", low=0.0, high=1.0)
-    top = -pi * math.log(pi)
     ent = -pi * math.log(pi) - (1 - pi) * math.log1p(-pi)
+    fgan = _js_weighted_fgan(pi)
+    top = fgan["top"]
 
     def gen(w):
         def f(u):
@@ -498,21 +630,12 @@ def _js_weighted(pi: float) -> FDivergence:
         with np.errstate(divide="ignore"):
             return _inside(-pi * np.log(pi + (1.0 - pi) * _inv(u)), top)
 
-    def conj(t):
-        t = _as_float(t)
-        ok = t < top
-        with np.errstate(all="ignore"):
-            # 1 - pi e^(t/pi) = -expm1(t/pi + log pi): accurate up to the endpoint
-            inner = -np.expm1(np.where(ok, t, 0.0) / pi + math.log(pi))
-            return np.where(ok, -(1.0 - pi) * (np.log(inner) - math.log1p(-pi)), np.inf)
-
-    return FDivergence(
+    return _with_fgan(
+        fgan["g"], fgan["conj"], fgan["comp"], top=top,
         name="js_weighted",
         f=gen(pi),
         f_prime=f_prime,
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, top),
-        activation=lambda v: _inside(top - pi * _softplus(-_as_float(v)), top),
         value_range=Interval(0.0, ent, True, True),
         symmetric=pi == 0.5,
         integral=r"\pi \mathrm{KL}(P\|M) + (1-\pi) \mathrm{KL}(Q\|M),\ M = \pi P + (1-\pi) Q",
@@ -531,22 +654,25 @@ def _gan() -> FDivergence:
             large = -u * np.log1p(_inv(np.maximum(u, 1.0))) - np.log1p(u)
         return np.where(u <= 1.0, small, large)
 
-    def conj(t):
-        t = _as_float(t)
-        ok = t < 0
-        with np.errstate(all="ignore"):
-            tt = np.where(ok, t, -1.0)
-            # -log(1 - e^t): log1p(-e^t) keeps relative accuracy for t << 0
-            val = np.where(tt < -_LOG2, -np.log1p(-np.exp(tt)), -np.log(-np.expm1(tt)))
-            return np.where(ok, val, np.inf)
+    def g(nx, v):
+        return -nx.softplus(-v)
 
-    return FDivergence(
+    def conj(nx, t):
+        ok = t < 0
+        tt = nx.where(ok, t, -1.0)
+        # -log(1 - e^t): log1p(-e^t) keeps relative accuracy for t << 0
+        val = nx.where(tt < -_LOG2, -nx.log1p(-nx.exp(tt)), -nx.log(-nx.expm1(tt)))
+        return nx.where(ok, val, nx.inf)
+
+    def comp(nx, v):
+        return g(nx, v), nx.sigmoid(-v), nx.softplus(v), nx.sigmoid(v)
+
+    return _with_fgan(
+        g, conj, comp, top=0.0,
         name="gan",
         f=f,
         f_prime=lambda u: _inside(-np.log1p(_inv(u)), 0.0),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.0),
-        activation=lambda v: _inside(-_softplus(-_as_float(v)), 0.0),
         value_range=Interval(-2 * _LOG2, 0.0, True, True),
         symmetric=True,
         integral=r"\int p\log\frac{2p}{p+q} + q\log\frac{2q}{p+q} - \log 4 = 2\,\mathrm{JS} - \log 4",
@@ -559,22 +685,63 @@ def _tv() -> FDivergence:
     def f(u):
         return 0.5 * np.abs(_as_float(u) - 1.0)
 
-    def conj(t):
-        t = _as_float(t)
-        return np.where(t <= 0.5, np.maximum(t, -0.5), np.inf)
+    def g(nx, v):
+        return 0.5 * nx.tanh(v)
 
-    return FDivergence(
+    def conj(nx, t):
+        return nx.where(t <= 0.5, nx.maximum(t, -0.5), nx.inf)
+
+    def comp(nx, v):
+        a = g(nx, v)
+        da = 0.5 / nx.cosh(v) ** 2
+        return a, da, a, da
+
+    return _with_fgan(
+        g, conj, comp,
         name="tv",
         f=f,
         f_prime=lambda u: 0.5 * np.sign(_as_float(u) - 1.0),
-        conjugate=conj,
         conjugate_domain=Interval(-math.inf, 0.5, high_closed=True),
-        activation=lambda v: 0.5 * np.tanh(_as_float(v)),
         value_range=Interval(0.0, 1.0, True, True),
         symmetric=True,
         integral=r"\tfrac12 \int |p-q|",
         f_dual=f,
     )
+
+
+def _alpha_fgan(a: float) -> tuple:
+    """(g, conj, comp, top) of the alpha-divergence; top is None for alpha > 1."""
+    p = a / (a - 1.0)
+
+    def conj(nx, t):
+        s = 1.0 + (a - 1.0) * t
+        if a > 1:
+            return (nx.maximum(s, 0.0) ** p - 1.0) / a
+        ok = (s >= 0) if a < 0 else (s > 0)
+        return nx.where(ok, (nx.where(ok, s, 1.0) ** p - 1.0) / a, nx.inf)
+
+    if a > 1:
+        def comp(nx, v):
+            s = nx.maximum(1.0 + (a - 1.0) * v, 0.0)
+            return (v, nx.ones_like(v), (s ** p - 1.0) / a, s ** (1.0 / (a - 1.0)))
+        return _identity, conj, comp, None
+
+    top = 1.0 / (1.0 - a)
+
+    def g(nx, v):
+        return top - nx.softplus(-v)
+
+    def comp(nx, v):
+        # s = 1 + (alpha - 1) t = (1 - alpha) softplus(-v) > 0, handled in logs
+        log_s = math.log1p(-a) + _log_softplus(nx, -v)
+        # (f* o g)' = s^(1/(alpha-1)) sigmoid(-v); beyond v = 50 (outside the estimators'
+        # clip range, where the product form has always been used) the product would
+        # overflow times underflow, so it is taken in logs: log sigmoid(-v) = -softplus(v)
+        far = v > 50.0
+        db = nx.where(far, nx.exp(log_s / (a - 1.0) - nx.softplus(nx.where(far, v, 0.0))),
+                      nx.exp(log_s / (a - 1.0)) * nx.sigmoid(-v))
+        return g(nx, v), nx.sigmoid(-v), nx.expm1(p * log_s) / a, db
+    return g, conj, comp, top
 
 
 def _alpha(alpha: float) -> FDivergence:
@@ -596,33 +763,19 @@ def _alpha(alpha: float) -> FDivergence:
             out = (u ** (a - 1.0) - 1.0) / (a - 1.0)
         return out if a > 1 else _inside(out, 1.0 / (1.0 - a))
 
-    def conj(t):
-        t = _as_float(t)
-        s = 1.0 + (a - 1.0) * t
-        with np.errstate(all="ignore"):
-            if a > 1:
-                return (np.maximum(s, 0.0) ** (a / (a - 1.0)) - 1.0) / a
-            ok = (s >= 0) if a < 0 else (s > 0)
-            return np.where(ok, (np.where(ok, s, 1.0) ** (a / (a - 1.0)) - 1.0) / a, np.inf)
-
+    g, conj, comp, top = _alpha_fgan(a)
     if a > 1:
         dom = Interval(-math.inf, math.inf)
-        act = _as_float
         vr = Interval(0.0, math.inf, True, True)
     else:
-        top = 1.0 / (1.0 - a)
         dom = Interval(-math.inf, top, high_closed=a < 0)
-
-        def act(v, _top=top):
-            return _inside(_top - _softplus(-_as_float(v)), _top)
         vr = Interval(0.0, 1.0 / (a * (1.0 - a)) if a > 0 else math.inf, True, True)
-    return FDivergence(
+    return _with_fgan(
+        g, conj, comp, top=top,
         name="alpha",
         f=gen(a),
         f_prime=f_prime,
-        conjugate=conj,
         conjugate_domain=dom,
-        activation=act,
         value_range=vr,
         symmetric=a == 0.5,
         integral=r"\frac{\int p^\alpha q^{1-\alpha} - 1}{\alpha(\alpha-1)}",

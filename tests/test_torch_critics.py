@@ -3,6 +3,7 @@
 Everything runs on the CPU in float64 where exact comparisons are made.
 """
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -118,17 +119,38 @@ def test_fdiv_output_falls_back_to_the_numpy_callables():
                                atol=1e-8)
 
 
-def test_fdiv_output_rejects_a_closed_form_that_disagrees(monkeypatch):
-    """The registry is authoritative: a wrong torch closed form is detected and bypassed."""
-    good = _critics._TORCH_COMPOSITES["kl"]
-    monkeypatch.setitem(_critics._TORCH_COMPOSITES, "kl",
-                        lambda p: (lambda v: (v, torch.exp(v))))  # f* off by a factor e
-    out = dtorch.fdiv_output("kl")
+def test_fdiv_output_uses_a_user_closed_form_written_for_numpy():
+    """A user FDivergence with a numpy-only composite: its closed-form derivatives are the
+    gradients (evaluated on the CPU)."""
+    base = half_pearson("half_pearson_c")
+
+    def composite(v):
+        v = np.asarray(v, float)
+        inside = v >= -1.0
+        return (v, np.ones_like(v), np.where(inside, v + 0.5 * v * v, -0.5),
+                np.where(inside, 1.0 + v, 0.0))
+
+    fd = dataclasses.replace(base, composite=composite)
+    out = dtorch.fdiv_output(fd)
+    assert out.how == "analytic"
+    v = torch.linspace(-1.5, 3.0, 7, dtype=F64, requires_grad=True)
+    b = out(v)[1]
+    vn = v.detach().numpy()
+    np.testing.assert_allclose(b.detach().numpy(), composite(vn)[2], rtol=1e-15)
+    (db,) = torch.autograd.grad(b.sum(), v)
+    np.testing.assert_allclose(db.numpy(), composite(vn)[3], rtol=1e-15)
+
+
+def test_fdiv_output_does_not_use_a_closed_form_for_a_replaced_conjugate():
+    """The FDivergence is authoritative: with its conjugate replaced, the closed form of
+    the original is not used and the new conjugate is what the output computes."""
+    kl = dv.get_fdivergence("kl")
+    wrong = dataclasses.replace(kl, conjugate=lambda t: np.exp(np.asarray(t, float)))
+    out = dtorch.fdiv_output(wrong)
     assert out.how == "numerical"
     b = out(torch.tensor([1.0], dtype=F64))[1]
-    assert float(b) == pytest.approx(1.0)
-    monkeypatch.setitem(_critics._TORCH_COMPOSITES, "kl", good)
-    assert dtorch.fdiv_output("kl").how == "analytic"
+    assert float(b) == pytest.approx(math.e)
+    assert dtorch.fdiv_output(kl).how == "analytic"
 
 
 # -------------------------------------------------------------------------------------

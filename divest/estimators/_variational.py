@@ -32,7 +32,7 @@ try:  # scikit-learn's dependency; BLAS threads only slow down these matrix-vect
 except ImportError:  # pragma: no cover
     threadpool_limits = None
 
-from .. import _methods, _names
+from .. import _backend, _methods, _names
 from .. import fdiv as _fdiv
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
@@ -57,124 +57,9 @@ _SE_PENALTY = 1.0
 
 
 # ---------------------------------------------------------------------------------
-# g_f and f* o g_f with their derivatives, computed directly from the pre-activation v
-# (no rounding of T onto the end of dom f*).  Each returns (a, a', b, b') with
-# a = g_f(v) and b = f*(g_f(v)).
-
-
-def _sp(x):
-    return np.logaddexp(0.0, x)
-
-
-def _sig(x):
-    return special.expit(x)
-
-
-def _log_sp(x):
-    """log(softplus(x)), accurate for very negative x."""
-    x = np.asarray(x, dtype=float)
-    with np.errstate(divide="ignore"):
-        return np.where(x < -30.0, x - 0.5 * np.exp(np.minimum(x, 0.0)), np.log(_sp(x)))
-
-
-def _comp_kl(_params):
-    def comp(v):
-        e = np.exp(v - 1.0)
-        return v, np.ones_like(v), e, e
-    return comp
-
-
-def _comp_reverse_kl(_params):
-    def comp(v):
-        e = np.exp(-v)
-        return -e, e, v - 1.0, np.ones_like(v)
-    return comp
-
-
-def _comp_pearson(_params):
-    def comp(v):
-        inside = v >= -2.0
-        return (v, np.ones_like(v), np.where(inside, v + 0.25 * v * v, -1.0),
-                np.where(inside, 1.0 + 0.5 * v, 0.0))
-    return comp
-
-
-def _comp_neyman(_params):
-    def comp(v):
-        return -np.expm1(-v), np.exp(-v), -2.0 * np.expm1(-0.5 * v), np.exp(-0.5 * v)
-    return comp
-
-
-def _comp_squared_hellinger(_params):
-    def comp(v):
-        return -np.expm1(-v), np.exp(-v), np.expm1(v), np.exp(v)
-    return comp
-
-
-def _comp_jeffreys(_params):
-    def comp(v):
-        # (f*)'(t) = u* = 1/w with w = W(e^(1 - t)) solving w + log w = 1 - t
-        w = _fdiv._wexp(1.0 - v)
-        return v, np.ones_like(v), 1.0 / w - np.log(w) - 1.0, 1.0 / w
-    return comp
-
-
-def _comp_js_weighted(params):
-    pi = params["pi"]
-    top = -pi * math.log(pi)
-    log1m = math.log1p(-pi)
-
-    def comp(v):
-        # pi e^(t/pi) = sigmoid(v), so f*(t) = (1 - pi)(softplus(v) + log(1 - pi))
-        return (top - pi * _sp(-v), pi * _sig(-v), (1.0 - pi) * (_sp(v) + log1m),
-                (1.0 - pi) * _sig(v))
-    return comp
-
-
-def _comp_js(_params):
-    return _comp_js_weighted({"pi": 0.5})
-
-
-def _comp_gan(_params):
-    def comp(v):
-        return -_sp(-v), _sig(-v), _sp(v), _sig(v)
-    return comp
-
-
-def _comp_tv(_params):
-    def comp(v):
-        a = 0.5 * np.tanh(v)
-        da = 0.5 / np.cosh(v) ** 2
-        return a, da, a, da
-    return comp
-
-
-def _comp_alpha(params):
-    al = params["alpha"]
-
-    if al > 1:
-        def comp(v):
-            s = np.maximum(1.0 + (al - 1.0) * v, 0.0)
-            return (v, np.ones_like(v), (s ** (al / (al - 1.0)) - 1.0) / al,
-                    s ** (1.0 / (al - 1.0)))
-        return comp
-
-    top = 1.0 / (1.0 - al)
-
-    def comp(v):
-        # s = 1 + (alpha - 1) t = (1 - alpha) softplus(-v) > 0, handled in logs
-        log_s = math.log1p(-al) + _log_sp(-v)
-        return (top - _sp(-v), _sig(-v), np.expm1(al / (al - 1.0) * log_s) / al,
-                np.exp(log_s / (al - 1.0)) * _sig(-v))
-    return comp
-
-
-_COMPOSITES: dict[str, Callable] = {
-    "kl": _comp_kl, "reverse_kl": _comp_reverse_kl, "pearson": _comp_pearson,
-    "neyman": _comp_neyman, "squared_hellinger": _comp_squared_hellinger,
-    "jeffreys": _comp_jeffreys, "js": _comp_js, "js_weighted": _comp_js_weighted,
-    "gan": _comp_gan, "tv": _comp_tv, "alpha": _comp_alpha,
-}
+# g_f and f* o g_f with their derivatives: (a, a', b, b') with a = g_f(v), b = f*(g_f(v)).
+# The closed forms are the FDivergence's own composite (one definition in divest.fdiv,
+# shared with divest.torch); anything else is differentiated numerically.
 
 
 def _generic_composite(fd: _fdiv.FDivergence) -> Callable:
@@ -193,26 +78,16 @@ def _generic_composite(fd: _fdiv.FDivergence) -> Callable:
 
 
 def _composite(fd: _fdiv.FDivergence) -> tuple[Callable, str]:
-    """The (a, a', b, b') map of ``fd``: closed forms when they agree with ``fd`` itself.
+    """The (a, a', b, b') map of ``fd`` and how its derivatives are obtained.
 
-    The closed forms are used only after a check against ``fd.activation`` and
-    ``fd.conjugate`` on a grid, so the FDivergence object stays authoritative (a
-    user-supplied or modified divergence falls back to numerical derivatives).
+    ``"analytic"``: the closed-form composite that ``fd`` defines together with its
+    activation and conjugate (every built-in divergence); ``"numerical"``: central
+    differences of ``fd.activation`` and ``fd.conjugate`` (a user-defined divergence, or
+    one whose activation or conjugate was replaced).
     """
-    factory = _COMPOSITES.get(fd.name)
-    if factory is not None:
-        try:
-            comp = factory(fd.params)
-            v = np.linspace(-8.0, 8.0, 33)
-            with np.errstate(all="ignore"):
-                a, _, b, _ = comp(v)
-                a_ref = np.asarray(fd.activation(v), dtype=float)
-                b_ref = np.asarray(fd.conjugate(a_ref), dtype=float)
-            if (np.allclose(a, a_ref, rtol=1e-7, atol=1e-9)
-                    and np.allclose(b, b_ref, rtol=1e-7, atol=1e-9)):
-                return comp, "analytic"
-        except (KeyError, TypeError, ValueError):
-            pass
+    comp = fd._closed_composite()
+    if comp is not None:
+        return comp, "analytic"
     return _generic_composite(fd), "numerical"
 
 
@@ -276,11 +151,17 @@ def _clip_range(comp, ratio_cap) -> tuple[float, float]:
 
 
 def _soft_clip(v, lo, hi):
-    """Smooth increasing map of R onto (lo, hi), equal to v up to e^-(distance to the ends)."""
+    """Smooth increasing map of R onto (lo, hi), equal to v up to e^-(distance to the ends).
+
+    Returns the clipped values and their derivative, for a numpy array or a torch tensor
+    ``v`` (the neural estimator clips its critic's output with the same function).
+    """
+    nx = _backend.get_backend(v)
+    sp = nx.softplus
     mid = 0.5 * (lo + hi)
     upper = v >= mid
-    c = np.where(upper, hi + _sp(lo - v) - _sp(hi - v), lo + _sp(v - lo) - _sp(v - hi))
-    dc = _sig(v - lo) - _sig(v - hi)
+    c = nx.where(upper, hi + sp(lo - v) - sp(hi - v), lo + sp(v - lo) - sp(v - hi))
+    dc = nx.sigmoid(v - lo) - nx.sigmoid(v - hi)
     return c, dc
 
 
@@ -685,9 +566,9 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
     approaching ``log 2`` for JS, 1 for TV, 2 for squared Hellinger.
     :math:`f^*\circ g_f` and its derivative are evaluated in closed form from the
     pre-activation (e.g. :math:`f^*(g_f(v)) = \tfrac12(\mathrm{softplus}(v) - \log 2)`
-    for JS), after a check against the ``FDivergence`` on a grid; an FDivergence
-    without closed forms (or whose callables disagree with them) uses central
-    differences of its own ``activation`` and ``conjugate``.
+    for JS), by the ``FDivergence.composite`` defined together with its activation and
+    conjugate; an FDivergence without one (user-defined, or with a replaced activation
+    or conjugate) uses central differences of its own ``activation`` and ``conjugate``.
 
     *Standard error and heavy tails.*  When :math:`f^*(T)` is heavy-tailed under Q
     (NWJ/DV at a large KL, Pearson :math:`\chi^2`) or :math:`T` under P (Neyman,

@@ -399,96 +399,6 @@ def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None
 # f-GAN output activation g_f and f* o g_f in torch
 
 
-def _log_softplus(x):
-    """log(softplus(x)) without underflow for very negative x (no NaN gradients)."""
-    return torch.where(x < -20.0, x, torch.log(F.softplus(torch.clamp(x, min=-20.0))))
-
-
-def _wexp(x):
-    """W(exp(x)) for the principal branch of Lambert W (no gradient; Newton's method)."""
-    with torch.no_grad():
-        big = x > 1.0
-        xc = torch.clamp(x, min=1.0)
-        w = torch.where(big, xc - torch.log(xc), torch.exp(torch.clamp(x, max=1.0)))
-        tiny = torch.finfo(x.dtype).tiny
-        for _ in range(8):
-            w = torch.clamp(w - (w + torch.log(w) - x) / (1.0 + 1.0 / w), min=tiny)
-    return w
-
-
-def _t_kl(_p):
-    return lambda v: (v, torch.exp(v - 1.0))
-
-
-def _t_reverse_kl(_p):
-    return lambda v: (-torch.exp(-v), v - 1.0)
-
-
-def _t_pearson(_p):
-    return lambda v: (v, torch.where(v >= -2.0, v + 0.25 * v * v, -torch.ones_like(v)))
-
-
-def _t_neyman(_p):
-    return lambda v: (-torch.expm1(-v), -2.0 * torch.expm1(-0.5 * v))
-
-
-def _t_squared_hellinger(_p):
-    return lambda v: (-torch.expm1(-v), torch.expm1(v))
-
-
-def _t_jeffreys(_p):
-    def comp(v):
-        # f*(t) = 1/w - log w - 1 with w = W(e^(1 - t)); (f*)'(t) = 1/w (exact first derivative)
-        w = _wexp(1.0 - v.detach())
-        b = (1.0 / w - torch.log(w) - 1.0) + (v - v.detach()) / w
-        return v, b
-    return comp
-
-
-def _t_js_weighted(p):
-    pi = p["pi"]
-    top = -pi * math.log(pi)
-    log1m = math.log1p(-pi)
-    return lambda v: (top - pi * F.softplus(-v), (1.0 - pi) * (F.softplus(v) + log1m))
-
-
-def _t_js(_p):
-    return _t_js_weighted({"pi": 0.5})
-
-
-def _t_gan(_p):
-    return lambda v: (-F.softplus(-v), F.softplus(v))
-
-
-def _t_tv(_p):
-    def comp(v):
-        a = 0.5 * torch.tanh(v)
-        return a, a
-    return comp
-
-
-def _t_alpha(p):
-    al = p["alpha"]
-    if al > 1:
-        def comp(v):
-            s = torch.clamp(1.0 + (al - 1.0) * v, min=0.0)
-            return v, (s ** (al / (al - 1.0)) - 1.0) / al
-        return comp
-    top = 1.0 / (1.0 - al)
-
-    def comp(v):
-        log_s = math.log1p(-al) + _log_softplus(-v)
-        return top - F.softplus(-v), torch.expm1(al / (al - 1.0) * log_s) / al
-    return comp
-
-
-_TORCH_COMPOSITES = {
-    "kl": _t_kl, "reverse_kl": _t_reverse_kl, "pearson": _t_pearson, "neyman": _t_neyman,
-    "squared_hellinger": _t_squared_hellinger, "jeffreys": _t_jeffreys, "js": _t_js,
-    "js_weighted": _t_js_weighted, "gan": _t_gan, "tv": _t_tv, "alpha": _t_alpha,
-}
-
-
 class _NumpyComposite(torch.autograd.Function):
     """(g_f(v), f*(g_f(v))) through divest's numpy code, with its derivatives."""
 
@@ -508,14 +418,37 @@ class _NumpyComposite(torch.autograd.Function):
         return ga * da + gb * db, None
 
 
+class _WithDerivative(torch.autograd.Function):
+    """``value`` (a function of ``v``) whose derivative is the tensor ``deriv``.
+
+    The composite's own closed-form derivative is used, not autograd through its value
+    formula: the two agree, but the closed form stays finite where the chain rule
+    meets an overflowing intermediate (such as 1/w^2 for Jeffreys).  ``deriv`` keeps
+    its autograd graph, so second derivatives (an unrolled critic) are exact too.
+    """
+
+    @staticmethod
+    def forward(ctx, value, v, deriv):
+        ctx.save_for_backward(deriv)
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (deriv,) = ctx.saved_tensors
+        return None, grad * deriv, None
+
+
 class FOutput:
     r"""The f-GAN output of an f-divergence: :math:`v \mapsto (T, f^*(T))`, :math:`T = g_f(v)`.
 
     Calling it on a tensor of pre-activations returns the pair ``(T, f_star_T)``; both
-    are differentiable in ``v``.  ``how`` is ``"analytic"`` when closed forms in torch
-    are used (after a check against the ``FDivergence`` callables on a grid of ``v``) and
-    ``"numerical"`` when the numpy callables of the ``FDivergence`` are evaluated on the
-    CPU (a user-registered divergence, or closed forms that disagree with it).
+    are differentiable in ``v``.  ``how`` is ``"analytic"`` when the closed form
+    ``fd.composite`` is used: for the built-in divergences the same definition that the
+    numpy estimators evaluate, here in torch operations on the tensor's device, with
+    its closed-form derivatives (and their autograd derivatives as second derivatives).  It is ``"numerical"`` when ``fd`` has no closed form
+    (a user-defined divergence, or one whose activation or conjugate was replaced): its
+    numpy ``activation`` and ``conjugate`` are then evaluated on the CPU, with
+    derivatives by central differences.
 
     Attributes
     ----------
@@ -525,37 +458,22 @@ class FOutput:
 
     def __init__(self, fd: _fdiv.FDivergence):
         self.fd = fd
-        factory = _TORCH_COMPOSITES.get(fd.name)
-        self.how = "numerical"
-        self._np_comp = None
-        if factory is not None:
-            try:
-                comp = factory(fd.params)
-                if _agrees_with_fd(comp, fd):
-                    self._comp, self.how = comp, "analytic"
-            except (KeyError, TypeError, ValueError):
-                pass
-        if self.how == "numerical":
-            self._np_comp = _npvar._composite(fd)[0]
-            self._comp = lambda v: _NumpyComposite.apply(v, self._np_comp)
+        comp = fd._closed_composite()
+        self.how = "numerical" if comp is None else "analytic"
+        if isinstance(comp, _fdiv._Composite):   # written against divest._backend
+            self._torch_comp, self._np_comp = comp, None
+        else:   # a numpy-only closed form, or numerical derivatives
+            self._torch_comp, self._np_comp = None, comp or _npvar._composite(fd)[0]
 
     def __call__(self, v):
-        return self._comp(v)
+        if self._torch_comp is not None:
+            a, da, b, db = self._torch_comp(v)
+            return (_WithDerivative.apply(a.detach(), v, da),
+                    _WithDerivative.apply(b.detach(), v, db))
+        return _NumpyComposite.apply(v, self._np_comp)
 
     def __repr__(self) -> str:
         return f"FOutput({self.fd.label!r}, {self.how})"
-
-
-def _agrees_with_fd(comp, fd, rtol=1e-7, atol=1e-9) -> bool:
-    """Whether a torch composite matches fd.activation and fd.conjugate on a grid (float64)."""
-    v = np.linspace(-8.0, 8.0, 33)
-    with torch.no_grad():
-        a, b = comp(torch.as_tensor(v, dtype=torch.float64))
-    with np.errstate(all="ignore"):
-        a_ref = np.asarray(fd.activation(v), dtype=float)
-        b_ref = np.asarray(fd.conjugate(a_ref), dtype=float)
-    return bool(np.allclose(a.numpy(), a_ref, rtol=rtol, atol=atol)
-                and np.allclose(b.numpy(), b_ref, rtol=rtol, atol=atol))
 
 
 def fdiv_output(name, **params) -> FOutput:
@@ -581,8 +499,8 @@ def fdiv_output(name, **params) -> FOutput:
     :math:`-e^{-v}` for reverse KL, :math:`\tfrac12\log 2 - \tfrac12\log(1+e^{-v})` for
     JS).  :math:`f^*(g_f(v))` is written directly in :math:`v` (e.g.
     :math:`\tfrac12(\mathrm{softplus}(v) - \log 2)` for JS) so that it never rounds onto
-    the edge of :math:`\mathrm{dom}\,f^*`.  The registry stays authoritative: closed
-    forms are used only if they agree with the ``FDivergence`` on a grid.
+    the edge of :math:`\mathrm{dom}\,f^*`.  It is ``FDivergence.composite``, the one
+    definition that the numpy estimators evaluate too.
 
     Examples
     --------

@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
@@ -35,11 +34,8 @@ _LIPSCHITZ = ("gp", "lp", "clip", "spectral")
 
 
 def _soft_clip(v, lo, hi):
-    """Torch version of the estimator's smooth clip of R onto (lo, hi) (same formula)."""
-    mid = 0.5 * (lo + hi)
-    upper = hi + F.softplus(lo - v) - F.softplus(hi - v)
-    lower = lo + F.softplus(v - lo) - F.softplus(v - hi)
-    return torch.where(v >= mid, upper, lower)
+    """The estimator's smooth clip of R onto (lo, hi) (one definition for numpy and torch)."""
+    return _npvar._soft_clip(v, lo, hi)[0]
 
 
 def _check_common(steps, batch_size, lr, train_frac, eval_every):

@@ -56,6 +56,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # formulas render offline: MathJax 3 ships in the wheel of sphinx-mathjax-offline (the
+    # ``docs`` extra), is copied to _static/mathjax and mathjax_path points there, not to a CDN
+    "sphinx-mathjax-offline",
     "numpydoc",
 ]
 

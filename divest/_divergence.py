@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _methods, _names, _policy, ipm
 from ._result import Allowance, Estimate, TailCheck
-from ._validation import _describe, check_choice, check_rng
+from ._validation import _describe, check_choice, check_distribution, check_rng
 from .distributions import dimension
 from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
 from .ipm._energy import _energy_estimate
@@ -174,10 +174,15 @@ def _divergence_iv(P, Q, name, method, options):
     check_choice(method, "method", valid)
     if method != "auto" and kind == "samples":
         _methods.check_supports(method, spec)
-    if kind != "distributions":
+    if kind == "distributions":
+        check_distribution(P, "P")
+        check_distribution(Q, "Q")
+    else:
         P = _as_samples(P, "P")
         if kind == "samples":
             Q = _as_samples(Q, "Q")
+        else:
+            check_distribution(Q, "Q", need_density=True)
     return P, Q, kind, spec, method, options
 
 

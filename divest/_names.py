@@ -210,6 +210,23 @@ def resolve(name, **params) -> Spec:
     return Spec(base, full, None, log)
 
 
+def value_range(name) -> tuple[float, float] | None:
+    """The values the divergence ``name`` can take, ``(low, high)``; ``None`` if unknown.
+
+    f-divergences: their ``value_range``; Rényi, Tsallis (alpha > 0), Bhattacharyya,
+    Wasserstein, MMD^2 and the energy distance are non-negative.
+    """
+    try:
+        spec = resolve(name)
+    except (ValueError, TypeError):
+        return None
+    if spec.is_f:
+        return float(spec.fd.value_range.low), float(spec.fd.value_range.high)
+    if spec.base in ("renyi", "tsallis") and spec.params["alpha"] < 0:
+        return None
+    return 0.0, math.inf
+
+
 def to_base(value, base):
     """Convert a value in nats to the unit of ``base`` (None: nats)."""
     if base is None:

@@ -124,13 +124,25 @@ class _ReadOnlyDict(dict):
         return _ReadOnlyDict(copy.deepcopy(dict(self), memo))
 
 
-def _interval(value, se, allowance, z):
+def _interval(value, se, allowance, z, bounds=None):
     below, above = allowance
     if math.isinf(value):
         return value, value
     if math.isnan(se):
         return math.nan, math.nan
-    return value - z * se - below, value + z * se + above
+    lo, hi = value - z * se - below, value + z * se + above
+    if bounds is not None:
+        a, b = bounds
+        lo, hi = min(max(lo, a), b), max(min(hi, b), a)
+    return lo, hi
+
+
+def _bounds(name, is_lower_bound):
+    """The range the interval is clipped to: the divergence's values (not for bounds)."""
+    if is_lower_bound:
+        return None  # a variational bound of a fixed critic can be below the range
+    from ._names import value_range
+    return value_range(name)
 
 
 @dataclass(frozen=True)
@@ -220,10 +232,17 @@ class Estimate:
             allowances += (Allowance("bias", below, above),)
         value = float(value)
         se = float(standard_error)
-        ci = _interval(value, se, compose(allowances), _Z95)
+        total = compose(allowances)
+        bounds = _bounds(name, is_lower_bound)
+        ci = _interval(value, se, total, _Z95, bounds)
+        details = dict(details or {})
+        if ci != _interval(value, se, total, _Z95):
+            details["interval_clipped"] = (
+                f"the interval is clipped to the values {name} can take, [{bounds[0]:g}, "
+                f"{bounds[1]:g}] (the point estimate is not)")
         return cls(value=value, standard_error=se, confidence_interval=ci, method=method,
                    name=name, n_p=n_p, n_q=n_q, is_lower_bound=is_lower_bound,
-                   details=dict(details or {}), allowances=allowances)
+                   details=details, allowances=allowances)
 
     def interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """Two-sided interval at ``confidence_level``: ``value -/+ z se`` and the allowances.
@@ -238,14 +257,14 @@ class Estimate:
         ci95 = tuple(self.confidence_interval)
         if level == 0.95:
             return ConfidenceInterval(*ci95)
-        if ci95 != tuple(_interval(self.value, self.standard_error,
-                                   compose(self.allowances), _Z95)):
+        bounds = _bounds(self.name, self.is_lower_bound)
+        total = compose(self.allowances)
+        if not _same(ci95, _interval(self.value, self.standard_error, total, _Z95, bounds)):
             raise ValueError(f"the interval of this {self.method} estimate was not built from "
                              "value -/+ z se and allowances; only confidence_level=0.95 is "
                              "available")
         z = float(stats.norm.ppf(0.5 + level / 2.0))
-        return ConfidenceInterval(*_interval(self.value, self.standard_error,
-                                             compose(self.allowances), z))
+        return ConfidenceInterval(*_interval(self.value, self.standard_error, total, z, bounds))
 
     def __float__(self) -> float:
         return self.value
@@ -254,11 +273,16 @@ class Estimate:
         lb = ", lower bound" if self.is_lower_bound else ""
         text = f"{self.name}={self.value:.6g} ± {self.standard_error:.2g}"
         lo, hi = self.confidence_interval
-        plain = _interval(self.value, self.standard_error, (0.0, 0.0), _Z95)
+        plain = _interval(self.value, self.standard_error, (0.0, 0.0), _Z95,
+                          _bounds(self.name, self.is_lower_bound))
         if math.isfinite(self.value) and not (
                 _close(lo, plain[0]) and _close(hi, plain[1])):
             text += f", 95% CI [{lo:.4g}, {hi:.4g}]"
         return f"Estimate({text} [{self.method}{lb}])"
+
+
+def _same(u, v):
+    return all(_close(a, b) for a, b in zip(u, v))
 
 
 def _close(a, b):

@@ -119,3 +119,26 @@ def test_estimators_interval_at_other_levels():
     lo, hi = est.confidence_interval
     assert lo < lo90 <= hi90 and (hi90 < hi or hi90 == hi == math.inf)
     assert {a.source for a in est.allowances} <= {"bias", "knn_trend", "sample_tails"}
+
+
+@pytest.mark.parametrize("name,value,se,want", [
+    ("kl", 0.05, 0.1, (0.0, 0.05 + 1.959963984540054 * 0.1)),
+    ("tv", 0.98, 0.1, (0.98 - 1.959963984540054 * 0.1, 1.0)),
+    ("js", 0.69, 0.1, (0.69 - 1.959963984540054 * 0.1, math.log(2))),
+    ("gan", -0.1, 0.2, (-0.1 - 1.959963984540054 * 0.2, 0.0)),
+    ("kl", -0.5, 0.01, (0.0, 0.0)),  # entirely below: the nearest point of the range
+    ("entropy", -0.5, 0.1, (-0.5 - 1.959963984540054 * 0.1, -0.5 + 1.959963984540054 * 0.1)),
+])
+def test_interval_is_clipped_to_the_value_range(name, value, se, want):
+    est = Estimate.from_value(value, standard_error=se, method="m", name=name)
+    assert est.confidence_interval == pytest.approx(want, rel=1e-12)
+    assert est.value == value  # the point estimate is never clipped
+    assert ("interval_clipped" in est.details) == (name != "entropy")
+    lo, hi = est.interval(0.5)
+    assert want[0] <= lo <= hi <= want[1]
+
+
+def test_lower_bound_intervals_are_not_clipped():
+    est = Estimate.from_value(-0.2, standard_error=0.1, method="variational", name="kl",
+                              is_lower_bound=True)
+    assert est.confidence_interval[0] < -0.2

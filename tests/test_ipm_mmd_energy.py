@@ -209,25 +209,41 @@ def naive_energy(X, Y, unbiased=False):
 def test_energy_equals_scipy_squared_in_1d():
     rng = np.random.default_rng(6)
     x, y = rng.normal(size=40), rng.standard_t(3, size=25) + 0.3
-    e = energy_distance(x, y)
+    e = energy_distance(x, y, estimator="biased")
     assert e == pytest.approx(stats.energy_distance(x, y) ** 2, rel=1e-12)
     assert math.sqrt(e) == pytest.approx(stats.energy_distance(x, y), rel=1e-12)
     a = rng.random(40)
     a /= a.sum()
     b = rng.random(25)
     b /= b.sum()
-    assert energy_distance(x, y, a=a, b=b, chunk_size=7) == pytest.approx(
+    assert energy_distance(x, y, a=a, b=b, chunk_size=7, estimator="biased") == pytest.approx(
         stats.energy_distance(x, y, a, b) ** 2, rel=1e-12)
-    assert energy_distance(x, y, b=b) == pytest.approx(stats.energy_distance(x, y, None, b) ** 2,
-                                                       rel=1e-12)
+    assert energy_distance(x, y, b=b, estimator="biased") == pytest.approx(
+        stats.energy_distance(x, y, None, b) ** 2, rel=1e-12)
+    with pytest.raises(ValueError, match="estimator='biased'"):
+        energy_distance(x, y, b=b)  # weights need the V-statistic, asked for explicitly
+
+
+def test_energy_defaults_agree_across_entry_points():
+    # one default for the quadratic IPM estimates: the unbiased U-statistic (issue 14)
+    import divest as dv
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + 0.4
+    u = naive_energy(X, Y, unbiased=True)
+    assert energy_distance(X, Y) == pytest.approx(u, rel=1e-10)
+    assert dv.divergence(X, Y, "energy").value == pytest.approx(u, rel=1e-10)
+    res = dv.two_sample_test(X, Y, "energy", n_permutations=9, rng=0)
+    assert res.statistic == pytest.approx(u, rel=1e-10)
+    assert mmd(X, Y) == dv.divergence(X, Y, "mmd2").value
 
 
 @pytest.mark.parametrize("d", [2, 5, 20])
 def test_energy_equals_naive_in_any_dimension(d):
     rng = np.random.default_rng(d)
     X, Y = rng.normal(size=(17, d)), rng.normal(size=(12, d)) * 1.3
-    assert energy_distance(X, Y) == pytest.approx(naive_energy(X, Y), rel=1e-10)
-    assert energy_distance(X, Y, estimator="unbiased", chunk_size=3) == pytest.approx(
+    assert energy_distance(X, Y, estimator="biased") == pytest.approx(naive_energy(X, Y),
+                                                                      rel=1e-10)
+    assert energy_distance(X, Y, chunk_size=3) == pytest.approx(
         naive_energy(X, Y, unbiased=True), rel=1e-10)
 
 
@@ -236,7 +252,8 @@ def test_energy_equals_dcor():
     dcor = pytest.importorskip("dcor")
     rng = np.random.default_rng(8)
     X, Y = rng.normal(size=(30, 3)), rng.normal(size=(20, 3)) + 0.5
-    assert energy_distance(X, Y) == pytest.approx(dcor.energy_distance(X, Y), rel=1e-10)
+    assert energy_distance(X, Y, estimator="biased") == pytest.approx(dcor.energy_distance(X, Y),
+                                                                      rel=1e-10)
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ __all__ = ["energy_distance"]
 _ESTIMATORS = ("biased", "unbiased")
 
 
-def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None) -> float:
+def energy_distance(X, Y, *, estimator="unbiased", a=None, b=None, chunk_size=None) -> float:
     r"""Energy distance between two samples in any dimension (the squared form).
 
     .. math:: \mathcal{E} = 2\,\mathbb{E}\|X-Y\| - \mathbb{E}\|X-X'\| - \mathbb{E}\|Y-Y'\|
@@ -29,8 +29,10 @@ def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None
     :math:`\sqrt{\mathcal E}` is a metric.  In 1-D,
     :math:`\mathcal{E} = 2\int (F_P - F_Q)^2\,dx` and ``scipy.stats.energy_distance``
     returns :math:`\sqrt{\mathcal{E}}` of the biased estimate, i.e.
-    ``scipy.stats.energy_distance(x, y) == sqrt(energy_distance(x, y))`` (weights
-    included).
+    ``scipy.stats.energy_distance(x, y) == sqrt(energy_distance(x, y,
+    estimator="biased"))`` (weights included).  The default is the unbiased
+    U-statistic, as for :func:`divest.ipm.mmd`, ``divergence(X, Y, "energy")`` and
+    ``two_sample_test(X, Y, "energy")``.
 
     Parameters
     ----------
@@ -38,7 +40,7 @@ def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None
         Sample of P.
     Y : array_like, shape (m, d) or (m,)
         Sample of Q.
-    estimator : {"biased", "unbiased"}, default ``"biased"``
+    estimator : {"unbiased", "biased"}, default ``"unbiased"``
         ``"biased"``: V-statistic, expectations over the empirical distributions
         (:math:`\frac{2}{nm}\sum_{ij}\|x_i-y_j\| - \frac{1}{n^2}\sum_{ij}\|x_i-x_j\| -
         \frac{1}{m^2}\sum_{ij}\|y_i-y_j\|`, always :math:`\ge 0`, matches scipy).
@@ -46,7 +48,7 @@ def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None
         (divided by :math:`n(n-1)` and :math:`m(m-1)`); may be negative, reported as is.
     a, b : array_like, optional
         Weights of the points of X and Y (non-negative, summing to 1); only with
-        ``estimator="biased"``, where the expectations become weighted sums.
+        ``estimator="biased"`` (pass it), where the expectations become weighted sums.
     chunk_size : int, optional
         Rows per chunk of the distance computations; memory stays O(n + m) beyond one
         chunk (the distance matrices are never stored).
@@ -70,11 +72,13 @@ def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None
     >>> from scipy import stats
     >>> from divest.ipm import energy_distance
     >>> x, y = [0.0, 1.0, 3.0], [2.0, 5.0]
-    >>> e = energy_distance(x, y)
+    >>> e = energy_distance(x, y, estimator="biased")
     >>> e
     2.1666...
     >>> bool(np.isclose(np.sqrt(e), stats.energy_distance(x, y)))
     True
+    >>> energy_distance(x, y)   # the unbiased U-statistic (the default): 5 - 2 - 3
+    0.0
     """
     X, Y = check_samples(X, Y)
     check_choice(estimator, "estimator", _ESTIMATORS)
@@ -84,14 +88,14 @@ def energy_distance(X, Y, *, estimator="biased", a=None, b=None, chunk_size=None
     if a is None and b is None:
         return _value(_RowSums(X, Y, kern, chunk_size=chunk_size), estimator)
     if estimator != "biased":
-        raise ValueError("weights a, b are only supported with estimator='biased'; got "
-                         f"estimator={estimator!r}")
+        raise ValueError("weights a, b are only supported with estimator='biased' (the "
+                         f"U-statistic has no weighted form); got estimator={estimator!r}")
     a = np.full(X.shape[0], 1.0 / X.shape[0]) if a is None else a
     b = np.full(Y.shape[0], 1.0 / Y.shape[0]) if b is None else b
     return _weighted_value(_RowSums(X, Y, kern, chunk_size=chunk_size, a=a, b=b), a, b)
 
 
-def _energy_estimate(X, Y, *, estimator="biased", chunk_size=None) -> Estimate:
+def _energy_estimate(X, Y, *, estimator="unbiased", chunk_size=None) -> Estimate:
     """The energy distance as an :class:`~divest.Estimate` with a delete-one jackknife
     standard error (unweighted)."""
     X, Y = check_samples(X, Y)

@@ -755,7 +755,8 @@ def test_indistinguishable_one_se_rule(monkeypatch):
     losses = {"a": base}
     for k in (0.5, 0.99, 1.01, 2.0, -1.0):
         losses[f"{k}"] = base + z + k * se
-    monkeypatch.setattr(_ratio, "_point_log_loss", lambda lp_, lq_, n_, m_: losses[lp_])
+    from divest.estimators._ratio import _classifier
+    monkeypatch.setattr(_classifier, "_point_log_loss", lambda lp_, lq_, n_, m_: losses[lp_])
     fits = {k: (k, None) for k in losses}
     alike = _ratio._indistinguishable(fits, "a", n, m)
     assert sorted(alike) == ["-1.0", "0.5", "0.99"]

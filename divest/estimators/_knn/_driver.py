@@ -1,0 +1,168 @@
+"""The shared driver of the nearest-neighbour estimators: option checks, the ties policy
+(raise, jitter, adaptive), the delete-a-block jackknife and the bias-trend allowance."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..._result import Allowance, compose
+from ..._validation import _describe, check_positive_int
+from .._common import trend_allowance
+from ._neighbours import _MARGIN
+
+_ESTIMATORS = ("auto", "fixed", "adaptive")
+_TIES = ("raise", "jitter", "adaptive")
+_SE = ("jackknife", "none")
+#: number of blocks of the delete-a-block jackknife
+_N_BLOCKS = 20
+_DEFAULT_K = 5
+_INTERVALS = ("bias_aware", "sampling")
+#: the fixed-k ranks k0, 2 k0, 4 k0 of the bias trend (k0 = 1 for the adaptive estimator)
+_TREND_FACTORS = (1, 2, 4)
+#: the bias trend assumes a rate (k/n)^gamma with gamma = 1/(d + offset) (see knn's Notes)
+_TREND_GAMMA_OFFSET = 4.0
+#: relative size of the noise added by ties="jitter"
+_JITTER = 1e-10
+
+
+def _all_identical(arr, name):
+    if arr.shape[0] > 1 and np.all(arr == arr[0]):
+        raise ValueError(f"{name}: all {arr.shape[0]} rows are identical (shape {arr.shape}); "
+                         "nearest-neighbour estimators need distinct points (a point mass has "
+                         "no density)")
+
+
+def _jitter(arrays, rng):
+    """Add Gaussian noise of 1e-10 x the per-dimension scale of the pooled samples."""
+    pooled = np.concatenate(arrays, axis=0)
+    scale = np.std(pooled, axis=0)
+    # never below what float64 can resolve at the magnitude of the data
+    scale = np.maximum(_JITTER * scale, 1e-13 * np.max(np.abs(pooled), axis=0))
+    scale = np.where(scale > 0, scale, _JITTER)
+    return [a + rng.standard_normal(a.shape) * scale for a in arrays], scale
+
+
+def _ties_message(count, total):
+    return (f"{count} of the {total} per-point terms use a zero nearest-neighbour distance "
+            "(duplicate points within X, within Y or shared by X and Y), and log 0 is "
+            "undefined; pass ties='adaptive' (raise k at those points until the distance is "
+            "positive) or ties='jitter' (add noise of 1e-10 x the per-dimension scale)")
+
+
+def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_k0=None, d=1):
+    """Estimate, apply the ties policy, compute the jackknife standard error and the bias
+    allowance.
+
+    ``build(arrays)`` returns ``evaluate(alive_masks, positive, kfix=None) -> (value, ties,
+    info)`` (``kfix``: the fixed-k estimate at that rank); ``sizes`` are the lengths of
+    the arrays the jackknife deletes blocks from; ``size_check(sizes)`` returns None or
+    why a replicate of those sizes is impossible; ``trend_k0`` (None: no allowance) is
+    the first rank of the bias trend.  Returns ``(value, se, details, allowances)``
+    (a tuple of :class:`~divest._result.Allowance`).
+    """
+    evaluate = build(arrays)
+    nones = [None] * len(sizes)
+    value, nties, info = evaluate(nones, ties == "adaptive")
+    details = {"ties": nties, "ties_policy": ties}
+    if nties and ties == "raise":
+        raise ValueError(_ties_message(nties, total_terms))
+    if nties and ties == "jitter":
+        arrays, scale = _jitter(arrays, rng)
+        details["jitter_scale"] = scale.tolist()
+        evaluate = build(arrays)
+        value, nties2, info = evaluate(nones, False)
+        if nties2:
+            raise ValueError("ties='jitter' left " + _ties_message(nties2, total_terms))
+    details.update(info)
+    se_value, note = math.nan, None
+    details["se_method"] = "none"
+    if se == "none":
+        note = "se='none'"
+    elif math.isinf(value):
+        note = "the estimate is infinite"
+    else:
+        B = min(_N_BLOCKS, *sizes)
+        replicate_sizes = [s - -(-s // B) for s in sizes]
+        note = size_check(replicate_sizes) if B >= 2 else "fewer than 2 points"
+        if note is None:
+            blocks = [rng.permutation(s) % B for s in sizes]
+            reps = np.array([evaluate([blk != b for blk in blocks], True)[0] for b in range(B)])
+            details["se_method"] = f"delete-a-block jackknife ({B} blocks)"
+            if np.all(np.isfinite(reps)):
+                se_value = float(math.sqrt((B - 1) / B * np.sum((reps - reps.mean()) ** 2)))
+                details["jackknife_blocks"] = B
+            else:
+                note = "a jackknife replicate is not finite"
+        else:
+            note = f"the jackknife replicates would be too small: {note}"
+    if note is not None:
+        details["se_note"] = note
+    allowances = ()
+    if trend_k0 is not None and math.isfinite(se_value):
+        ks = [trend_k0 * f for f in _TREND_FACTORS]
+        if ks[-1] < min(sizes):
+            vals = [evaluate(nones, True, kfix=kb)[0] for kb in ks]
+            (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d)
+            if below or above:
+                side = "above" if above else "below"
+                allowances = (Allowance(
+                    "knn_trend", below, above,
+                    f"the fixed-k estimates change by "
+                    f"{details['bias_trend']['change_per_doubling']:+.3g} per doubling of k, "
+                    f"so with a bias modelled as c (k/n)^gamma the truth is likely {side} "
+                    "the estimate"),)
+        else:
+            details["bias_trend"] = {"note": f"no bias trend: rank {ks[-1]} needs more than "
+                                             f"{min(sizes)} points per sample"}
+        details["bias_allowance"] = compose(allowances)
+    return value, se_value, details, allowances
+
+
+def _bias_allowance(ks, values, d):
+    r"""Allowance for the finite-sample bias from the trend of the fixed-k estimates.
+
+    The bias of a k-NN estimate grows with the volume of the neighbour balls, i.e. with
+    k/n; modelled as :math:`c\,(k/n)^\gamma`, the change per doubling of k is
+    :math:`s = c (k/n)^\gamma (2^\gamma - 1)`, so the bias at rank k is
+    :math:`s / (2^\gamma - 1)`.  With :math:`\gamma = 1/(d+4)` (see knn's Notes) and s
+    the mean change per doubling over ranks k, 2k, 4k, the allowance is put on the side
+    the trend points to.
+    """
+    if not all(math.isfinite(v) for v in values):
+        return (0.0, 0.0), {"ks": ks, "values": values, "note": "a trend value is not finite"}
+    gamma = 1.0 / (d + _TREND_GAMMA_OFFSET)
+    slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
+    # estimates falling with k (slope > 0): they rise as the balls shrink, and the
+    # bias at small k is negative too, so the truth lies above
+    allowance, size = trend_allowance(slope, gamma)
+    return allowance, {"ks": ks, "values": values, "change_per_doubling": -slope,
+                       "gamma": gamma, "allowance": size}
+
+
+def _query_width(k, se, trend):
+    """Neighbours to query for fixed rank k (jackknife margin; ranks up to 4k for the trend)."""
+    kq = k + (_MARGIN if se == "jackknife" else 0)
+    return max(kq, k * _TREND_FACTORS[-1]) if trend else kq
+
+
+def _check_workers(workers):
+    if isinstance(workers, bool) or not isinstance(workers, (numbers.Integral, np.integer)):
+        raise TypeError(f"workers must be an integer (-1 for all cores); got {_describe(workers)}")
+    workers = int(workers)
+    if workers == 0 or workers < -1:
+        raise ValueError(f"workers must be a positive integer or -1 (all cores); got {workers}")
+    return workers
+
+
+def _check_k(k, *, n, m=None, shapes, default=_DEFAULT_K):
+    k = default if k is None else check_positive_int(k, "k")
+    limits = [n] if m is None else [n, m]
+    if k >= min(limits):
+        sizes = f"n={n}" if m is None else f"n={n}, m={m}"
+        need = "1 <= k < n" if m is None else "1 <= k < n and k < m"
+        raise ValueError(f"k={k} is too large for samples of shape {' and '.join(shapes)} "
+                         f"({sizes}); need {need}")
+    return k

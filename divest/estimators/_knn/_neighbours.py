@@ -1,0 +1,233 @@
+"""Neighbour tables: one kd-tree query per pair of samples, evaluated for any subset of
+alive reference points (the jackknife replicates), re-queried where a table is too short."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+from scipy.spatial import cKDTree
+
+#: extra neighbours queried so that jackknife replicates (5% of the points deleted)
+#: rarely need a second query
+_MARGIN = 4
+#: neighbours queried for the adaptive-k estimator (more are fetched where needed)
+_ADAPTIVE_QUERY = 6
+#: cap on the ranks l_i, k_i of the adaptive-k estimator (see knn's Notes)
+_ADAPTIVE_CAP = 32
+
+
+class _Neighbours:
+    """Sorted neighbours of query points ``A`` in the reference set of ``tree``.
+
+    One query at ``k`` neighbours (``k + 1`` when ``A`` is the reference set itself, whose
+    own point is masked by index, which stays correct with duplicates) is kept as the base
+    table; :meth:`view` evaluates statistics on it for any subset of alive reference
+    points.  Rows the table cannot answer are re-queried with more neighbours (at least
+    4x); these longer tables are kept as extra chunks for the next calls (the jackknife
+    replicates).
+    """
+
+    def __init__(self, tree, A, k, *, self_query, workers):
+        self.tree = tree
+        self.A = A
+        self.N = int(tree.n)
+        self.self_query = self_query
+        self.workers = workers
+        k0 = max(1, min(int(k) + int(self_query), self.N))
+        D, I = self._query(None, k0)
+        #: chunks of (row ids or None for all rows, distances, indices, static validity)
+        self.chunks = [(None, D, I, self._static(I, None))]
+        #: which chunk holds the longest table of each row
+        self.row_chunk = np.zeros(len(A), dtype=np.int64)
+
+    def _query(self, rows, kq):
+        pts = self.A if rows is None else self.A[rows]
+        # threads cost more than they save on the small re-queries
+        workers = self.workers if len(pts) * kq > 20000 else 1
+        return self.tree.query(pts, k=list(range(1, kq + 1)), workers=workers)
+
+    def _static(self, I, rows):
+        valid = I < self.N  # cKDTree marks missing neighbours with index N
+        if self.self_query:
+            own = np.arange(len(I)) if rows is None else rows
+            valid &= I != own[:, None]
+        return valid
+
+    def _add_chunk(self, rows, K):
+        D, I = self._query(rows, K)
+        self.chunks.append((rows, D, I, self._static(I, rows)))
+        self.row_chunk[rows] = len(self.chunks) - 1
+        return len(self.chunks) - 1
+
+    def view(self, alive):
+        """Statistics of the neighbours restricted to the reference points ``alive``."""
+        return _View(self, alive)
+
+
+class _View:
+    """The neighbour tables of a :class:`_Neighbours` with a mask of alive reference points."""
+
+    def __init__(self, nb, alive):
+        self.nb = nb
+        self.alive = alive
+        self._valid = {}
+
+    def _chunk(self, c):
+        rows, D, I, S = self.nb.chunks[c]
+        if c not in self._valid:
+            self._valid[c] = (S if self.alive is None
+                              else S & self.alive[np.minimum(I, self.nb.N - 1)])
+        return rows, D, self._valid[c]
+
+    def _run(self, need, fn, k_min=0, eps=None, **kw):
+        """``fn`` on every row (rows outside ``need`` may hold anything); re-query rows the
+        tables cannot answer."""
+        nb = self.nb
+        out = []
+
+        def apply(c):
+            rows, D, valid = self._chunk(c)
+            arg = {} if eps is None else {"eps": eps if rows is None else eps[rows]}
+            res, ok = fn(D, valid, D.shape[1] >= nb.N, **arg, **kw)
+            if rows is None:
+                out.extend(res)
+                current = nb.row_chunk == 0
+                return current & ~ok
+            if out:
+                mine = nb.row_chunk[rows] == c
+                for o, r in zip(out, res):
+                    o[rows[mine]] = r[mine]
+                bad = np.zeros(len(nb.A), dtype=bool)
+                bad[rows[mine & ~ok]] = True
+                return bad
+            raise RuntimeError("the base chunk must be evaluated first")  # pragma: no cover
+
+        pending = apply(0)
+        for c in np.unique(nb.row_chunk[nb.row_chunk > 0]):
+            pending |= apply(int(c))
+        if need is not None:
+            pending &= need
+        while pending.any():
+            rows = np.flatnonzero(pending)
+            Kcur = np.array([nb.chunks[c][1].shape[1] for c in nb.row_chunk[rows]])
+            Knew = np.minimum(np.maximum(4 * Kcur, k_min), nb.N)
+            pending = np.zeros(len(nb.A), dtype=bool)
+            for K in np.unique(Knew):
+                pending |= apply(nb._add_chunk(rows[Knew == K], int(K)))
+        return out
+
+    def kth(self, need, k, positive):
+        """(rank, distance, was_zero) of the k-th alive neighbour of each row."""
+        return self._run(need, _kth_fn, k=k, positive=positive)
+
+    def within(self, need, eps, positive, cap):
+        """(rank, distance, was_zero): rank = min(cap, #alive neighbours within ``eps``
+        (closed ball)), distance = that rank's distance (the farthest one inside if the cap
+        is not reached)."""
+        return self._run(need, _within_fn, k_min=cap + 2 * _MARGIN, eps=eps, positive=positive,
+                         cap=cap)
+
+
+def _first_positive(D, valid, rank, dist, zero, ok):
+    """Where ``zero``, move to the first positive alive distance (rank = #zeros + 1)."""
+    r = np.flatnonzero(zero)
+    Dz, vz = D[r], valid[r]
+    vp = vz & (Dz > 0)
+    hasp = vp.any(axis=1)
+    pos = np.argmax(vp, axis=1)
+    nzero = np.count_nonzero(vz & (Dz == 0), axis=1)
+    dist, rank, ok = dist.copy(), rank.copy(), ok.copy()
+    dist[r] = np.where(hasp, Dz[np.arange(len(r)), pos], dist[r])
+    rank[r] = np.where(hasp, nzero + 1, rank[r])
+    ok[r] &= hasp
+    return rank, dist, ok
+
+
+def _kth_fn(D, valid, exhaustive, k, positive):
+    r = np.arange(len(D))
+    if k == 1:
+        found = valid.any(axis=1)
+        pos = np.argmax(valid, axis=1)
+    else:
+        cum = np.cumsum(valid, axis=1, dtype=np.int32)
+        found = cum[:, -1] >= k
+        pos = np.argmax(cum >= k, axis=1)
+    dist = np.where(found, D[r, pos], np.inf)
+    zero = found & (dist == 0)
+    rank, ok = np.full(len(D), k, dtype=np.int64), found
+    if positive and zero.any():
+        rank, dist, ok = _first_positive(D, valid, rank, dist, zero, ok)
+    if exhaustive:
+        ok = np.ones(len(D), dtype=bool)
+    return (rank, dist, zero), ok
+
+
+def _within_fn(D, valid, exhaustive, eps, positive, cap):
+    r = np.arange(len(D))
+    inside = valid & (D <= eps[:, None])
+    count = np.count_nonzero(inside, axis=1)
+    rank = np.minimum(count, cap).astype(np.int64)
+    # the farthest point inside (the table is sorted) ...
+    pos = D.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1)
+    capped = count > cap
+    if capped.any():  # ... or the cap-th one
+        c = np.flatnonzero(capped)
+        pos[c] = np.argmax(np.cumsum(inside[c], axis=1) >= cap, axis=1)
+    dist = np.where(rank > 0, D[r, pos], -np.inf)
+    zero = (rank > 0) & (dist == 0)
+    # answered if the cap is reached, or if every point within eps is in the table
+    ok = (count >= cap) | (D[:, -1] > eps)
+    if positive and zero.any():
+        rank, dist, ok = _first_positive(D, valid, rank, dist, zero, ok)
+    if exhaustive:
+        ok = np.ones(len(D), dtype=bool)
+    return (rank, dist, zero), ok
+
+
+def _rows(alive, n):
+    return np.arange(n) if alive is None else np.flatnonzero(alive)
+
+
+def _count(alive, n):
+    return n if alive is None else int(np.count_nonzero(alive))
+
+
+def _pair_terms(nb_self, nb_other, alive_a, alive_b, mode, k, positive):
+    """Ranks and distances (l, rho, kk, nu) at the alive rows, and the number of zero ones."""
+    v_self, v_other = nb_self.view(alive_a), nb_other.view(alive_b)
+    if mode == "adaptive":
+        _, r1, _ = v_self.kth(alive_a, 1, False)
+        _, v1, _ = v_other.kth(alive_a, 1, False)
+        eps = np.maximum(r1, v1)
+        l, rho, z1 = v_self.within(alive_a, eps, positive, _ADAPTIVE_CAP)
+        kk, nu, z2 = v_other.within(alive_a, eps, positive, _ADAPTIVE_CAP)
+    else:
+        l, rho, z1 = v_self.kth(alive_a, k, positive)
+        kk, nu, z2 = v_other.kth(alive_a, k, positive)
+    if alive_a is not None:
+        l, rho, kk, nu, z1, z2 = (a[alive_a] for a in (l, rho, kk, nu, z1, z2))
+    return l, rho, kk, nu, int(np.count_nonzero(z1 | z2))
+
+
+def _tables(arrays, pairs, k, workers):
+    """Neighbour tables keyed by (query index, reference index), one tree per sample."""
+    trees = {}
+    out = {}
+    for a, b in pairs:
+        if b not in trees:
+            trees[b] = cKDTree(arrays[b])
+        out[a, b] = _Neighbours(trees[b], arrays[a], k, self_query=(a == b), workers=workers)
+    return out
+
+
+def _check_positive_distances(*dists):
+    for dist in dists:
+        if not np.all(dist > 0) or not np.all(np.isfinite(dist)):
+            raise ValueError("the samples have too few distinct points for a nearest-neighbour "
+                             "estimate (a positive neighbour distance does not exist)")
+
+
+def _log_ball(d):
+    return 0.5 * d * math.log(math.pi) - special.gammaln(0.5 * d + 1.0)

@@ -1,0 +1,626 @@
+r"""Density-ratio estimators of divergences: a classifier, uLSIF and KLIEP.
+
+All three fit the density ratio :math:`r(x) = p(x)/q(x)` from samples ``X ~ P`` of
+shape (n, d) and ``Y ~ Q`` of shape (m, d) and plug it into the divergence.  They are
+*cross-fitted*: the samples are split into ``cv`` folds, a model is fitted on all
+folds but one and evaluates :math:`\log r` at the points of the held-out fold, so that
+every point of X and of Y carries an out-of-fold log-ratio.  The divergences are
+averages of per-point terms built from these out-of-fold values (no point is scored by
+a model that has seen it), and their standard error is the sampling one of those
+averages.
+
+Which expectation each plug-in uses
+-----------------------------------
+With :math:`f_0(u) = f(u) - f(1) - f'(1)(u-1) \ge 0` (the generator minus its tangent
+at 1) and :math:`f_0^\diamond(v) = v f_0(1/v)`,
+
+.. math:: D_f(P\|Q) = f(1) + \mathbb{E}_Q\big[f_0(r)\,\mathbf 1\{r \le 1\}\big]
+          + \mathbb{E}_P\big[f_0^\diamond(1/r)\,\mathbf 1\{r > 1\}\big].
+
+Where the ratio is small the integrand is averaged over the sample of Q, where it is
+large over the sample of P: the argument of :math:`f_0` and :math:`f_0^\diamond` then
+always lies in [0, 1], the integrands are bounded for every bounded divergence (JS,
+TV, squared Hellinger, ...), and infinite log-ratios (a classifier that is certain)
+give the limits :math:`f_0(0)` and :math:`f'_\infty` instead of ``inf * 0``.  A
+plain :math:`\mathbb{E}_Q[f(\hat r)]` would instead average huge, rare values of
+:math:`\hat r` over Q, and a plain :math:`\mathbb{E}_P[f(\hat r)/\hat r]` would blow up
+where :math:`\hat r \to 0`.  This is the split that :func:`divest.exact.monte_carlo`
+uses with exact densities.  Rényi and Bhattacharyya are mapped from the alpha-divergence
+and squared Hellinger estimates (delta-method standard error).
+
+Two forms are specific: the Donsker–Varadhan (self-normalised) KL,
+``name="kl_dv"``, :math:`\mathbb{E}_P[\log\hat r] - \log\mathbb{E}_Q[\hat r]`, which is
+invariant to a constant error in :math:`\log\hat r` (e.g. a miscalibrated intercept
+or class prior) and, for a fixed :math:`\hat r` evaluated on points that did not fit
+it, has expectation at most KL (it is a variational lower bound); and uLSIF's own
+Pearson estimate (see :func:`ulsif`).
+
+Standard errors
+---------------
+The reported standard error is :math:`\sqrt{s_P^2/n + s_Q^2/m}` with :math:`s_P^2`,
+:math:`s_Q^2` the sample variances of the per-point out-of-fold terms of the
+influence function of :math:`D_f` at the fitted ratio: :math:`f'(\hat r(x_i))` over X
+and :math:`f(\hat r(y_j)) - \hat r(y_j) f'(\hat r(y_j))` over Y (for ``kl_dv`` and
+uLSIF's Pearson, the terms of those averages, which are the same up to constants).
+This is the sampling error of an efficient estimator; the plug-in average's own
+per-point variance ignores the error of the fitted ratio and, in 20-repetition
+studies with a well-specified logistic model, was 2-3 times smaller than the actual
+spread of the estimates, while the influence-function error matched it (it is kept
+in ``details["standard_error_given_ratio"]``).  Neither includes the bias of the
+fitted ratio.
+
+Bias-aware intervals
+--------------------
+Where the ratio is hard to learn at the sample size (large or high-dimensional
+divergences), the bias of the fitted ratio dominates: in 30 seeded repetitions at
+n = m = 1000, the classifier's KL on correlated-shift-d2 (KL = 5) was 0.76 low with a
+standard deviation of 0.27, and ``value -/+ 1.96 se`` covered the truth in 9 of 30.
+With ``interval="bias_aware"`` (the default) the interval is widened on one side by a
+*learning-curve allowance*.  In each fold the same model (for ``model="auto"`` the
+chosen one; for uLSIF and KLIEP the chosen :math:`\sigma`, :math:`\lambda` and the
+fold's kernel centres) is fitted once more on a seeded random half of that fold's
+training points (X and Y halved separately, so the class proportions stay) and scores
+the same held-out points, so every point also has a half-data out-of-fold
+log-ratio; uLSIF's in-sample Pearson form is refitted on a random half of X and of Y
+and evaluated on that half.  The same plug-in on these gives
+:math:`\hat D_{N/2}`.  Modelling the bias in the training size N as
+:math:`c N^{-\gamma}`, the change per doubling is
+:math:`\delta = \hat D_N - \hat D_{N/2} = c N^{-\gamma}(1 - 2^\gamma)`, so the
+bias left in :math:`\hat D_N` is :math:`-\delta/(2^\gamma - 1)`, and the interval is
+
+.. math:: [\hat D - 1.96\,se - a_-,\ \hat D + 1.96\,se + a_+], \qquad
+          a_+ = \frac{\max(\delta, 0)}{2^\gamma - 1}, \quad
+          a_- = \frac{\max(-\delta, 0)}{2^\gamma - 1}:
+
+the estimate rose with the data (:math:`\delta > 0`), so the truth is likely above
+it, and vice versa.  divest takes :math:`\gamma = 1/3` (:math:`a = 3.85|\delta|`),
+chosen by measurement: over 30 seeded repetitions at n = m = 1000 on seven reference
+pairs, the classifier's intervals for KL, JS, squared Hellinger and TV covered the
+truth in 87% or more of them everywhere except KL on mean-shift-d10 (77%, see
+below), against 30-80% with the sampling interval on correlated-shift-d2,
+mean-shift-large and exp-gamma; :math:`\gamma = 1/2` (:math:`a = 2.41|\delta|`)
+left KL at 77-80% on correlated-shift-d2 and exp-gamma.  (The benchmark's classifier
+KL on exp-gamma, bias -0.106 at n = 1000 and -0.049 at n = 10^4, decays like
+:math:`N^{-0.34}`.)  The price: intervals 1.1-3 times as wide as the sampling ones
+(normal-1-2 KL: median width 0.17 against 0.13; mean-shift-large KL: 1.95 against
+0.68), because :math:`\delta` also carries the fitting noise of the half-data model.
+The estimate and its standard error do not change (the half fits draw their
+randomness after every draw of the full fit).  Cost: one more set of K fits on half
+the training data (none for the model choice): at n = m = 1000, +1-3% for
+``model="auto"`` when it picks the logistic model, +50-60% when it picks the MLP,
+about +10% for uLSIF and KLIEP.  ``details["bias_trend"]`` holds
+:math:`\hat D_N`, :math:`\hat D_{N/2}`, :math:`\delta`, :math:`\gamma` and the
+allowance, or a note saying why there is none (perfectly separated samples, an
+infinite estimate or half-data estimate, too few points for a half fit).
+
+What the allowance cannot see is a bias that does not move with the training size:
+the smoothing of uLSIF and KLIEP at a fixed bandwidth (KLIEP's KL on mean-shift-d5,
+mean-shift-d10 and correlated-shift-d2 stays covered in 0-50% of the repetitions with
+it alone; its half-data trend points the wrong way in most of them, and re-selecting
+:math:`\sigma` on the half data rarely changes it: KLIEP's intervals therefore add a
+smoothing allowance read from a refit at :math:`\sigma/\sqrt2`, see :func:`kliep`;
+uLSIF's have none), a model class that cannot represent the log-ratio (logistic
+regression on quadratic features for exp-gamma, :math:`\log r = -\log x`, which is
+why ``model="auto"`` also tries the spline model), or a capacity limit of the
+model.  On mean-shift-d10 (KL = 5), before the spline model was a candidate,
+``model="auto"`` picked the logistic model in most repetitions (KL about 5.6, sd 0.5,
+overfitted: 65 quadratic features) and gradient boosting in the others (KL about 3.5:
+200 trees of learning rate 0.05 cannot reach the log-ratios of up to 15 that the pair
+has, and its half-data fits are *more* confident, so the trend points the wrong way);
+that switch was most of the spread of the estimates.  It now picks the additive
+spline model (well specified there: :math:`\log r = \sum_j x_j - 5`) in 10 of 10
+benchmark repetitions at n = 1000: KL bias +0.71, sd 0.42 (RMSE 0.81 against 1.21),
+intervals covering the truth in 10 of 10 (5 of 10 before).  The
+influence-function error of KL there is erratic (0.2 to over 100) because the Q-part
+of the influence function is :math:`-\hat r(y)`, whose variance under Q is
+:math:`\chi^2(P\|Q) = e^{10} - 1`.
+
+A third part of the bias-aware interval is the uncertainty of the model choice.  With
+``model="auto"``, the candidates whose held-out log-loss the data cannot tell from the
+chosen one's (the mean of the paired per-point differences at most one standard error
+above zero, the one-standard-error rule; ``details["indistinguishable_models"]``)
+are equally supported by the data, and their estimates from the same out-of-fold
+fits on the selection sample may differ by more than the sampling error (where the
+divergence lives in a region the samples barely reach).  The interval is widened to
+the spread of those estimates around the chosen model's, on each side, and its upper
+end is open when one of them fails the heavy-tail check (``tail_check`` below) for a
+divergence with unbounded terms.  Example: on mean-shift-large (Pearson
+:math:`\chi^2 = e^9 - 1 = 8102`) at n = 1000, the spline model won on held-out
+log-loss in 2 of the 10 samples ``get_pair("mean-shift-large").sample(1000,
+rng=s)``, s = 0..9, and the MLP in 1, with light-tailed fitted ratios, estimates of
+240-835 and finite intervals far below the truth; the logistic model, within one SE
+of the chosen one in log-loss, gave 3466-33655 with heavy-tailed terms, and the
+intervals are now open above in 10 of 10 (``tests/test_ratio.py``).  ``details["model_spread"]`` holds the
+models, their values and the chosen model's value on the selection sample (the
+whole sample when ``n + m <= select_max``), and the allowance.  On the Gaussian
+reference pairs at n = 1000 it was 0 to 1 standard error in a check of 3 seeded
+samples per pair for KL, JS and TV (up to 4 on correlated-shift-d2 KL, where the MLP
+and logistic models disagree); ``benchmarks/accuracy.py`` measures the coverage.
+
+Properties and cost
+-------------------
+The plug-ins are consistent when the ratio model is (a well-specified classifier,
+e.g. logistic regression on quadratic features for Gaussian pairs, has O(1/n)
+bias); kernel models (uLSIF, KLIEP) smooth the ratio and bias large divergences
+down.  Perfectly separated samples (disjoint supports) are reported as such, see
+:meth:`DensityRatio.divergence`.  Fits run single-threaded (for these problem sizes
+threads cost more than they save, and oversubscription on a busy machine is
+catastrophic); their cost is K model fits (4K more for ``model="auto"``, 3K above
+d = 10), and
+O(K (n + m) b) per kernel bandwidth for uLSIF and KLIEP (b kernel centres), plus
+the EM iterations of KLIEP; the bias-aware interval (default) adds K fits of the
+chosen model on half the training data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..._result import Estimate
+from ..._validation import _describe, check_choice, check_rng
+from .._common import check_samples, sample_tails
+from ._classifier import _fit_classifier
+from ._crossfit import _check_cv
+from ._density_ratio import DensityRatio, _resolve
+from ._kernel import _fit_kliep, _fit_ulsif
+# private helpers other modules and tests import from here
+from ._classifier import _indistinguishable, _log_loss, _point_log_loss  # noqa: F401
+from ._crossfit import _seed  # noqa: F401
+from ._kernel import _grid  # noqa: F401
+from ._models import _NormalScores, _auto_candidates, _fit_quiet, _seeded_clone  # noqa: F401
+from ._plugin import _influence_se  # noqa: F401
+from ._state import HalfFits, RatioFit, SmoothingFits  # noqa: F401
+
+__all__ = ["DensityRatio", "classifier", "fit_ratio", "kliep", "ulsif"]
+
+_METHODS = ("classifier", "ulsif", "kliep")
+_OPTIONS = {
+    "classifier": ("refit", "select_max"),
+    "ulsif": ("n_centers", "sigma", "lam", "refit"),
+    "kliep": ("n_centers", "sigma", "max_iter", "tol", "refit"),
+}
+_INTERVALS = ("bias_aware", "sampling")
+
+
+def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
+              interval="bias_aware", **options) -> DensityRatio:
+    r"""Fit the density ratio :math:`r(x) = p(x)/q(x)` from samples, cross-fitted.
+
+    Parameters
+    ----------
+    X : array_like of shape (n, d) or (n,)
+        Sample of P (1-D input is read as (n, 1)).
+    Y : array_like of shape (m, d) or (m,)
+        Sample of Q, same d.
+    method : {"classifier", "ulsif", "kliep"}
+        * ``"classifier"`` — probabilistic classification of X (label 1) against Y
+          (label 0).  With :math:`D(x) = \Pr(\text{label}=1\mid x)` and class priors
+          :math:`n/(n+m)`, :math:`m/(n+m)`, Bayes' rule gives
+          :math:`D = np/(np + mq)`, so :math:`D/(1-D) = n p / (m q)` and
+          :math:`\log r = \operatorname{logit} D + \log(m/n)` (the class-prior
+          correction, with each fold's training counts).  The logit is read, in
+          order, from ``decision_function`` or an MLP's forward pass when it
+          reproduces ``predict_proba`` (logistic regression, gradient boosting,
+          MLPs: no rounding of probabilities to 0 or 1), else from
+          ``predict_log_proba`` (or the log of ``predict_proba``); a classifier
+          that is certain gives :math:`\pm\infty`.  Consistent when the model
+          class contains the true :math:`\log r` (logistic regression on
+          quadratic features for Gaussian pairs) and the model is calibrated.
+          Cost: K fits (4K more for ``model="auto"``, 3K above d = 10).
+        * ``"ulsif"`` — unconstrained least-squares importance fitting (Kanamori, Hido
+          & Sugiyama 2009): :math:`\hat r(x) = \sum_l \alpha_l K_\sigma(x, c_l)` with
+          Gaussian kernels :math:`K_\sigma(x, c) = \exp(-|x-c|^2/2\sigma^2)` at up to
+          ``n_centers`` random points :math:`c_l` of the training part of X,
+          :math:`\tilde\alpha = (\hat H + \lambda I)^{-1}\hat h` with
+          :math:`\hat H = \frac1m\sum_j \phi(y_j)\phi(y_j)^\top` and
+          :math:`\hat h = \frac1n \sum_i \phi(x_i)` (means over each sample
+          separately, so n ≠ m needs no correction), then
+          :math:`\alpha = \max(\tilde\alpha, 0)` as in the paper.  The clipping is
+          reported: ``details["frac_coefficients_clipped"]`` and
+          ``details["frac_points_negative_before_clipping"]``.
+          :math:`(\sigma, \lambda)` minimise the pooled held-out squared loss
+          :math:`\frac12 \mathbb{E}_Q[\hat r^2] - \mathbb{E}_P[\hat r]` (K-fold).
+          Cost: O(K (n + m) b^2) per grid point, b = ``n_centers``.
+        * ``"kliep"`` — Kullback–Leibler importance estimation procedure (Sugiyama
+          et al. 2008): the same kernel model with :math:`\alpha \ge 0` maximising
+          :math:`\frac1n\sum_i \log \hat r(x_i)` subject to
+          :math:`\frac1m \sum_j \hat r(y_j) = 1`.  With :math:`w_l = \alpha_l b_l`,
+          :math:`b = \frac1m\sum_j\phi(y_j)`, this is maximum likelihood for mixture
+          weights on the simplex; it is solved by EM (multiplicative) updates, which
+          increase the objective monotonically and keep :math:`\alpha \ge 0` and the
+          constraint exactly (the same optimum as the paper's projected gradient
+          ascent, without a step size).  :math:`\sigma` maximises the pooled
+          held-out log-likelihood of the ratio renormalised on the held-out Y,
+          :math:`\mathbb{E}_{P,\mathrm{te}}[\log\hat r] - \log\mathbb{E}_{Q,\mathrm{te}}[\hat r]`:
+          the plain held-out log-likelihood of the paper ignores the constraint on
+          new points of Y and picks bandwidths so small that it fails there (in our
+          runs it doubled the error of the KL estimate on Gaussian pairs).
+    model : "auto", "logistic", "spline", "boosting", "mlp" or a scikit-learn classifier
+        Classifier route only.  ``"logistic"``: standardise, degree-2 polynomial
+        features, standardise, L2-penalised logistic regression (C = 1);
+        ``"spline"``: an additive logistic model (a GAM, Hastie & Tibshirani 1990)
+        on normal scores,
+
+        .. math:: \log\hat r(x) = b_0 + \sum_{j=1}^d \sum_{l=1}^{8}
+                  \beta_{jl} B_l(z_j), \qquad z_j = \Phi^{-1}(\hat F_j(x_j)),
+
+        where :math:`\hat F_j` is the empirical distribution function of coordinate
+        j of the training points (rank-based inverse normal transform, linear
+        beyond the extremes) and :math:`B_l` are cubic B-splines with 6 equally
+        spaced knots on the range of :math:`z_j` (knots at normal quantiles: quantile
+        knots in :math:`x_j`), continued linearly beyond it; L2 penalty C = 100 on
+        the B-spline coefficients (the basis values lie in [0, 1] and are not
+        standardised: standardising up-weights the rarely non-zero tail bases,
+        which then overfit, +10 % KL on mean-shift-d2 at n = 1000; C = 10 bias
+        exp-gamma's KL by -5 %).  It represents log-ratios that no polynomial of
+        low degree does, e.g. :math:`-\log x` for exp-gamma (P = Exp(1), Q =
+        Gamma(2)), which in :math:`z` is about :math:`z^2/2` near x = 0; it has no
+        interaction terms, so a correlated Gaussian pair needs ``"logistic"``.
+        Trying it in ``"auto"`` cost 0-16 % more time at n = m = 10^4 (d = 1, 2, 5,
+        10) where another model wins, and saves the MLP's cost where it wins instead
+        (exp-gamma: 11.8 s -> 2.7 s).
+        ``"boosting"``: HistGradientBoostingClassifier (200 trees of 7 leaves,
+        learning rate 0.05, at least 40 points a leaf); ``"mlp"``: standardise +
+        MLPClassifier with two hidden layers of 32 units, L2 penalty 0.01, 200
+        epochs of Adam (no early stopping: scikit-learn's stops on validation
+        accuracy, which is flat for overlapping classes); ``"auto"``: the one of
+        these four with the smallest out-of-fold log-loss (the spline model only
+        in dimension d <= 10: in higher dimension its 8 d features cost more
+        than they add), compared on at most ``select_max`` points (a random
+        subsample, in the proportion n : m, when n + m is larger; the chosen
+        model is then cross-fitted on all the data).
+        Any estimator with ``fit`` and ``predict_proba`` works: it is cloned for
+        each fold and an unset ``random_state`` is seeded from ``rng``.
+    cv : int
+        Number of cross-fitting folds K >= 2 (also used for model and hyperparameter
+        selection); at most min(n, m).
+    rng : None, int or numpy.random.Generator
+        Folds, kernel centres, subsamples and the models' seeds: the same ``rng``
+        gives the same result.
+    interval : {"bias_aware", "sampling"}
+        ``"bias_aware"`` (default): also fit the same model on a random half of each
+        fold's training points (one more set of K fits on half the data), so that
+        :meth:`DensityRatio.divergence` can widen the 95% interval by the
+        learning-curve allowance :math:`|\hat D_N - \hat D_{N/2}|/(2^{1/3} - 1)` on
+        the side the trend points to (module docstring, "Bias-aware intervals").
+        ``"sampling"``: no half fits; the interval is value -/+ 1.96 standard errors.
+        The fitted ratio and the estimates are the same either way.
+    **options
+        ``refit`` (bool, default False): fit one more model on all the data for
+        :meth:`DensityRatio.log_ratio` at new points, instead of averaging the fold
+        models.  Classifier: ``select_max`` (int, default 4000).  uLSIF:
+        ``n_centers`` (default 100), ``sigma`` and ``lam`` (a number or a grid;
+        default the median pairwise distance times 2^-2, 2^-1.5, ..., 2, and
+        10^-3, 10^-2.5, ..., 10).  KLIEP: ``n_centers``, ``sigma``, and the EM's
+        ``max_iter`` (2000) and ``tol`` (1e-6, relative change of the objective;
+        ``details["not_converged"]`` counts fits that hit ``max_iter``).
+
+    Returns
+    -------
+    DensityRatio
+        With ``details``: ``"cv"``, ``"frac_infinite_log_ratio"``,
+        ``"perfectly_separated"``, ``"refit"``, ``"interval"``, ``"sample_tails"``
+        (whether X's or Y's tail is significantly heavier, with the generalized-Pareto
+        shapes; used by :meth:`DensityRatio.divergence`), and by method — classifier:
+        ``"model"``, ``"log_loss"`` (out of fold), ``"prior_log_loss"`` (of the
+        constant classifier; a model that does not beat it found no difference),
+        ``"logit_source"``, ``"convergence_warnings"`` (scikit-learn convergence
+        warnings, counted rather than shown), and for ``model="auto"``
+        ``"cv_log_loss"`` by candidate, ``"selected_on"`` and, with the bias-aware
+        interval, ``"indistinguishable_models"`` (the candidates within one standard
+        error of the chosen one in held-out log-loss); uLSIF: ``"sigma"``,
+        ``"lam"``, the grids, ``"cv_scores"``, ``"n_centers"``, the clipping
+        fractions; KLIEP: ``"sigma"``, ``"sigma_grid"``, ``"cv_heldout_dv"``,
+        ``"cv_heldout_loglik"``, ``"n_centers"``, ``"not_converged"`` (and
+        ``"half_not_converged"`` for the half-data and :math:`\sigma/\sqrt2` fits of
+        the bias-aware interval).
+
+    Raises
+    ------
+    ValueError
+        NaN/inf or empty samples, different dimensions, ``cv`` < 2 or larger than n
+        or m, an unknown method, model or interval (the valid ones are listed).
+    TypeError
+        A model without ``predict_proba``, or an option the method does not take.
+
+    References
+    ----------
+    T. Kanamori, S. Hido, M. Sugiyama, "A least-squares approach to direct importance
+    estimation", JMLR 10 (2009).  M. Sugiyama, T. Suzuki, S. Nakajima, H. Kashima,
+    P. von Bünau, M. Kawanabe, "Direct importance estimation for covariate shift
+    adaptation", Ann. Inst. Stat. Math. 60 (2008).  M. Sugiyama, T. Suzuki, T. Kanamori,
+    *Density Ratio Estimation in Machine Learning*, Cambridge University Press (2012),
+    ch. 4 (probabilistic classification).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import divest as dv
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(1, 1, (1000, 1)), rng.normal(0, 1, (1000, 1))
+    >>> ratio = dv.estimators.fit_ratio(X, Y, model="logistic", rng=0)
+    >>> ratio.log_ratio([[0.5], [2.0]])  # exact: x - 1/2
+    array([-0.0..., 1.4...])
+    >>> kl = ratio.divergence("kl")  # exact 0.5
+    >>> abs(kl.value - 0.5) < 4 * kl.standard_error
+    True
+    >>> round(ratio.divergence("tv").value, 1)  # exact 0.383
+    0.4
+    """
+    X, Y = check_samples(X, Y)
+    method = check_choice(method, "method", _METHODS)
+    n, m = X.shape[0], Y.shape[0]
+    cv = _check_cv(cv, n, m)
+    interval = check_choice(interval, "interval", _INTERVALS)
+    rng = check_rng(rng)
+    unknown = sorted(set(options) - set(_OPTIONS[method]))
+    if unknown:
+        raise TypeError(f"fit_ratio(method={method!r}) got unexpected option(s) {unknown}; "
+                        f"it takes {', '.join(_OPTIONS[method])}")
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1):  # small problems: threads cost more than they save
+        return _fit_ratio(X, Y, method, model, cv, rng, interval, options)
+
+
+def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
+    n, m = X.shape[0], Y.shape[0]
+    half = interval == "bias_aware"
+    if method == "classifier":
+        lp, lq, predictors, details, fit = _fit_classifier(X, Y, cv, rng, model, half,
+                                                           **options)
+    else:
+        if not (isinstance(model, str) and model == "auto"):
+            raise ValueError(f"model={_describe(model)} applies to method='classifier' only; "
+                             f"method={method!r} fits a kernel model")
+        fitter = _fit_ulsif if method == "ulsif" else _fit_kliep
+        lp, lq, predictors, details, fit = fitter(X, Y, cv, rng, half, **options)
+    details["interval"] = interval
+    if np.isnan(lp).any() or np.isnan(lq).any():
+        raise FloatingPointError(f"{method}: the fitted log-ratio is NaN at "
+                                 f"{int(np.isnan(lp).sum() + np.isnan(lq).sum())} point(s)")
+    details["frac_infinite_log_ratio"] = float(
+        (np.isinf(lp).sum() + np.isinf(lq).sum()) / (n + m))
+    details["perfectly_separated"] = bool(lp.min() > lq.max())
+    details["sample_tails"] = sample_tails(X, Y)
+    return DensityRatio(method, lp, lq, predictors, cv, details, fit)
+
+
+def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):
+    _resolve(name, params)  # fail fast on a bad name or option, before fitting
+    check_choice(separated, "separated", ("infinite", "model"))
+    ratio = fit_ratio(X, Y, method, model=model, cv=cv, rng=rng, interval=interval, **options)
+    return ratio.divergence(name, separated=separated, **params)
+
+
+def classifier(X, Y, name="kl", *, model="auto", cv=5, rng=None, refit=False, select_max=4000,
+               separated="infinite", interval="bias_aware", **params) -> Estimate:
+    r"""A divergence from a cross-fitted probabilistic classifier (density ratio).
+
+    Fits :func:`fit_ratio` with ``method="classifier"`` and returns
+    :meth:`DensityRatio.divergence`: every point of X and Y is scored by a model that
+    did not see it, :math:`\log\hat r = \operatorname{logit}\hat D + \log(m/n)`, and
+    the divergence is the split plug-in :math:`f(1) + \mathbb{E}_Q[f_0(\hat r)
+    \mathbf 1\{\hat r\le1\}] + \mathbb{E}_P[f_0^\diamond(1/\hat r)\mathbf 1\{\hat r>1\}]`
+    (bounded integrands for bounded divergences).  Consistent when the classifier is
+    well specified and calibrated; the bias is that of the fitted log-ratio (for
+    logistic regression on quadratic features with Gaussians, O(1/n); measured
+    within 3 % on Gaussian reference pairs at n = m = 2000, including KL = 4.5).
+    When the out-of-fold scores separate the samples perfectly (disjoint
+    supports), the values of disjoint supports are reported by default: KL = inf,
+    JS = log 2, TV = 1 (``separated``; :meth:`DensityRatio.divergence`); a
+    classifier that is certain gives the same through infinite log-ratios.
+    Never NaN.
+
+    Parameters
+    ----------
+    X, Y : array_like of shape (n, d) and (m, d)
+        Samples of P and Q.
+    name : str
+        A registered f-divergence, ``"renyi"`` (with ``alpha``), ``"bhattacharyya"``
+        or ``"kl_dv"`` (Donsker–Varadhan KL).
+    model, cv, rng, refit, select_max, interval
+        See :func:`fit_ratio`.
+    separated : {"infinite", "model"}
+        See :meth:`DensityRatio.divergence`.
+    **params
+        Parameters of the divergence (``alpha``, ``pi``).
+
+    Returns
+    -------
+    Estimate
+        ``method="classifier"``; the standard error is that of the influence
+        function at the fitted ratio (:meth:`DensityRatio.divergence`); the 95%
+        interval is widened by the learning-curve allowance unless
+        ``interval="sampling"``; ``details`` holds the chosen model, the
+        out-of-fold log-losses, the plug-in form, ``bias_trend`` and
+        ``bias_allowance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import divest as dv
+    >>> rng = np.random.default_rng(1)
+    >>> X, Y = rng.normal(0, 1, (1000, 2)), rng.normal(0, 2, (1000, 2))
+    >>> est = dv.estimators.classifier(X, Y, "js", model="logistic", rng=0)
+    >>> est.method, est.name, est.details["model"]
+    ('classifier', 'js', 'logistic')
+    >>> abs(est.value - 0.1517) < 4 * est.standard_error + 0.01  # exact 0.1517
+    True
+    >>> below, above = est.details["bias_allowance"]  # one of them is 0
+    >>> old = dv.estimators.classifier(X, Y, "js", model="logistic", rng=0,
+    ...                                interval="sampling")  # value -/+ 1.96 se
+    >>> old.value == est.value and old.details["bias_allowance"] == (0.0, 0.0)
+    True
+    >>> lo, hi = est.confidence_interval  # widened on the side the trend points to
+    >>> bool(np.allclose((lo + below, hi - above), old.confidence_interval))
+    True
+    """
+    return _front("classifier", X, Y, name, model, cv, rng, separated, interval,
+                  {"refit": refit, "select_max": select_max}, params)
+
+
+def ulsif(X, Y, name="pearson", *, cv=5, rng=None, n_centers=100, sigma=None, lam=None,
+          refit=False, separated="infinite", interval="bias_aware", **params) -> Estimate:
+    r"""A divergence from a uLSIF density-ratio fit (Kanamori, Hido & Sugiyama 2009).
+
+    For ``name="pearson"`` (divest's :math:`\chi^2 = \int (p-q)^2/q
+    = \mathbb{E}_Q[(r-1)^2] = \mathbb{E}_P[r] - 1`) it returns uLSIF's own estimate
+
+    .. math:: \widehat{\chi^2} = 2\,\mathbb{E}_P[\hat r] - \mathbb{E}_Q[\hat r^2] - 1,
+
+    the variational form :math:`\chi^2 = \sup_g 2\mathbb{E}_P[g] - \mathbb{E}_Q[g^2] - 1`
+    (attained at :math:`g = r`; with :math:`\mathbb{E}_Q[r^2] = \mathbb{E}_P[r]` it
+    equals :math:`\mathbb{E}_P[r] - 1`), whose regularised maximiser over the kernel
+    model is the uLSIF fit.  In uLSIF's notation it is
+    :math:`2\hat h^\top\alpha - \alpha^\top\hat H\alpha - 1`, twice the "PE" of
+    Sugiyama et al., who define the Pearson divergence with a factor 1/2.  As in the
+    paper it is evaluated in sample, with :math:`\alpha` refitted on all the data at
+    the cross-validated :math:`(\sigma, \lambda)`: the fit is a stationary point of
+    this objective, so first-order errors of :math:`\hat r` cancel.  (Out of fold the
+    same form estimates a lower bound; in 10-repetition runs at n = m = 2000 it was
+    15 % low on mean-shift-d1, the in-sample form 6 % low and 1 % high on
+    normal-1-2.)  The Gaussian-kernel model smooths the ratio, which biases steep or
+    high-dimensional ratios down (large divergences, d >= 2).  The standard error is
+    :math:`\sqrt{\mathrm{var}(2\hat r(x_i))/n + \mathrm{var}(\hat r(y_j)^2)/m}`,
+    the efficient influence function's: no regular estimator does better.  On
+    scale-change-d2 (:math:`\chi^2 = 9/7`) at n = m = 1000 that bound is 0.139; over
+    30 benchmark repetitions this form had RMSE 0.123, against 0.168 for the in-sample
+    :math:`\mathbb{E}_P[\hat r] - 1`, 0.279 for :math:`\mathbb{E}_Q[\hat r^2] - 1`,
+    0.169 for the out-of-fold split plug-in, and 0.153 for densratio's uLSIF
+    (``alpha=0``: the same form, in sample, with fixed grids
+    :math:`\sigma, \lambda \in 10^{-3}, 10^{-2.5}, \ldots, 10` and leave-one-out
+    selection; both track each other within 0.03 except where one selection picks a
+    small bandwidth).
+    Other names use the out-of-fold split plug-in of :meth:`DensityRatio.divergence`
+    with the clipped ratio.
+
+    The interval for Pearson assumes a bounded ratio :math:`p/q`, as uLSIF's
+    convergence analysis does: the kernel model caps the ratio at a height set by
+    :math:`\sigma` and :math:`\lambda`, so where :math:`p/q` is unbounded (P with a
+    shifted mean or a wider spread in some direction than Q) the estimate is biased
+    low by more than any interval allows, e.g. 3.1 low for :math:`\chi^2 = 6.39` on
+    mean-shift-d2 at n = 1000, with 2 of 10 intervals covering.  Use
+    ``divergence(X, Y, "pearson")`` (``method="auto"``), which also fits the
+    classifier and keeps uLSIF only where its held-out squared loss is better
+    (``docs/conventions.rst``, "When an interval is claimed").
+
+    Parameters
+    ----------
+    X, Y : array_like of shape (n, d) and (m, d)
+        Samples of P and Q.
+    name : str
+        As for :func:`classifier`; default ``"pearson"``.
+    cv, rng, n_centers, sigma, lam, refit, interval
+        See :func:`fit_ratio`.
+    separated : {"infinite", "model"}
+        See :meth:`DensityRatio.divergence`.
+    **params
+        Parameters of the divergence.
+
+    Returns
+    -------
+    Estimate
+        ``method="ulsif"``; ``details`` has the chosen ``sigma`` and ``lam``, the
+        cross-validation scores and the fraction of clipped coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import divest as dv
+    >>> rng = np.random.default_rng(2)
+    >>> X, Y = rng.normal(0, 1, (1000, 1)), rng.normal(1, 2, (1000, 1))
+    >>> est = dv.estimators.ulsif(X, Y, rng=0)  # exact 0.744
+    >>> est.method, est.name, est.details["form"]
+    ('ulsif', 'pearson', 'ulsif')
+    >>> abs(est.value - 0.744) < 3 * est.standard_error
+    True
+    """
+    return _front("ulsif", X, Y, name, "auto", cv, rng, separated, interval,
+                  {"n_centers": n_centers, "sigma": sigma, "lam": lam, "refit": refit}, params)
+
+
+def kliep(X, Y, name="kl", *, cv=5, rng=None, n_centers=100, sigma=None, max_iter=2000,
+          tol=1e-6, refit=False, separated="infinite", interval="bias_aware",
+          **params) -> Estimate:
+    r"""A divergence from a KLIEP density-ratio fit (Sugiyama et al. 2008).
+
+    KLIEP fits :math:`\hat r` by maximising :math:`\frac1n\sum_i \log\hat r(x_i)` under
+    :math:`\frac1m\sum_j \hat r(y_j) = 1` (see :func:`fit_ratio`); the divergence is
+    the out-of-fold split plug-in (``name="kl_dv"`` for the Donsker–Varadhan form
+    :math:`\mathbb{E}_P[\log \hat r] - \log\mathbb{E}_Q[\hat r]`, a lower bound of KL
+    for the fitted ratio).  Measured within 2 % of KL on mean-shift-d1, mean-shift-d2
+    and normal-1-2 at n = m = 2000; the Gaussian-kernel model smooths the ratio, which
+    biases large or high-dimensional divergences (-9 % at d = 5, KL = 2.5), and the
+    out-of-fold ratio is unstable where a kernel centre has little mass under Q (KL = 4.5:
+    sd 1.7).  Cost: about 1-2 s at n = m = 2000 (35 EM fits of up to 2000 iterations).
+
+    **Smoothing allowance.**  The smoothing bias of the kernel model at the selected
+    bandwidth does not shrink with the training size (benchmark KL on exp-gamma: 0.13
+    low at n = 1000, 0.12 low at n = 10^4), so the learning-curve allowance of the
+    bias-aware interval (module docstring) misses it.  With ``interval="bias_aware"``
+    each fold's model is also fitted at :math:`\sigma/\sqrt2` with the same training
+    points and kernel centres (the cross-validation fit at the next smaller grid point
+    is reused when the grid has it, as the default grid does unless :math:`\sigma` is
+    its smallest point), giving the same plug-in :math:`\hat D_{\sigma/\sqrt2}`.
+    Modelling the smoothing bias as :math:`c\,\sigma^\beta`, the change
+    :math:`\Delta = \hat D_{\sigma/\sqrt2} - \hat D_\sigma = c\sigma^\beta
+    (2^{-\beta/2} - 1)` gives the bias :math:`-\Delta/(1 - 2^{-\beta/2})` of
+    :math:`\hat D_\sigma`, and the interval is widened by
+
+    .. math:: s = \frac{|\Delta|}{1 - 2^{-\beta/2}} \quad (\beta = 1:\ s = 3.41|\Delta|)
+
+    above the estimate when it rose at the finer bandwidth (:math:`\Delta > 0`), below
+    otherwise, *in addition to* the learning-curve allowance on its side (the two
+    biases add; the interval is then
+    :math:`[\hat D - 1.96\,se - a_- - s_-,\ \hat D + 1.96\,se + a_+ + s_+]`).
+    :math:`\beta = 1` by measurement: the bias grew like :math:`\sigma` on exp-gamma
+    (the :math:`-\log x` log-ratio is singular at 0) and like :math:`\sigma^2` on
+    mean-shift-d10; with :math:`\beta = 2` (:math:`s = 2|\Delta|`) the KL intervals
+    at n = 10^4 covered the truth in 6 and 2 of 10 repetitions there.  Coverage of
+    the 95% KL interval over 10 benchmark repetitions, learning curve alone ->
+    with the smoothing allowance: n = 1000: exp-gamma 0.3 -> 0.9, correlated-d2
+    0.9 -> 1.0, correlated-shift-d2 0.6 -> 1.0, mean-shift-d10 0.0 -> 1.0,
+    mean-shift-d5 0.5 -> 1.0, t3-normal 0.3 -> 0.7; n = 10^4: 0.0, 0.3, 0.0, 0.0
+    -> 1.0 on the first four.  The price is width where the bias is large (median
+    width at n = 10^4: exp-gamma 0.080 -> 0.216, correlated-shift-d2 0.49 -> 3.3,
+    mean-shift-d10 0.38 -> 2.6) and little where it is not (normal-1-2 and
+    mean-shift-d1 at n = 1000: 0.175 -> 0.188, 0.32 -> 0.37).  Cost: none when the
+    grid fit is reused; K more EM fits otherwise (+6-11 % at n = 1000 and 10^4).
+    ``details["smoothing_trend"]`` holds both bandwidths, ``value_fine``, the change
+    :math:`\Delta`, :math:`\beta`, the allowance and whether the grid fits were
+    reused, or a note saying why there is none.  ``interval="sampling"`` fits
+    nothing more and gives value -/+ 1.96 standard errors as before.
+
+    Parameters
+    ----------
+    X, Y : array_like of shape (n, d) and (m, d)
+        Samples of P and Q.
+    name : str
+        As for :func:`classifier`; default ``"kl"``.
+    cv, rng, n_centers, sigma, max_iter, tol, refit, interval
+        See :func:`fit_ratio`.
+    separated : {"infinite", "model"}
+        See :meth:`DensityRatio.divergence`.
+    **params
+        Parameters of the divergence.
+
+    Returns
+    -------
+    Estimate
+        ``method="kliep"``; ``details`` has the chosen ``sigma`` and the held-out
+        log-likelihoods; with ``interval="bias_aware"``, ``bias_trend`` (learning
+        curve), ``smoothing_trend`` and their summed ``bias_allowance``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import divest as dv
+    >>> rng = np.random.default_rng(3)
+    >>> X, Y = rng.normal(1, 1, (1000, 1)), rng.normal(0, 1, (1000, 1))
+    >>> est = dv.estimators.kliep(X, Y, rng=0)  # exact 0.5
+    >>> est.method, 0.35 < est.value < 0.6
+    ('kliep', True)
+    """
+    return _front("kliep", X, Y, name, "auto", cv, rng, separated, interval,
+                  {"n_centers": n_centers, "sigma": sigma, "max_iter": max_iter, "tol": tol,
+                   "refit": refit}, params)

@@ -337,10 +337,10 @@ def test_normal_scores():
     from scipy import special
     from sklearn.base import clone
 
-    from divest.estimators._ratio import _NormalScores
+    from divest.estimators._ratio._normal_scores import NormalScores
     rng = np.random.default_rng(0)
     x = np.c_[rng.exponential(size=200), np.repeat([1.0, 2.0], 100), np.full(200, 3.0)]
-    t = clone(_NormalScores()).fit(x)
+    t = clone(NormalScores()).fit(x)
     z = t.transform(x)
     # distinct values: Phi^-1((rank - 1/2) / N)
     ranks = np.argsort(np.argsort(x[:, 0]))
@@ -359,8 +359,11 @@ def test_normal_scores():
                        edge, atol=1e-6)
     for side in (grid < lo, grid > hi):
         assert np.allclose(np.diff(zg[side], 2), 0.0, atol=1e-9)
-    with pytest.raises(ValueError, match="no parameters"):
-        _NormalScores().set_params(k=1)
+    # a scikit-learn transformer: no parameters, fit_transform from TransformerMixin
+    assert NormalScores().get_params() == {}
+    with pytest.raises(ValueError, match="Invalid parameter 'k'"):
+        NormalScores().set_params(k=1)
+    assert np.array_equal(NormalScores().fit_transform(x), z)
 
 
 def test_spline_model_fits_a_log_ratio_that_polynomials_miss():

@@ -167,7 +167,7 @@ from ._kernel import _fit_kliep, _fit_ulsif
 from ._classifier import _indistinguishable, _log_loss, _point_log_loss  # noqa: F401
 from ._crossfit import _seed  # noqa: F401
 from ._kernel import _grid  # noqa: F401
-from ._models import _NormalScores, _auto_candidates, _fit_quiet, _seeded_clone  # noqa: F401
+from ._models import _auto_candidates, _fit_quiet, _seeded_clone  # noqa: F401
 from ._plugin import _influence_se  # noqa: F401
 from ._state import HalfFits, RatioFit, SmoothingFits  # noqa: F401
 

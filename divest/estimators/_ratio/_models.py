@@ -20,68 +20,19 @@ _SPLINE_C = 100.0
 _SPLINE_MAX_DIM = 10
 
 
-class _NormalScores:
-    r"""Per-coordinate normal scores :math:`z = \Phi^{-1}(\hat F(x))` (a scikit-learn transformer).
-
-    :math:`\hat F` is the empirical distribution function of the training points,
-    each coordinate separately: the i-th smallest of N values gets
-    :math:`\Phi^{-1}((i - 1/2)/N)` (tied values the mean of their scores), points in
-    between are interpolated linearly, and points beyond the extremes continue on
-    the straight line through the outermost 1 % of the distinct values (so a ratio
-    that grows in the tails keeps growing at new points).  A coordinate with a single
-    value maps to 0.  Monotone, so it loses nothing a model of the coordinate could
-    use; it puts equal numbers of points between equally spaced scores, which is what
-    makes uniform spline knots on z quantile knots on x.
-    """
-
-    def get_params(self, deep=True):
-        return {}
-
-    def set_params(self, **params):
-        if params:
-            raise ValueError(f"_NormalScores takes no parameters; got {sorted(params)}")
-        return self
-
-    def fit(self, X, y=None):
-        X = np.asarray(X, dtype=float)
-        N = X.shape[0]
-        scores = special.ndtri((np.arange(N) + 0.5) / N)
-        self.tables_ = []
-        for col in np.sort(X, axis=0).T:
-            values, inverse = np.unique(col, return_inverse=True)
-            mean_score = np.bincount(inverse, weights=scores) / np.bincount(inverse)
-            self.tables_.append((values, mean_score))
-        return self
-
-    def transform(self, X):
-        X = np.asarray(X, dtype=float)
-        out = np.zeros_like(X)
-        for j, (u, z) in enumerate(self.tables_):
-            if u.size < 2:
-                continue
-            x = X[:, j]
-            out[:, j] = np.interp(x, u, z)
-            k = max(1, u.size // 100)
-            lo, hi = x < u[0], x > u[-1]
-            out[lo, j] = z[0] + (z[k] - z[0]) / (u[k] - u[0]) * (x[lo] - u[0])
-            out[hi, j] = z[-1] + (z[-1] - z[-1 - k]) / (u[-1] - u[-1 - k]) * (x[hi] - u[-1])
-        return out
-
-    def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
-
-
 def _make_model(kind, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+
+    from ._normal_scores import NormalScores
     if kind == "logistic":
         return make_pipeline(StandardScaler(), PolynomialFeatures(2, include_bias=False),
                              StandardScaler(), LogisticRegression(C=_LOGISTIC_C, max_iter=5000))
     if kind == "spline":
-        return make_pipeline(_NormalScores(),
+        return make_pipeline(NormalScores(),
                              SplineTransformer(n_knots=_SPLINE_KNOTS, degree=3, knots="uniform",
                                                extrapolation="linear"),
                              LogisticRegression(C=_SPLINE_C, max_iter=5000))

@@ -494,7 +494,10 @@ def _judge(method, est, exact, se_exact, unclaimed_reason):
     """The verdict of one row that is not the reference: ``(status, claimed, note, failure)``.
 
     ``failure`` is the line added to the report's failures, or None.  The rules are the
-    table of ``docs/cli.rst``.
+    table of ``docs/cli.rst``.  An interval end is *open* only when it is infinite: the
+    method's own judgement that it cannot bound the divergence on that side.  An end
+    clipped to the edge of the divergence's range (the 0 of ``[0, 7.6e19]``) is not:
+    there the clip, not the method, hides an unusable standard error.
     """
     v, se = est.value, est.standard_error
     lo, hi = est.confidence_interval

@@ -91,6 +91,13 @@ def test_an_unusable_standard_error_passes_only_through_an_open_end(monkeypatch)
     assert row.status == "open" and rep.ok
     rep, row = _kl_rows(monkeypatch, _fake(KL + 0.5, 1e12, (KL + 0.4, math.inf)))
     assert row.status == "unreliable" and not rep.ok
+    # an end clipped to the edge of the divergence's range is not open: [0, 2] for H^2
+    h2 = 0.2983887  # squared Hellinger of the default pair
+    for interval, status in (((0.0, 2.0), "unreliable"), ((0.0, math.inf), "open")):
+        _patch_knn(monkeypatch, lambda name: _fake(h2 - 0.1, 1e12, interval, name=name))
+        rep = dv.crosscheck(P, Q, names=["squared_hellinger"],
+                            methods=["closed_form", "knn"], **SMALL)
+        assert rep.rows[1].status == status, interval
 
 
 def test_lower_bounds_claim_no_interval_and_fail_only_above_the_truth(monkeypatch):

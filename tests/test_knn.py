@@ -650,3 +650,51 @@ def test_bad_options():
         knn(X, stats.norm(), "bhattacharyya")
     with pytest.raises(ValueError, match="alpha must"):
         knn(X, Y, "renyi", alpha=-1.0)
+
+
+def _wkv_fixed_k(X, Y, k):
+    """Fixed-k KL with divest's constants, from scratch: d mean log(nu_k / rho_k)
+    + psi(m + 1) - psi(n) (the psi(k) - psi(k) of equal ranks cancel)."""
+    n, d = X.shape
+    rho, nu = _sorted_tables(X, Y)
+    return (d * np.mean(np.log(nu[:, k - 1] / rho[:, k - 1]))
+            + special.digamma(len(Y) + 1) - special.digamma(n))
+
+
+def _bhattacharyya_fixed_k(X, Y, k):
+    """-log of the Beta-moment-corrected estimate of int sqrt(pq), from scratch."""
+    n, d = X.shape
+    m, beta = len(Y), 0.5
+    rho, nu = _sorted_tables(X, Y)
+    g = special.gammaln
+    corr = (g(k + beta) - g(k) + g(n) - g(n + beta)
+            + g(k - beta) - g(k) + g(m + 1) - g(m + 1 - beta))
+    return -(special.logsumexp(beta * d * np.log(rho[:, k - 1] / nu[:, k - 1]) - corr)
+             - math.log(n))
+
+
+@pytest.mark.parametrize("name, k, ref", [("kl", 1, _wkv_fixed_k), ("kl", 2, _wkv_fixed_k),
+                                          ("bhattacharyya", 2, _bhattacharyya_fixed_k)])
+def test_jackknife_se_from_scratch_with_unequal_sizes(name, k, ref):
+    """n = 7, m = 11: B = min(20, n, m) = 7 blocks (X-blocks of 1 point, Y-blocks of 1
+    or 2); each replicate is the published formula recomputed from scratch on the kept
+    points, with the replicate's own n and m.  Using n where m belongs (or the other
+    sample's blocks) anywhere in the jackknife changes the SE."""
+    rng = np.random.default_rng(21)
+    X, Y = rng.normal(size=(7, 1)), rng.normal(0.7, 1.4, size=(11, 1))
+    est = knn(X, Y, name, k=k, rng=5, interval="sampling")
+    assert est.value == pytest.approx(ref(X, Y, k), abs=1e-12)
+    B = 7
+    g = np.random.default_rng(5)
+    bx, by = g.permutation(7) % B, g.permutation(11) % B
+    reps = np.array([ref(X[bx != b], Y[by != b], k) for b in range(B)])
+    se = math.sqrt((B - 1) / B * np.sum((reps - reps.mean()) ** 2))
+    assert est.details["jackknife_blocks"] == B
+    assert est.standard_error == pytest.approx(se, rel=1e-9)
+    # the check can fail: the same jackknife with the samples' sizes swapped in the
+    # replicates' constants is another number
+    wrong = reps + np.array([special.digamma(np.sum(bx != b) + 1) - special.digamma(
+        np.sum(by != b)) - special.digamma(np.sum(by != b) + 1)
+        + special.digamma(np.sum(bx != b)) for b in range(B)])
+    if name == "kl":
+        assert abs(math.sqrt((B - 1) / B * np.sum((wrong - wrong.mean()) ** 2)) - se) > 1e-6

@@ -815,3 +815,54 @@ def test_model_spread_opens_pearson_on_mean_shift_large():
             assert math.isfinite(js.confidence_interval[1])
             assert "tail_opened" not in js.details["model_spread"]
     assert rescued >= 1
+
+
+# ---------------------------------------------------------------------------------
+# measured figures live in a generated docs page, not in docstrings
+
+
+def _docs_tables():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "make_docs_tables.py"
+    spec = importlib.util.spec_from_file_location("make_docs_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_accuracy_table_is_generated_from_the_results():
+    import json
+    gen = _docs_tables()
+    results = json.loads(gen.SOURCE.read_text())
+    text = gen.render(results)
+    assert gen.TARGET.read_text() == text, ("docs/tables/accuracy.rst is out of date: run "
+                                            "python benchmarks/make_docs_tables.py")
+    # every row of the results is on the page, with the bold best RMSE of its group
+    assert text.count('\n   "') == len(results["rows"]) + len(
+        {r["method"] for r in results["rows"]})  # rows + the per-method summary
+    row = results["rows"][0]
+    assert f'"{row["pair"]}", "{row["n"]}", "{row["truth"]:.4g}", "{row["method"]}"' in text
+    # a changed result changes the page (the check can fail)
+    moved = {**results, "rows": [{**results["rows"][0], "rmse": 123.0}, *results["rows"][1:]]}
+    assert gen.render(moved) != text
+
+
+def test_estimator_docstrings_quote_no_benchmark_figures():
+    import re
+
+    from divest.estimators import _knn, _ratio
+    from divest.estimators._ratio import _density_ratio
+    texts = [_ratio.__doc__, _ratio.fit_ratio.__doc__, _ratio.classifier.__doc__,
+             _ratio.ulsif.__doc__, _ratio.kliep.__doc__,
+             _density_ratio.DensityRatio.divergence.__doc__, _knn.__doc__, _knn.knn.__doc__,
+             _knn.entropy.__doc__, _knn.cross_entropy.__doc__]
+    # measured coverages, RMSEs, shares and timings of one run ("in 9 of 30", "RMSE
+    # 0.123", "-9 %", "1.8 s") belong to docs/tables/accuracy.rst; "95%" is a level
+    measured = re.compile(r".{0,40}(?:\b\d+ of (?:10|12|20|30|40)\b|RMSE \d|\d s\b"
+                          r"|(?<![\d.])(?!95 ?%)\d+(?:\.\d+)? ?%).{0,20}")
+    for text in texts:
+        assert not measured.findall(text), measured.findall(text)
+    for quoted in ("covered in 9 of 30", "-9 % at d = 5", "took 1.8 s", "RMSE 0.123"):
+        assert measured.findall(quoted), quoted  # the check can fail
+    assert not measured.findall("a 95% interval and a 95 % one")

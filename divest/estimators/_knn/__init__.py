@@ -121,7 +121,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     Raises
     ------
     ValueError
-        Unsupported name (the message lists the supported ones), NaN/inf, empty input,
+        Unsupported name (the message says which methods estimate it), NaN/inf, empty input,
         dimension mismatch, ``k`` out of range or too small for ``alpha``, all-identical
         samples, zero distances with ``ties="raise"``.
 
@@ -146,12 +146,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
 
     divest caps the ranks at :math:`l_i, k_i \le 32` (the 32-nd neighbour is then used):
     uncapped, their total is about :math:`n(1 + \chi^2(P\|Q))`, which makes the exact
-    estimator quadratic in n for large divergences; on the reference pairs the cap moves
-    the estimate by less than 0.15 of its standard deviation.  The adaptive estimator has
-    less bias where the divergence is large (KL = 2.5 at d = 5, n = m = 10^4: about 2.2
-    against 2.0 for k = 5; KL = 4.5 in 1-D at n = 10^3: 3.93 against 3.42) and a larger
-    variance where it is small.  ``reverse_kl`` swaps X and Y, ``jeffreys`` is the sum of
-    both.
+    estimator quadratic in n for large divergences.  The adaptive estimator has less bias
+    where the divergence is large and a larger variance where it is small.
+    ``reverse_kl`` swaps X and Y, ``jeffreys`` is the sum of both.
 
     Póczos & Schneider (2011): with :math:`\beta = 1-\alpha`,
 
@@ -178,8 +175,8 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     All these estimators are consistent (n, m → ∞ with k fixed, under the regularity
     conditions of the papers) and biased at finite n: the bias is largest for large
     divergences, in higher dimension, and where P has much heavier tails than Q (there is
-    no sample of Q where :math:`\log(p/q)` is largest: KL(t_3 ‖ N(0, 1)) = 0.65 comes out
-    near 0.18 at n = 5000).  The bias is not included in the standard error.
+    no sample of Q where :math:`\log(p/q)` is largest, e.g. KL(t_3 ‖ N(0, 1))).  The bias
+    is not included in the standard error.
 
     **Standard error.**  The samples are split at random (``rng``) into B = 20 blocks of
     X and 20 of Y; replicate b recomputes the estimator exactly (new neighbours, new n
@@ -187,19 +184,14 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     :math:`\widehat{se}^2 = \frac{B-1}{B}\sum_b (\hat D_{(b)} - \bar D)^2`.  The replicates
     reuse the neighbour tables, so the cost is a few times that of the estimate itself.
     The grouped (delete-d) jackknife is valid for non-smooth statistics such as these and
-    tends to be conservative (Efron & Stein, 1981).  Measured with 100 seeded repetitions
-    at n = m = 2000 (mean-shift-d1, normal-1-2, scale-change-d2): the mean SE was 1.1 to
-    1.5 times the actual standard deviation, and the 95% intervals covered the truth in
-    95–100% of the repetitions wherever the finite-sample bias is small (KL, adaptive and
-    k = 5; squared Hellinger and Bhattacharyya in 1-D).  They do not cover a bias larger
-    than the SE (e.g. squared Hellinger on scale-change-d2 at this n: 66%).  The naive
-    per-point standard error ignores the dependence of neighbour terms and under-covers
-    (about 80%); the naive bootstrap creates ties.
+    tends to be conservative (Efron & Stein, 1981); it does not contain a finite-sample
+    bias (see the bias-aware interval below).  The naive per-point standard error
+    ignores the dependence of neighbour terms and under-covers; the naive bootstrap
+    creates ties.  Measured coverage on the reference pairs: ``docs/tables/accuracy.rst``.
 
     **Bias-aware interval.**  The finite-sample bias of these estimators comes from the
     densities varying across the neighbour balls, whose mass grows like k/n: the
-    estimates move steadily as k grows (KL = 2.5 at d = 5, n = 1000: about 1.92, 1.84,
-    1.73, 1.63 at k = 1, 2, 4, 8).  Modelling the bias at rank k as
+    estimates move steadily as k grows.  Modelling the bias at rank k as
     :math:`c\,(k/n)^\gamma`, the change per doubling of k is
     :math:`s = c\,(k/n)^\gamma(2^\gamma-1)`, so the bias at :math:`k_0` is
     :math:`s/(2^\gamma-1)`; s is read from the fixed-k estimates at
@@ -208,17 +200,18 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     allowance :math:`|s|/(2^\gamma-1)` is added to the side of the interval the trend
     points to.  The rate is unknown (:math:`2/d` for smooth densities in the interior,
     :math:`1/d` for Lipschitz ones, slower in the tails); divest takes the conservative
-    :math:`\gamma = 1/(d+4)`, chosen by measurement: over 40 seeded repetitions at
-    n = m = 1000 on the reference pairs, :math:`1/(d+2)` covered the truth in 70–78% of
-    them on the worst pairs (KL on mean-shift-d10, fixed k = 5 on correlated-shift-d2),
-    :math:`1/(d+4)` in 88% or more everywhere we measured, at the price of intervals
-    about 15% wider than with :math:`1/(d+2)` where the bias is small (normal-1-2: 0.52
-    against 0.45 for the adaptive KL).  Neither the estimate nor its SE changes.  What the
+    :math:`\gamma = 1/(d+4)`, chosen for coverage on the reference pairs
+    (:math:`1/(d+2)` under-covered KL on mean-shift-d10 and fixed k = 5 on
+    correlated-shift-d2), at the price of wider intervals where the bias is small.  The
+    allowance is the :class:`~divest.Allowance` ``"knn_trend"`` of
+    ``Estimate.allowances`` (with ``"sample_tails"`` below; their
+    :func:`~divest._result.compose` is ``details["bias_allowance"]``).  Neither the
+    estimate nor its SE changes.  What the
     allowance cannot see: a bias that does not move with k, e.g. KL(t_3 ‖ N(0, 1)) (the
     log-ratio is largest where there are no samples of Q, and its variance under P is
     infinite; the tail comparison of the samples, ``details["sample_tails"]``, opens
     the interval's upper end there), or Pearson χ² with huge heavy-tailed ratios
-    (mean-shift pairs with :math:`\chi^2` of 10^2 to 10^4), where the intervals stay
+    (mean-shift pairs with :math:`\chi^2` in the hundreds or more), where the intervals stay
     far from the truth: the Póczos–Schneider consistency proof assumes densities
     bounded away from 0 and infinity on a common support (a bounded ratio), which
     these pairs violate, and the per-point ratio estimates, capped by the sample's
@@ -227,10 +220,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
 
     Cost: one kd-tree per sample and one query of k + 4 neighbours per pair of samples
     (adaptive: 6, and 40 at the points whose ball holds more), then vectorised work on
-    these tables; :math:`O((n+m)\log(n+m))` for small d.  Measured at n = m = 10^5,
-    d = 5 (mean-shift-d5) on 2 cores (``workers=2``): adaptive KL 3.8 s with the
-    jackknife SE, 1.8 s with ``se="none"``; fixed k = 5: 1.7 s and 0.9 s; Bhattacharyya
-    1.8 s; Jeffreys (both directions) 7.7 s.
+    these tables; :math:`O((n+m)\log(n+m))` for small d.  The jackknife costs a few
+    times the estimate, Jeffreys twice KL (both directions).  Timings:
+    ``docs/tables/accuracy.rst``.
 
     References
     ----------

@@ -42,100 +42,69 @@ The reported standard error is :math:`\sqrt{s_P^2/n + s_Q^2/m}` with :math:`s_P^
 influence function of :math:`D_f` at the fitted ratio: :math:`f'(\hat r(x_i))` over X
 and :math:`f(\hat r(y_j)) - \hat r(y_j) f'(\hat r(y_j))` over Y (for ``kl_dv`` and
 uLSIF's Pearson, the terms of those averages, which are the same up to constants).
-This is the sampling error of an efficient estimator; the plug-in average's own
-per-point variance ignores the error of the fitted ratio and, in 20-repetition
-studies with a well-specified logistic model, was 2-3 times smaller than the actual
-spread of the estimates, while the influence-function error matched it (it is kept
-in ``details["standard_error_given_ratio"]``).  Neither includes the bias of the
-fitted ratio.
+This is the sampling error of an efficient estimator.  The plug-in average's own
+per-point variance ignores the error of the fitted ratio and is smaller than the
+actual spread of the estimates; it is kept in
+``details["standard_error_given_ratio"]``.  Neither includes the bias of the fitted
+ratio.
 
 Bias-aware intervals
 --------------------
 Where the ratio is hard to learn at the sample size (large or high-dimensional
-divergences), the bias of the fitted ratio dominates: in 30 seeded repetitions at
-n = m = 1000, the classifier's KL on correlated-shift-d2 (KL = 5) was 0.76 low with a
-standard deviation of 0.27, and ``value -/+ 1.96 se`` covered the truth in 9 of 30.
-With ``interval="bias_aware"`` (the default) the interval is widened on one side by a
-*learning-curve allowance*.  In each fold the same model (for ``model="auto"`` the
-chosen one; for uLSIF and KLIEP the chosen :math:`\sigma`, :math:`\lambda` and the
-fold's kernel centres) is fitted once more on a seeded random half of that fold's
-training points (X and Y halved separately, so the class proportions stay) and scores
-the same held-out points, so every point also has a half-data out-of-fold
-log-ratio; uLSIF's in-sample Pearson form is refitted on a random half of X and of Y
-and evaluated on that half.  The same plug-in on these gives
-:math:`\hat D_{N/2}`.  Modelling the bias in the training size N as
-:math:`c N^{-\gamma}`, the change per doubling is
-:math:`\delta = \hat D_N - \hat D_{N/2} = c N^{-\gamma}(1 - 2^\gamma)`, so the
-bias left in :math:`\hat D_N` is :math:`-\delta/(2^\gamma - 1)`, and the interval is
+divergences), the bias of the fitted ratio dominates the sampling error.  With
+``interval="bias_aware"`` (the default) the interval is widened by
+:class:`~divest.Allowance` s, each read from the data and combined by
+:func:`divest._result.compose` (``Estimate.allowances``; their sum is
+``details["bias_allowance"]``):
 
-.. math:: [\hat D - 1.96\,se - a_-,\ \hat D + 1.96\,se + a_+], \qquad
-          a_+ = \frac{\max(\delta, 0)}{2^\gamma - 1}, \quad
-          a_- = \frac{\max(-\delta, 0)}{2^\gamma - 1}:
+* ``"learning_curve"``.  In each fold the same model (for ``model="auto"`` the chosen
+  one; for uLSIF and KLIEP the chosen :math:`\sigma`, :math:`\lambda` and the fold's
+  kernel centres) is fitted once more on a seeded random half of that fold's training
+  points (X and Y halved separately, so the class proportions stay) and scores the
+  same held-out points; uLSIF's in-sample Pearson form is refitted on a random half of
+  X and of Y.  The same plug-in on these gives :math:`\hat D_{N/2}`.  Modelling the
+  bias in the training size N as :math:`c N^{-\gamma}`, the change per doubling is
+  :math:`\delta = \hat D_N - \hat D_{N/2} = c N^{-\gamma}(1 - 2^\gamma)`, so the bias
+  left in :math:`\hat D_N` is :math:`-\delta/(2^\gamma - 1)`, and the interval is
 
-the estimate rose with the data (:math:`\delta > 0`), so the truth is likely above
-it, and vice versa.  divest takes :math:`\gamma = 1/3` (:math:`a = 3.85|\delta|`),
-chosen by measurement: over 30 seeded repetitions at n = m = 1000 on seven reference
-pairs, the classifier's intervals for KL, JS, squared Hellinger and TV covered the
-truth in 87% or more of them everywhere except KL on mean-shift-d10 (77%, see
-below), against 30-80% with the sampling interval on correlated-shift-d2,
-mean-shift-large and exp-gamma; :math:`\gamma = 1/2` (:math:`a = 2.41|\delta|`)
-left KL at 77-80% on correlated-shift-d2 and exp-gamma.  (The benchmark's classifier
-KL on exp-gamma, bias -0.106 at n = 1000 and -0.049 at n = 10^4, decays like
-:math:`N^{-0.34}`.)  The price: intervals 1.1-3 times as wide as the sampling ones
-(normal-1-2 KL: median width 0.17 against 0.13; mean-shift-large KL: 1.95 against
-0.68), because :math:`\delta` also carries the fitting noise of the half-data model.
-The estimate and its standard error do not change (the half fits draw their
-randomness after every draw of the full fit).  Cost: one more set of K fits on half
-the training data (none for the model choice): at n = m = 1000, +1-3% for
-``model="auto"`` when it picks the logistic model, +50-60% when it picks the MLP,
-about +10% for uLSIF and KLIEP.  ``details["bias_trend"]`` holds
-:math:`\hat D_N`, :math:`\hat D_{N/2}`, :math:`\delta`, :math:`\gamma` and the
-allowance, or a note saying why there is none (perfectly separated samples, an
-infinite estimate or half-data estimate, too few points for a half fit).
+  .. math:: [\hat D - 1.96\,se - a_-,\ \hat D + 1.96\,se + a_+], \qquad
+            a_+ = \frac{\max(\delta, 0)}{2^\gamma - 1}, \quad
+            a_- = \frac{\max(-\delta, 0)}{2^\gamma - 1}:
 
-What the allowance cannot see is a bias that does not move with the training size:
-the smoothing of uLSIF and KLIEP at a fixed bandwidth (KLIEP's KL on mean-shift-d5,
-mean-shift-d10 and correlated-shift-d2 stays covered in 0-50% of the repetitions with
-it alone; its half-data trend points the wrong way in most of them, and re-selecting
-:math:`\sigma` on the half data rarely changes it: KLIEP's intervals therefore add a
-smoothing allowance read from a refit at :math:`\sigma/\sqrt2`, see :func:`kliep`;
-uLSIF's have none), a model class that cannot represent the log-ratio (logistic
-regression on quadratic features for exp-gamma, :math:`\log r = -\log x`, which is
-why ``model="auto"`` also tries the spline model), or a capacity limit of the
-model.  On mean-shift-d10 (KL = 5), before the spline model was a candidate,
-``model="auto"`` picked the logistic model in most repetitions (KL about 5.6, sd 0.5,
-overfitted: 65 quadratic features) and gradient boosting in the others (KL about 3.5:
-200 trees of learning rate 0.05 cannot reach the log-ratios of up to 15 that the pair
-has, and its half-data fits are *more* confident, so the trend points the wrong way);
-that switch was most of the spread of the estimates.  It now picks the additive
-spline model (well specified there: :math:`\log r = \sum_j x_j - 5`) in 10 of 10
-benchmark repetitions at n = 1000: KL bias +0.71, sd 0.42 (RMSE 0.81 against 1.21),
-intervals covering the truth in 10 of 10 (5 of 10 before).  The
-influence-function error of KL there is erratic (0.2 to over 100) because the Q-part
-of the influence function is :math:`-\hat r(y)`, whose variance under Q is
-:math:`\chi^2(P\|Q) = e^{10} - 1`.
+  the estimate rose with the data (:math:`\delta > 0`), so the truth is likely above
+  it, and vice versa.  :math:`\gamma = 1/3` (:math:`a = 3.85|\delta|`), a slower rate
+  than the parametric one, chosen for the coverage of the accuracy benchmark
+  (``docs/tables/accuracy.rst``); :math:`\delta` also carries the fitting noise of the
+  half-data model, which widens the interval where the bias is small.  The estimate and
+  its standard error do not change (the half fits draw their randomness after every
+  draw of the full fit).  ``details["bias_trend"]`` holds :math:`\hat D_N`,
+  :math:`\hat D_{N/2}`, :math:`\delta`, :math:`\gamma` and the allowance, or a note
+  saying why there is none (perfectly separated samples, an infinite estimate or
+  half-data estimate, too few points for a half fit).
+* ``"smoothing"`` (KLIEP): a bias that does not move with the training size, the
+  smoothing of the kernel model at its bandwidth, read from a refit at
+  :math:`\sigma/\sqrt2` (see :func:`kliep`).  uLSIF's Pearson interval has none and
+  assumes a bounded ratio (see :func:`ulsif`).
+* ``"model_spread"`` (``model="auto"``): the candidates whose held-out log-loss the
+  data cannot tell from the chosen one's (the mean of the paired per-point
+  differences at most one standard error above zero, the one-standard-error rule;
+  ``details["indistinguishable_models"]``) are equally supported by the data, and
+  their estimates from the same out-of-fold fits on the selection sample may differ by
+  more than the sampling error where the divergence lives in a region the samples
+  barely reach.  The interval is widened to the spread of those estimates around the
+  chosen model's, on each side, and its upper end is open when one of them is infinite
+  or fails the heavy-tail check for a divergence with unbounded terms.
+  ``details["model_spread"]`` holds the models, their values and the chosen model's
+  value on the selection sample (the whole sample when ``n + m <= select_max``), and
+  the allowance.
+* ``"tail_terms"`` and ``"sample_tails"``: heavy-tail checks that open the upper end
+  (:meth:`DensityRatio.divergence`).
 
-A third part of the bias-aware interval is the uncertainty of the model choice.  With
-``model="auto"``, the candidates whose held-out log-loss the data cannot tell from the
-chosen one's (the mean of the paired per-point differences at most one standard error
-above zero, the one-standard-error rule; ``details["indistinguishable_models"]``)
-are equally supported by the data, and their estimates from the same out-of-fold
-fits on the selection sample may differ by more than the sampling error (where the
-divergence lives in a region the samples barely reach).  The interval is widened to
-the spread of those estimates around the chosen model's, on each side, and its upper
-end is open when one of them fails the heavy-tail check (``tail_check`` below) for a
-divergence with unbounded terms.  Example: on mean-shift-large (Pearson
-:math:`\chi^2 = e^9 - 1 = 8102`) at n = 1000, the spline model won on held-out
-log-loss in 2 of the 10 samples ``get_pair("mean-shift-large").sample(1000,
-rng=s)``, s = 0..9, and the MLP in 1, with light-tailed fitted ratios, estimates of
-240-835 and finite intervals far below the truth; the logistic model, within one SE
-of the chosen one in log-loss, gave 3466-33655 with heavy-tailed terms, and the
-intervals are now open above in 10 of 10 (``tests/test_ratio.py``).  ``details["model_spread"]`` holds the
-models, their values and the chosen model's value on the selection sample (the
-whole sample when ``n + m <= select_max``), and the allowance.  On the Gaussian
-reference pairs at n = 1000 it was 0 to 1 standard error in a check of 3 seeded
-samples per pair for KL, JS and TV (up to 4 on correlated-shift-d2 KL, where the MLP
-and logistic models disagree); ``benchmarks/accuracy.py`` measures the coverage.
+What no allowance sees is a model class that cannot represent the log-ratio (logistic
+regression on quadratic features for exp-gamma, :math:`\log r = -\log x`, which is why
+``model="auto"`` also tries the spline model) or a capacity limit of the model whose
+half-data fits are as limited as the full ones.  The measured coverage of these
+intervals on the reference pairs is in ``docs/tables/accuracy.rst``.
 
 Properties and cost
 -------------------
@@ -146,10 +115,9 @@ down.  Perfectly separated samples (disjoint supports) are reported as such, see
 :meth:`DensityRatio.divergence`.  Fits run single-threaded (for these problem sizes
 threads cost more than they save, and oversubscription on a busy machine is
 catastrophic); their cost is K model fits (4K more for ``model="auto"``, 3K above
-d = 10), and
-O(K (n + m) b) per kernel bandwidth for uLSIF and KLIEP (b kernel centres), plus
-the EM iterations of KLIEP; the bias-aware interval (default) adds K fits of the
-chosen model on half the training data.
+d = 10), and O(K (n + m) b) per kernel bandwidth for uLSIF and KLIEP (b kernel
+centres), plus the EM iterations of KLIEP; the bias-aware interval (default) adds K
+fits of the chosen model on half the training data.
 """
 
 from __future__ import annotations
@@ -233,8 +201,7 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
           held-out log-likelihood of the ratio renormalised on the held-out Y,
           :math:`\mathbb{E}_{P,\mathrm{te}}[\log\hat r] - \log\mathbb{E}_{Q,\mathrm{te}}[\hat r]`:
           the plain held-out log-likelihood of the paper ignores the constraint on
-          new points of Y and picks bandwidths so small that it fails there (in our
-          runs it doubled the error of the KL estimate on Gaussian pairs).
+          new points of Y and picks bandwidths so small that it fails there.
     model : "auto", "logistic", "spline", "boosting", "mlp" or a scikit-learn classifier
         Classifier route only.  ``"logistic"``: standardise, degree-2 polynomial
         features, standardise, L2-penalised logistic regression (C = 1);
@@ -251,14 +218,10 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         knots in :math:`x_j`), continued linearly beyond it; L2 penalty C = 100 on
         the B-spline coefficients (the basis values lie in [0, 1] and are not
         standardised: standardising up-weights the rarely non-zero tail bases,
-        which then overfit, +10 % KL on mean-shift-d2 at n = 1000; C = 10 bias
-        exp-gamma's KL by -5 %).  It represents log-ratios that no polynomial of
+        which then overfit).  It represents log-ratios that no polynomial of
         low degree does, e.g. :math:`-\log x` for exp-gamma (P = Exp(1), Q =
         Gamma(2)), which in :math:`z` is about :math:`z^2/2` near x = 0; it has no
         interaction terms, so a correlated Gaussian pair needs ``"logistic"``.
-        Trying it in ``"auto"`` cost 0-16 % more time at n = m = 10^4 (d = 1, 2, 5,
-        10) where another model wins, and saves the MLP's cost where it wins instead
-        (exp-gamma: 11.8 s -> 2.7 s).
         ``"boosting"``: HistGradientBoostingClassifier (200 trees of 7 leaves,
         learning rate 0.05, at least 40 points a leaf); ``"mlp"``: standardise +
         MLPClassifier with two hidden layers of 32 units, L2 penalty 0.01, 200
@@ -282,7 +245,7 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         fold's training points (one more set of K fits on half the data), so that
         :meth:`DensityRatio.divergence` can widen the 95% interval by the
         learning-curve allowance :math:`|\hat D_N - \hat D_{N/2}|/(2^{1/3} - 1)` on
-        the side the trend points to (module docstring, "Bias-aware intervals").
+        the side the trend points to (:mod:`divest.estimators._ratio`, "Bias-aware intervals").
         ``"sampling"``: no half fits; the interval is value -/+ 1.96 standard errors.
         The fitted ratio and the estimates are the same either way.
     **options
@@ -404,7 +367,7 @@ def classifier(X, Y, name="kl", *, model="auto", cv=5, rng=None, refit=False, se
     (bounded integrands for bounded divergences).  Consistent when the classifier is
     well specified and calibrated; the bias is that of the fitted log-ratio (for
     logistic regression on quadratic features with Gaussians, O(1/n); measured
-    within 3 % on Gaussian reference pairs at n = m = 2000, including KL = 4.5).
+    accuracy and coverage on the reference pairs: ``docs/tables/accuracy.rst``).
     When the out-of-fold scores separate the samples perfectly (disjoint
     supports), the values of disjoint supports are reported by default: KL = inf,
     JS = log 2, TV = 1 (``separated``; :meth:`DensityRatio.divergence`); a
@@ -476,30 +439,23 @@ def ulsif(X, Y, name="pearson", *, cv=5, rng=None, n_centers=100, sigma=None, la
     Sugiyama et al., who define the Pearson divergence with a factor 1/2.  As in the
     paper it is evaluated in sample, with :math:`\alpha` refitted on all the data at
     the cross-validated :math:`(\sigma, \lambda)`: the fit is a stationary point of
-    this objective, so first-order errors of :math:`\hat r` cancel.  (Out of fold the
-    same form estimates a lower bound; in 10-repetition runs at n = m = 2000 it was
-    15 % low on mean-shift-d1, the in-sample form 6 % low and 1 % high on
-    normal-1-2.)  The Gaussian-kernel model smooths the ratio, which biases steep or
-    high-dimensional ratios down (large divergences, d >= 2).  The standard error is
+    this objective, so first-order errors of :math:`\hat r` cancel (out of fold the
+    same form estimates a lower bound).  The Gaussian-kernel model smooths the ratio,
+    which biases steep or high-dimensional ratios down (large divergences, d >= 2).
+    The standard error is
     :math:`\sqrt{\mathrm{var}(2\hat r(x_i))/n + \mathrm{var}(\hat r(y_j)^2)/m}`,
-    the efficient influence function's: no regular estimator does better.  On
-    scale-change-d2 (:math:`\chi^2 = 9/7`) at n = m = 1000 that bound is 0.139; over
-    30 benchmark repetitions this form had RMSE 0.123, against 0.168 for the in-sample
-    :math:`\mathbb{E}_P[\hat r] - 1`, 0.279 for :math:`\mathbb{E}_Q[\hat r^2] - 1`,
-    0.169 for the out-of-fold split plug-in, and 0.153 for densratio's uLSIF
-    (``alpha=0``: the same form, in sample, with fixed grids
-    :math:`\sigma, \lambda \in 10^{-3}, 10^{-2.5}, \ldots, 10` and leave-one-out
-    selection; both track each other within 0.03 except where one selection picks a
-    small bandwidth).
+    the efficient influence function's: no regular estimator does better.  This form
+    is also densratio's uLSIF (``alpha=0``), which selects :math:`(\sigma, \lambda)` on
+    fixed grids by leave-one-out; the accuracy benchmark compares the two
+    (``docs/tables/accuracy.rst``).
     Other names use the out-of-fold split plug-in of :meth:`DensityRatio.divergence`
     with the clipped ratio.
 
     The interval for Pearson assumes a bounded ratio :math:`p/q`, as uLSIF's
     convergence analysis does: the kernel model caps the ratio at a height set by
     :math:`\sigma` and :math:`\lambda`, so where :math:`p/q` is unbounded (P with a
-    shifted mean or a wider spread in some direction than Q) the estimate is biased
-    low by more than any interval allows, e.g. 3.1 low for :math:`\chi^2 = 6.39` on
-    mean-shift-d2 at n = 1000, with 2 of 10 intervals covering.  Use
+    shifted mean or a wider spread in some direction than Q, as on mean-shift-d2)
+    the estimate is biased low by more than any interval allows.  Use
     ``divergence(X, Y, "pearson")`` (``method="auto"``), which also fits the
     classifier and keeps uLSIF only where its held-out squared loss is better
     (``docs/conventions.rst``, "When an interval is claimed").
@@ -548,20 +504,19 @@ def kliep(X, Y, name="kl", *, cv=5, rng=None, n_centers=100, sigma=None, max_ite
     :math:`\frac1m\sum_j \hat r(y_j) = 1` (see :func:`fit_ratio`); the divergence is
     the out-of-fold split plug-in (``name="kl_dv"`` for the Donsker–Varadhan form
     :math:`\mathbb{E}_P[\log \hat r] - \log\mathbb{E}_Q[\hat r]`, a lower bound of KL
-    for the fitted ratio).  Measured within 2 % of KL on mean-shift-d1, mean-shift-d2
-    and normal-1-2 at n = m = 2000; the Gaussian-kernel model smooths the ratio, which
-    biases large or high-dimensional divergences (-9 % at d = 5, KL = 2.5), and the
-    out-of-fold ratio is unstable where a kernel centre has little mass under Q (KL = 4.5:
-    sd 1.7).  Cost: about 1-2 s at n = m = 2000 (35 EM fits of up to 2000 iterations).
+    for the fitted ratio).  The Gaussian-kernel model smooths the ratio, which biases
+    large or high-dimensional divergences down, and the out-of-fold ratio is unstable
+    where a kernel centre has little mass under Q.  Cost: 7 K EM fits of up to
+    ``max_iter`` iterations (one per fold and grid bandwidth).
 
     **Smoothing allowance.**  The smoothing bias of the kernel model at the selected
-    bandwidth does not shrink with the training size (benchmark KL on exp-gamma: 0.13
-    low at n = 1000, 0.12 low at n = 10^4), so the learning-curve allowance of the
-    bias-aware interval (module docstring) misses it.  With ``interval="bias_aware"``
-    each fold's model is also fitted at :math:`\sigma/\sqrt2` with the same training
-    points and kernel centres (the cross-validation fit at the next smaller grid point
-    is reused when the grid has it, as the default grid does unless :math:`\sigma` is
-    its smallest point), giving the same plug-in :math:`\hat D_{\sigma/\sqrt2}`.
+    bandwidth does not shrink with the training size, so the learning-curve allowance
+    of the bias-aware interval (:mod:`divest.estimators._ratio`) misses it.  With
+    ``interval="bias_aware"`` each fold's model is also fitted at :math:`\sigma/\sqrt2`
+    with the same training points and kernel centres (the cross-validation fit at the
+    next smaller grid point is reused when the grid has it, as the default grid does
+    unless :math:`\sigma` is its smallest point), giving the same plug-in
+    :math:`\hat D_{\sigma/\sqrt2}`.
     Modelling the smoothing bias as :math:`c\,\sigma^\beta`, the change
     :math:`\Delta = \hat D_{\sigma/\sqrt2} - \hat D_\sigma = c\sigma^\beta
     (2^{-\beta/2} - 1)` gives the bias :math:`-\Delta/(1 - 2^{-\beta/2})` of
@@ -573,19 +528,12 @@ def kliep(X, Y, name="kl", *, cv=5, rng=None, n_centers=100, sigma=None, max_ite
     otherwise, *in addition to* the learning-curve allowance on its side (the two
     biases add; the interval is then
     :math:`[\hat D - 1.96\,se - a_- - s_-,\ \hat D + 1.96\,se + a_+ + s_+]`).
-    :math:`\beta = 1` by measurement: the bias grew like :math:`\sigma` on exp-gamma
-    (the :math:`-\log x` log-ratio is singular at 0) and like :math:`\sigma^2` on
-    mean-shift-d10; with :math:`\beta = 2` (:math:`s = 2|\Delta|`) the KL intervals
-    at n = 10^4 covered the truth in 6 and 2 of 10 repetitions there.  Coverage of
-    the 95% KL interval over 10 benchmark repetitions, learning curve alone ->
-    with the smoothing allowance: n = 1000: exp-gamma 0.3 -> 0.9, correlated-d2
-    0.9 -> 1.0, correlated-shift-d2 0.6 -> 1.0, mean-shift-d10 0.0 -> 1.0,
-    mean-shift-d5 0.5 -> 1.0, t3-normal 0.3 -> 0.7; n = 10^4: 0.0, 0.3, 0.0, 0.0
-    -> 1.0 on the first four.  The price is width where the bias is large (median
-    width at n = 10^4: exp-gamma 0.080 -> 0.216, correlated-shift-d2 0.49 -> 3.3,
-    mean-shift-d10 0.38 -> 2.6) and little where it is not (normal-1-2 and
-    mean-shift-d1 at n = 1000: 0.175 -> 0.188, 0.32 -> 0.37).  Cost: none when the
-    grid fit is reused; K more EM fits otherwise (+6-11 % at n = 1000 and 10^4).
+    :math:`\beta = 1`, the slowest rate seen: the bias grows like :math:`\sigma` where
+    the log-ratio is singular (exp-gamma, :math:`-\log x` at 0) and like
+    :math:`\sigma^2` where it is smooth, and :math:`\beta = 2` (:math:`s = 2|\Delta|`)
+    under-covered the former in the accuracy benchmark (``docs/tables/accuracy.rst``).
+    The price is width where the smoothing bias is large.  Cost: none when the grid
+    fit is reused; K more EM fits otherwise.
     ``details["smoothing_trend"]`` holds both bandwidths, ``value_fine``, the change
     :math:`\Delta`, :math:`\beta`, the allowance and whether the grid fits were
     reused, or a note saying why there is none.  ``interval="sampling"`` fits

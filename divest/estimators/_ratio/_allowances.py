@@ -12,7 +12,8 @@ from .._common import tail_check, trend_allowance
 from ._plugin import _plug_in, _ratio_terms, _ulsif_pearson
 from ._state import HalfFits
 
-#: rate of the bias model c N^-gamma of the learning-curve allowance (see the module docstring)
+#: rate of the bias model c N^-gamma of the learning-curve allowance (see the package
+#: docstring of divest.estimators._ratio)
 _GAMMA = 1.0 / 3.0
 #: power of the bandwidth in KLIEP's smoothing bias c sigma^beta (see kliep)
 _SMOOTH_BETA = 1.0

@@ -161,7 +161,7 @@ class DensityRatio:
         -------
         Estimate
             ``method`` is the ratio's method.  ``details["form"]`` says which
-            plug-in was used: ``"split"`` (the module docstring:
+            plug-in was used: ``"split"`` (:mod:`divest.estimators._ratio`:
             :math:`\mathbb{E}_Q` where :math:`\hat r \le 1`, :math:`\mathbb{E}_P`
             where :math:`\hat r > 1`), ``"donsker_varadhan"`` or, for a uLSIF ratio
             and ``name="pearson"``, ``"ulsif"`` (:func:`ulsif`).  The standard error
@@ -170,7 +170,7 @@ class DensityRatio:
             + \mathrm{var}_Q(f(\hat r) - \hat r f'(\hat r))/m}` (the sampling error
             of an efficient estimator; the conditional standard error of the
             plug-in average alone, which ignores the error of the fitted ratio and is
-            2-3 times too small, is in ``details["standard_error_given_ratio"]``).
+            too small, is in ``details["standard_error_given_ratio"]``).
             It is ``inf`` when the fitted ratio is 0 at a point of X or infinite at
             a point of Y (where the influence function is unbounded), and ``nan``
             with an infinite value.  ``details["interval"]`` is the ratio's
@@ -178,7 +178,7 @@ class DensityRatio:
             ``details["bias_allowance"]`` = (below, above), the learning-curve
             allowance :math:`|\delta|/(2^\gamma-1)`, :math:`\gamma = 1/3`, put
             above when :math:`\delta = \hat D_N - \hat D_{N/2} > 0` and below
-            otherwise (module docstring, "Bias-aware intervals"), and
+            otherwise (:mod:`divest.estimators._ratio`, "Bias-aware intervals"), and
             ``details["bias_trend"]`` holds ``value_full``, ``value_half``,
             ``change_per_doubling`` (:math:`\delta`), ``gamma`` and ``allowance``,
             or a ``note`` saying why there is no allowance (perfectly separated
@@ -186,7 +186,7 @@ class DensityRatio:
             a half fit, a ratio without half fits).  For a KLIEP ratio the
             smoothing allowance (:func:`kliep`) is added on its side, and
             ``details["smoothing_trend"]`` describes it.  For ``model="auto"`` the
-            model-choice allowance (module docstring) is added:
+            model-choice allowance (:mod:`divest.estimators._ratio`) is added:
             ``details["model_spread"]`` holds ``models``, their ``values``,
             ``value_chosen`` on the selection sample, ``allowance`` (below, above),
             ``tail_opened`` (the models whose estimate is infinite or whose terms
@@ -200,8 +200,13 @@ class DensityRatio:
             ``details["sample_tails"]`` from :func:`fit_ratio` (P's sample
             heavier-tailed than Q's with :math:`f'_\infty = \infty`, or Q's with
             :math:`f(0) = \infty`: the upper end is open and
-            ``details["sample_tails_note"]`` says why).  With ``"sampling"`` the
-            allowance is (0, 0).
+            ``details["sample_tails_note"]`` says why).  Each widening is also an
+            :class:`~divest.Allowance` in ``Estimate.allowances`` (sources
+            ``"learning_curve"``, ``"smoothing"``, ``"model_spread"``,
+            ``"tail_terms"``, ``"sample_tails"``, each with its reason; widenings of
+            width 0 are not listed), and ``details["bias_allowance"]`` is their
+            :func:`~divest._result.compose`.  With ``"sampling"`` there are none and
+            the allowance is (0, 0).
         """
         spec, dv = _resolve(name, params)
         separated = check_choice(separated, "separated", ("infinite", "model"))

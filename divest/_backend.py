@@ -70,13 +70,11 @@ class NumpyBackend:
     log1p = staticmethod(np.log1p)
     expm1 = staticmethod(np.expm1)
     sqrt = staticmethod(np.sqrt)
-    abs = staticmethod(np.abs)
     tanh = staticmethod(np.tanh)
     cosh = staticmethod(np.cosh)
     where = staticmethod(np.where)
     maximum = staticmethod(np.maximum)
     minimum = staticmethod(np.minimum)
-    clip = staticmethod(np.clip)
     ones_like = staticmethod(np.ones_like)
     sigmoid = staticmethod(special.expit)
     wexp = staticmethod(wexp_numpy)
@@ -113,8 +111,8 @@ class TorchBackend:
 
     def __init__(self, torch):
         self._torch = torch
-        for op in ("exp", "log", "log1p", "expm1", "sqrt", "abs", "tanh", "cosh", "where",
-                   "sigmoid", "ones_like"):
+        for op in ("exp", "log", "log1p", "expm1", "sqrt", "tanh", "cosh", "where", "sigmoid",
+                   "ones_like"):
             setattr(self, op, getattr(torch, op))
         self._wexp = _make_torch_wexp(torch)
 
@@ -131,9 +129,6 @@ class TorchBackend:
         """Elementwise minimum; ``y`` may be a Python number."""
         t = self._torch
         return t.clamp_max(x, y) if isinstance(y, (int, float)) else t.minimum(x, y)
-
-    def clip(self, x, lo, hi):
-        return self._torch.clamp(x, lo, hi)
 
     def asarray(self, x):
         """A floating tensor (integer and boolean tensors become the default float dtype)."""

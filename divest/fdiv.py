@@ -356,7 +356,7 @@ class _Composite:
     def __call__(self, v):
         nx = _backend.get_backend(v)
         with nx.errstate():
-            return self.fn(nx, v)
+            return self.fn(nx, nx.asarray(v))
 
     def __repr__(self) -> str:
         return f"_Composite({getattr(self.fn, '__qualname__', self.fn)!r})"

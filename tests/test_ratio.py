@@ -251,6 +251,34 @@ def test_disjoint_supports_model_values_are_finite_and_honest():
     assert "separation" not in kl.details
 
 
+def test_perfect_separation_warns_and_says_what_the_value_means():
+    import warnings
+
+    from divest.estimators import SeparationWarning
+    assert issubclass(SeparationWarning, UserWarning)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(0, 1, (5, 1)), rng.normal(4, 1, (5, 1))  # 5 points each, separated
+    with pytest.warns(SeparationWarning, match=r"separate X \(n=5\) from Y \(m=5\) "
+                                               r"perfectly: kl = inf is the value of "
+                                               r"disjoint supports.*separated='model'"):
+        est = classifier(X, Y, "kl", rng=0)
+    assert est.value == math.inf and est.confidence_interval == (math.inf, math.inf)
+    with pytest.warns(SeparationWarning, match=r"js = 0\.\d+ is the fitted model's value, "
+                                               r"set by its regularisation"):
+        js = classifier(X, Y, "js", rng=0, separated="model")
+    assert 0.0 < js.value < LOG2
+    for method in ("ulsif", "kliep"):
+        ratio = fit_ratio(X, Y, method, rng=0)
+        assert ratio.details["perfectly_separated"]
+        with pytest.warns(SeparationWarning, match="tv = 1 is the value of disjoint"):
+            assert ratio.divergence("tv").value == pytest.approx(1.0)
+    # samples that overlap: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeparationWarning)
+        assert not fitted("normal-1-2").details["perfectly_separated"]
+        fitted("normal-1-2").divergence("kl")
+
+
 def test_certain_classifier_gives_infinite_log_ratios():
     from sklearn.tree import DecisionTreeClassifier
     X, Y = disjoint()

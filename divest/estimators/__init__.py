@@ -4,14 +4,15 @@
   Bhattacharyya, Pearson), :func:`entropy` and :func:`cross_entropy`;
 * :func:`fit_ratio` — a fitted density ratio p/q (classifier, uLSIF, KLIEP) giving
   every registered f-divergence; :func:`classifier`, :func:`ulsif`, :func:`kliep` are
-  one-call front doors;
+  one-call front doors (a :class:`SeparationWarning` when the fitted ratio separates
+  the samples perfectly);
 * :func:`variational` — variational lower bounds with linear, kernel or user features,
   evaluated on held-out data.
 """
 
 from ._knn import cross_entropy, entropy, knn
-from ._ratio import DensityRatio, classifier, fit_ratio, kliep, ulsif
+from ._ratio import DensityRatio, SeparationWarning, classifier, fit_ratio, kliep, ulsif
 from ._variational import variational
 
-__all__ = ["DensityRatio", "classifier", "cross_entropy", "entropy", "fit_ratio", "kliep", "knn",
-           "ulsif", "variational"]
+__all__ = ["DensityRatio", "SeparationWarning", "classifier", "cross_entropy", "entropy",
+           "fit_ratio", "kliep", "knn", "ulsif", "variational"]

@@ -129,7 +129,7 @@ from ..._validation import _describe, check_choice, check_rng
 from .._common import check_samples, sample_tails
 from ._classifier import _fit_classifier
 from ._crossfit import _check_cv
-from ._density_ratio import DensityRatio, _resolve
+from ._density_ratio import DensityRatio, SeparationWarning, _resolve
 from ._kernel import _fit_kliep, _fit_ulsif
 # private helpers other modules and tests import from here
 from ._classifier import _indistinguishable, _log_loss, _point_log_loss  # noqa: F401
@@ -139,7 +139,8 @@ from ._models import _auto_candidates, _fit_quiet, _seeded_clone  # noqa: F401
 from ._plugin import _influence_se  # noqa: F401
 from ._state import HalfFits, RatioFit, SmoothingFits  # noqa: F401
 
-__all__ = ["DensityRatio", "classifier", "fit_ratio", "kliep", "ulsif"]
+__all__ = ["DensityRatio", "SeparationWarning", "classifier", "fit_ratio", "kliep",
+           "ulsif"]
 
 _METHODS = ("classifier", "ulsif", "kliep")
 _OPTIONS = {

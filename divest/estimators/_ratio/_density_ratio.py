@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -16,9 +17,40 @@ from ._allowances import _allowance, _bias_trend, _model_spread, _smoothing_tren
 from ._plugin import _dv_kl, _influence_se, _ratio_terms, _ulsif_pearson
 from ._state import RatioFit
 
-__all__ = ['DensityRatio']
+__all__ = ["DensityRatio", "SeparationWarning"]
 
 _DV = "kl_dv"
+
+
+class SeparationWarning(UserWarning):
+    r"""The out-of-fold log-ratios separate X from Y perfectly.
+
+    Every point of X is scored above every point of Y, so the unregularised ratio fit
+    does not exist (its objective grows without bound as the ratio goes to
+    :math:`+\infty` on X and 0 on Y).  The estimate returned is then either the value
+    of disjoint supports (``separated="infinite"``: KL = inf, JS = log 2, TV = 1, with
+    no standard error and the interval collapsed on the value) or the fitted model's,
+    set by its regularisation (``separated="model"``): neither is a sampling estimate
+    with an error bar, and with few points distributions that overlap are separated
+    by chance too.  Filter it with
+    ``warnings.filterwarnings("ignore", category=SeparationWarning)``.
+    """
+
+
+def _separation_message(label, value, n, m, separated):
+    """What a divergence of perfectly separated samples means, for the warning."""
+    if separated == "infinite":
+        meaning = (f"{label} = {value:g} is the value of disjoint supports (the limit of the "
+                   "unregularised fit: ratio +inf on X and 0 on Y), not an estimate with an "
+                   "error bar; separated='model' gives the fitted model's value")
+    else:
+        meaning = (f"{label} = {value:g} is the fitted model's value, set by its "
+                   "regularisation (the unregularised fit does not exist), and its interval "
+                   "does not account for that; separated='infinite' gives the value of "
+                   "disjoint supports")
+    return (f"the out-of-fold log-ratios separate X (n={n}) from Y (m={m}) perfectly: "
+            f"{meaning}.  With few points, overlapping distributions are separated by "
+            "chance too: more samples tell the two apart")
 
 
 def _resolve(name, params):
@@ -153,7 +185,8 @@ class DensityRatio:
             divergence of that limiting ratio, the value of disjoint supports
             (KL = inf, JS = log 2, TV = 1, squared Hellinger = 2); ``"model"`` keeps
             the fitted model's finite ratios, whose values are then set by its
-            regularisation.
+            regularisation.  Either way a :class:`SeparationWarning` says what the
+            returned value means.
         **params
             Parameters of the divergence (``alpha``, ``pi``).
 
@@ -277,6 +310,9 @@ class DensityRatio:
                 allowances.append(Allowance("sample_tails", 0.0, above, note))
         allowances = tuple(a for a in allowances if a.below or a.above)
         details["bias_allowance"] = compose(allowances)
+        if self.details["perfectly_separated"]:
+            warnings.warn(_separation_message(spec.label, value, n, m, separated),
+                          SeparationWarning, stacklevel=2)
         return Estimate.from_value(value, standard_error=se, method=self.method,
                                    name=spec.label, n_p=n, n_q=m, details=details,
                                    allowances=allowances)

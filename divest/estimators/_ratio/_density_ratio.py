@@ -96,7 +96,11 @@ class DensityRatio:
     models (a geometric mean of their ratios; no extra fit), unless the ratio was
     made with ``refit=True``, in which case one more model, fitted on all the data
     with the selected hyperparameters, is used.  :meth:`divergence` always uses the
-    out-of-fold values ``log_ratio_p`` and ``log_ratio_q``.
+    out-of-fold values ``log_ratio_p`` and ``log_ratio_q``.  What the bias-aware
+    interval needs besides them (the half-data fits, the candidate models' fits, ...)
+    is private state of the fit (a ``RatioFit``, not part of ``details``); the
+    constructor, called by :func:`fit_ratio`, refuses ``details`` keys that start
+    with ``_``.
 
     Examples
     --------

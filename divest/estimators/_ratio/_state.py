@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ['HalfFits', 'RatioFit', 'SmoothingFits']
+__all__ = ["HalfFits", "RatioFit", "SmoothingFits"]
 
 @dataclass(frozen=True)
 class HalfFits:

@@ -260,8 +260,9 @@ def test_perfect_separation_warns_and_says_what_the_value_means():
     X, Y = rng.normal(0, 1, (5, 1)), rng.normal(4, 1, (5, 1))  # 5 points each, separated
     with pytest.warns(SeparationWarning, match=r"separate X \(n=5\) from Y \(m=5\) "
                                                r"perfectly: kl = inf is the value of "
-                                               r"disjoint supports.*separated='model'"):
+                                               r"disjoint supports.*separated='model'") as rec:
         est = classifier(X, Y, "kl", rng=0)
+    assert rec[0].filename == __file__  # points at the caller, not into divest
     assert est.value == math.inf and est.confidence_interval == (math.inf, math.inf)
     with pytest.warns(SeparationWarning, match=r"js = 0\.\d+ is the fitted model's value, "
                                                r"set by its regularisation"):

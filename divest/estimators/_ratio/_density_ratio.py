@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -51,6 +52,15 @@ def _separation_message(label, value, n, m, separated):
     return (f"the out-of-fold log-ratios separate X (n={n}) from Y (m={m}) perfectly: "
             f"{meaning}.  With few points, overlapping distributions are separated by "
             "chance too: more samples tell the two apart")
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside divest (the
+    user's call of ``classifier``, ``fit_ratio(...).divergence``, ``divergence``, ...)."""
+    frame, level = sys._getframe(1), 1  # the frame that calls warnings.warn
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("divest."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _resolve(name, params):
@@ -316,7 +326,7 @@ class DensityRatio:
         details["bias_allowance"] = compose(allowances)
         if self.details["perfectly_separated"]:
             warnings.warn(_separation_message(spec.label, value, n, m, separated),
-                          SeparationWarning, stacklevel=2)
+                          SeparationWarning, stacklevel=_caller_level())
         return Estimate.from_value(value, standard_error=se, method=self.method,
                                    name=spec.label, n_p=n, n_q=m, details=details,
                                    allowances=allowances)

@@ -222,3 +222,16 @@ def test_private_keys_are_refused_by_density_ratio():
         dv.estimators.DensityRatio(*args, dict(ratio.details), {"dim": 1})
     # the private-key check itself can fail
     assert _private_keys({"a": {"_b": 1}}) == ["details['a'][\'_b\']"]
+
+
+def test_estimators_combine_allowances_only_through_compose():
+    # the rule lives in one place: no estimator adds (below, above) pairs by hand
+    import pathlib
+    import re
+
+    root = pathlib.Path(dv.__file__).parent / "estimators"
+    by_hand = re.compile(r"(allowance|tails|spread|smooth)\w*\[[01]\]\s*\+")
+    found = [f"{p.relative_to(root)}:{i}" for p in sorted(root.rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if by_hand.search(line)]
+    assert not found, found
+    assert by_hand.search("allowance = (allowance[0] + smooth[0], allowance[1] + smooth[1])")

@@ -40,6 +40,9 @@ def _check(est):
                                          method=est.method, name=est.name,
                                          bias_allowance=(below, above))
         assert rebuilt.confidence_interval == est.confidence_interval
+        # other levels come from the same allowances, nested in the 95% interval
+        lo80, hi80 = est.interval(0.8)
+        assert est.confidence_interval[0] <= lo80 <= est.value <= hi80 <= est.confidence_interval[1]
     return {a.source: a for a in est.allowances}
 
 

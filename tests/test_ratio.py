@@ -29,7 +29,10 @@ from divest.estimators import DensityRatio, classifier, fit_ratio, kliep, ulsif
 from divest.estimators._ratio import HalfFits, RatioFit
 from divest.reference import get_pair
 
-pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+pytestmark = [pytest.mark.filterwarnings("error::RuntimeWarning"),
+              # disjoint supports warn by design (tested in
+              # test_perfect_separation_warns_and_says_what_the_value_means)
+              pytest.mark.filterwarnings("ignore:the out-of-fold log-ratios separate")]
 
 LOG2 = math.log(2.0)
 Z = 3.0
@@ -264,9 +267,14 @@ def test_perfect_separation_warns_and_says_what_the_value_means():
         est = classifier(X, Y, "kl", rng=0)
     assert rec[0].filename == __file__  # points at the caller, not into divest
     assert est.value == math.inf and est.confidence_interval == (math.inf, math.inf)
+    assert "separated by chance" in str(rec[0].message)  # 5 points: say so
     with pytest.warns(SeparationWarning, match=r"js = 0\.\d+ is the fitted model's value, "
                                                r"set by its regularisation"):
         js = classifier(X, Y, "js", rng=0, separated="model")
+    X300, Y300 = disjoint()
+    with pytest.warns(SeparationWarning, match=r"n=300.*m=300") as rec:
+        classifier(X300, Y300, "js", model="logistic", rng=0)
+    assert "by chance" not in str(rec[0].message)
     assert 0.0 < js.value < LOG2
     for method in ("ulsif", "kliep"):
         ratio = fit_ratio(X, Y, method, rng=0)

@@ -21,6 +21,9 @@ from ._state import RatioFit
 __all__ = ["DensityRatio", "SeparationWarning"]
 
 _DV = "kl_dv"
+#: below this many points in a sample, the separation warning says that overlapping
+#: distributions are separated by chance too
+_FEW_POINTS = 100
 
 
 class SeparationWarning(UserWarning):
@@ -46,12 +49,15 @@ def _separation_message(label, value, n, m, separated):
                    "error bar; separated='model' gives the fitted model's value")
     else:
         meaning = (f"{label} = {value:g} is the fitted model's value, set by its "
-                   "regularisation (the unregularised fit does not exist), and its interval "
-                   "does not account for that; separated='infinite' gives the value of "
-                   "disjoint supports")
-    return (f"the out-of-fold log-ratios separate X (n={n}) from Y (m={m}) perfectly: "
-            f"{meaning}.  With few points, overlapping distributions are separated by "
-            "chance too: more samples tell the two apart")
+                   "regularisation if it has one (the unregularised fit does not exist), and "
+                   "its interval does not account for that; separated='infinite' gives the "
+                   "value of disjoint supports")
+    text = (f"the out-of-fold log-ratios separate X (n={n}) from Y (m={m}) perfectly: "
+            f"{meaning}")
+    if min(n, m) < _FEW_POINTS:
+        text += (f".  With fewer than {_FEW_POINTS} points in a sample, distributions that "
+                 "overlap are also separated by chance: more samples tell the two apart")
+    return text
 
 
 def _caller_level() -> int:

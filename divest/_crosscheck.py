@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import _names
-from ._validation import check_positive_int, check_rng
+from ._validation import check_distribution, check_positive_int, check_rng
 from .distributions import dimension
 from .exact import NoClosedForm, _best_exact, monte_carlo, quadrature
 from .reference import STANDARD_NAMES, draw
@@ -678,6 +678,8 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     >>> rep.ok
     True
     """
+    check_distribution(P, "P")
+    check_distribution(Q, "Q")
     names = list(STANDARD_NAMES if names is None else names)
     specs = [_names.resolve(nm) for nm in names]
     meths = list(_EXACT_METHODS + _SAMPLE_METHODS if methods is None else methods)

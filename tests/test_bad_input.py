@@ -732,10 +732,6 @@ _xfail(["classifier"], ["heavy_duplicates"],
 _xfail(["kliep"], ["heavy_duplicates"],
        "core refactor (estimators/_ratio.py): KLIEP KL with an 80% atom (truth inf) is 1.78 "
        "with a finite interval (0.63, 4.96)")
-_xfail(["crosscheck"], ["shape_outside_domain"],
-       "core refactor (_crosscheck.py): crosscheck samples P before validating it (scipy's "
-       "'Domain error in arguments' for stats.binom(4, 1.5)); call "
-       "divest._validation.check_distribution(P, 'P') and (Q, 'Q') first")
 
 CASES = _sample_cases() + _pmf_cases() + _dist_cases() + _mixed_cases() + _gp_cases()
 

@@ -57,6 +57,7 @@ def test_python_blocks_run_verbatim(namespace):
     assert namespace["dv"] is dv
     assert namespace["X"].shape == namespace["Y"].shape == (2000, 2)
     assert namespace["est"].method == "quadrature"
+    assert namespace["chi"].name == "pearson" and namespace["chi"].method == "knn"
     assert 0 <= namespace["res"].pvalue <= 1
 
 

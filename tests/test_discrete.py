@@ -547,7 +547,13 @@ def test_invalid_base_type():
         D([0.5, 0.5], [0.2, 0.8], "kl", base="2")
 
 
-@pytest.mark.parametrize("bad", ["kullback", "chi2", "hellinger", "KLD"])
+def test_ambiguous_hellinger_names_the_choice():
+    # 'hellinger' means H, H^2 or H^2/2 depending on the source: refused, saying which
+    with pytest.raises(ValueError, match="squared_hellinger"):
+        D([0.5, 0.5], [0.2, 0.8], "hellinger")
+
+
+@pytest.mark.parametrize("bad", ["kullback", "chi_sq", "KLD"])
 def test_unknown_name(bad):
     with pytest.raises(ValueError) as info:
         D([0.5, 0.5], [0.2, 0.8], bad)

@@ -444,50 +444,38 @@ def _widened(interval, se, exact, se_exact):
 
 
 class _Conditions:
-    r"""What the exact values of the pair say about the influence functions' variances.
+    """What the exact values of the pair say: the facts the interval claims read.
 
-    A normal interval around a sample estimate needs the variance of the divergence's
-    influence function to be finite ("When an interval is claimed" in
-    ``docs/conventions.rst``).  From exact values crosscheck can tell: an infinite
-    divergence (no finite-variance influence function); KL needs
-    :math:`\chi^2(P\|Q)` (``pearson``) finite, reverse KL needs
-    :math:`\chi^2(Q\|P)` (``neyman``) finite, Jeffreys both; Pearson and the alpha-
-    and Rényi divergences of order :math:`\alpha > 1` need
-    :math:`\mathbb E_Q r^{2\alpha} < \infty`, i.e. ``alpha(alpha=2 alpha)`` finite.
-    Exact values that are not available impose nothing.
+    :func:`divest._methods.claim` holds the rule ("When an interval is claimed" in
+    ``docs/conventions.rst``); crosscheck supplies it with which divergences of the pair
+    are finite, read off their exact values (closed form or quadrature), and the
+    reference pair's own facts when the CLI passes them.  Exact values that are not
+    available impose nothing.
     """
 
-    def __init__(self, P, Q):
-        self.P, self.Q, self._cache = P, Q, {}
+    def __init__(self, P, Q, facts=None):
+        import dataclasses
 
-    def _infinite(self, label):
+        from ._methods import PairFacts
+        self.P, self.Q, self._cache = P, Q, {}
+        self.facts = dataclasses.replace(facts or PairFacts(), finite_lookup=self._finite)
+
+    def _finite(self, label):
         if label not in self._cache:
             try:
                 ref = _best_exact(self.P, self.Q, label)
             except (ValueError, FloatingPointError, NoClosedForm):
                 ref = None
-            self._cache[label] = ref is not None and math.isinf(ref.value)
+            self._cache[label] = None if ref is None else bool(math.isfinite(ref.value))
         return self._cache[label]
 
-    def unclaimed_reason(self, spec, exact):
-        """Why no interval can be claimed for ``spec`` on this pair ("" when one can)."""
+    def unclaimed_reason(self, method, spec, exact):
+        """Why ``method`` claims no interval for ``spec`` on this pair ("" when it does)."""
+        from ._methods import claim
         if math.isinf(exact):
             return "the divergence is infinite: no interval is claimed"
-        needs = {"kl": ("pearson",), "reverse_kl": ("neyman",),
-                 "jeffreys": ("pearson", "neyman")}.get(spec.base, ())
-        alpha = spec.params.get("alpha")
-        if spec.base == "pearson":
-            alpha = 2.0
-        if spec.base in ("pearson", "alpha", "renyi") and alpha is not None and alpha > 1:
-            needs = (f"alpha(alpha={_fmt_number(2 * alpha)})",)
-        for label in needs:
-            if self._infinite(label):
-                return f"{label} is infinite: the influence function has infinite variance"
-        return ""
-
-
-def _fmt_number(x):
-    return repr(int(x)) if float(x).is_integer() else repr(float(x))
+        claimed, reason = claim(method, spec, self.facts)
+        return "" if claimed else reason
 
 
 def _judge(method, est, exact, se_exact, unclaimed_reason):
@@ -613,7 +601,7 @@ def _relations(values):
 
 
 def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng=None,
-               progress=False, pair_name=None) -> CrossCheckReport:
+               progress=False, pair_name=None, facts=None) -> CrossCheckReport:
     r"""Estimate many divergences of one pair by every applicable method and compare.
 
     For each divergence the exact value comes from its closed form, else from 1-D
@@ -661,6 +649,10 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
         Show a progress bar (tqdm) on stderr.
     pair_name : str, optional
         Label used in the report.
+    facts : divest._methods.PairFacts, optional
+        What is known of the pair beyond its exact values (e.g. ``ReferencePair.facts``:
+        whether p/q is bounded); the interval claims (:func:`divest._methods.claim`)
+        read them together with which divergences are finite.
 
     Returns
     -------
@@ -702,7 +694,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     ratios = {}
 
     rows, failures, exact_values = [], [], {}
-    conditions = _Conditions(P, Q)
+    conditions = _Conditions(P, Q, facts)
     iterator = specs
     if progress:
         from tqdm.auto import tqdm
@@ -750,7 +742,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
             else:
                 status, claimed, note, failure = _judge(
                     m, est, ref.value, se_exact,
-                    conditions.unclaimed_reason(spec, ref.value))
+                    conditions.unclaimed_reason(m, spec, ref.value))
             if failure is not None:
                 failures.append(f"{spec.label}/{m}: {failure}")
             rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, ref.value,

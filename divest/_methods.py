@@ -62,6 +62,16 @@ class PairFacts:
     log_ratio_variance_finite: bool | None = None
     chi2_finite: bool | None = None
     chi2_variance_finite: bool | None = None
+    #: optional ``label -> bool or None``: whether another divergence of the pair is
+    #: finite (crosscheck reads it off the exact values)
+    finite_lookup: Callable | None = None
+
+    def is_finite(self, label: str) -> bool | None:
+        """Whether the divergence ``label`` of the pair is finite (``None``: unknown)."""
+        known = {"pearson": self.chi2_finite, "alpha(alpha=4)": self.chi2_variance_finite}
+        if known.get(label) is not None:
+            return known[label]
+        return None if self.finite_lookup is None else self.finite_lookup(label)
 
 
 @dataclass(frozen=True)
@@ -259,24 +269,59 @@ def claim(method: str, spec, facts: PairFacts | None = None) -> tuple[bool, str]
         return False, "lower bound"
     if m.name == "ipm":
         return True, ""
-    if spec.base == "kl":
-        if facts.log_ratio_variance_finite is False:
-            return False, "Var_P log(p/q) infinite"
-        if facts.chi2_finite is False:
-            return False, "chi^2(P‖Q) infinite (Var_Q of the KL influence function)"
-        return True, ""
-    if spec.base == "pearson":
-        if facts.chi2_variance_finite is False:
-            return False, "int p^4/q^3 infinite (Var of the chi^2 influence function)"
-        if facts.ratio_bounded is False and m.smoother:
-            return False, "p/q unbounded (smoothing estimator of a power > 1)"
+    if spec.base == "kl" and facts.log_ratio_variance_finite is False:
+        return False, "Var_P log(p/q) infinite"
+    for label in influence_needs(spec):
+        if facts.is_finite(label) is False:
+            what = {"pearson": "chi^2(P‖Q) infinite (Var_Q of the KL influence function)",
+                    "alpha(alpha=4)": "int p^4/q^3 infinite (Var of the chi^2 influence "
+                                      "function)"}.get(label, f"{label} infinite (the "
+                                                                "influence function has "
+                                                                "infinite variance)")
+            return False, what
+    if _power(spec) > 1.0 and facts.ratio_bounded is False and m.smoother:
+        return False, "p/q unbounded (smoothing estimator of a power > 1)"
+    if influence_needs(spec) or spec.base == "kl":
         return True, ""
     fd = spec.fd if spec.is_f else None
     if fd is not None and math.isfinite(fd.f_zero) and math.isfinite(fd.f_infinity):
         return True, ""
-    if spec.base == "bhattacharyya":
+    if spec.base == "bhattacharyya" or (spec.base in ("renyi", "tsallis")
+                                        and 0.0 < spec.params["alpha"] < 1.0):
         return True, ""
     return False, f"no stated condition for {spec.label}"
+
+
+def _power(spec) -> float:
+    """The order a of the alpha-type names (Pearson 2, Neyman -1); nan for the others."""
+    if spec.base == "pearson":
+        return 2.0
+    if spec.base == "neyman":
+        return -1.0
+    if spec.base in ("alpha", "renyi", "tsallis"):
+        return float(spec.params["alpha"])
+    return math.nan
+
+
+def influence_needs(spec) -> tuple[str, ...]:
+    r"""Divergences of the pair that must be finite for ``spec``'s influence function to
+    have a finite variance (the condition of a normal interval).
+
+    KL needs :math:`\chi^2(P\|Q)` (its Q-part is :math:`-r(Y)`), reverse KL
+    :math:`\chi^2(Q\|P)` (Neyman), Jeffreys both; the alpha-type names of order
+    :math:`a \notin [0, 1]` (Pearson :math:`a = 2`, Neyman :math:`a = -1`, alpha,
+    Rényi, Tsallis) need :math:`\int p^{2a} q^{1-2a} < \infty`, i.e.
+    ``alpha(alpha=2a)`` finite.  Orders in (0, 1) have bounded terms.
+    """
+    needs = {"kl": ("pearson",), "reverse_kl": ("neyman",),
+             "jeffreys": ("pearson", "neyman")}.get(spec.base)
+    if needs is not None:
+        return needs
+    a = _power(spec)
+    if math.isfinite(a) and not 0.0 <= a <= 1.0:
+        b = 2.0 * a
+        return (f"alpha(alpha={int(b) if b.is_integer() else b})",)
+    return ()
 
 
 # -- facts derived from the generator ------------------------------------------------------

@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         pair = reference.get_pair(args.pair)
         report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=n_exact,
                             n_samples=args.n_samples, rng=args.seed, progress=not args.quiet,
-                            pair_name=f"{pair.name}: {pair.description}")
+                            pair_name=f"{pair.name}: {pair.description}", facts=pair.facts)
     except ValueError as exc:
         print(f"divest crosscheck: error: {exc}", file=sys.stderr)
         return 2

@@ -185,3 +185,21 @@ def test_methods_table_lists_every_method_and_name():
     for label in STANDARD_NAMES:
         assert f"``{label}``" in table
     assert math.isfinite(len(table))
+
+
+def test_claim_follows_the_influence_function_of_every_order():
+    # reverse KL needs Neyman finite, Neyman needs alpha(-2), alpha(2) needs alpha(4)
+    from divest._methods import PairFacts, influence_needs
+    assert influence_needs(resolve("reverse_kl")) == ("neyman",)
+    assert influence_needs(resolve("neyman")) == ("alpha(alpha=-2)",)
+    assert influence_needs(resolve("alpha(alpha=2)")) == ("alpha(alpha=4)",)
+    assert influence_needs(resolve("renyi(alpha=1.5)")) == ("alpha(alpha=3)",)
+    assert influence_needs(resolve("js")) == ()
+    infinite = {"neyman", "alpha(alpha=4)"}
+    facts = PairFacts(finite_lookup=lambda label: label not in infinite)
+    assert not _methods.claim("knn", resolve("reverse_kl"), facts)[0]
+    assert not _methods.claim("classifier", resolve("jeffreys"), facts)[0]
+    assert not _methods.claim("classifier", resolve("alpha(alpha=2)"), facts)[0]
+    assert _methods.claim("classifier", resolve("kl"), facts)[0]
+    assert _methods.claim("knn", resolve("neyman"), facts)[0]
+    assert not _methods.claim("knn", resolve("alpha(alpha=1.5)"), PairFacts(ratio_bounded=False))[0]

@@ -712,26 +712,6 @@ def _gp_cases():
 
 _ESTIMATORS = ["divergence_samples", "knn", "classifier", "ulsif", "kliep", "variational"]
 _SCALED = ["scaled_2**996", "scaled_2**-996", "subnormal"]
-_xfail(["divergence_samples", "knn"], _SCALED,
-       "core refactor (estimators/_knn.py): kNN is not scale-free near 1e±300 or on subnormals "
-       "(neighbour distances over/underflow: 'too few distinct points' or a zero-distance ties "
-       "error); compute the distances in a power-of-two scaled frame (ipm._kernels.pow2_scale)")
-_xfail(["classifier", "ulsif", "kliep", "variational"], _SCALED,
-       "core refactor (estimators/_ratio.py, _variational.py): density-ratio fits are not "
-       "scale-free near 1e±300 or on subnormals (0, NaN from the scaler or an overflow "
-       "RuntimeWarning); rescale X, Y by a power of two (ipm._kernels.pow2_scale) first")
-_xfail(["divergence_samples", "knn"], ["disjoint_supports"],
-       "core refactor (estimators/_knn.py): kNN KL on disjoint supports is finite (9.0, 95% "
-       "interval up to 17.2) where the truth is inf: the interval's upper end must open")
-_xfail(["classifier"], ["constant_X"],
-       "core refactor (estimators/_ratio.py): logistic JS of a point mass vs a normal is 0.32 "
-       "with an interval excluding the singular value log 2")
-_xfail(["classifier"], ["heavy_duplicates"],
-       "core refactor (estimators/_ratio.py): logistic JS with an 80% atom is 0.21, interval "
-       "(0.04, 0.38) excluding the exact 0.4228 (the atom is singular w.r.t. Q)")
-_xfail(["kliep"], ["heavy_duplicates"],
-       "core refactor (estimators/_ratio.py): KLIEP KL with an 80% atom (truth inf) is 1.78 "
-       "with a finite interval (0.63, 4.96)")
 
 CASES = _sample_cases() + _pmf_cases() + _dist_cases() + _mixed_cases() + _gp_cases()
 

@@ -698,3 +698,37 @@ def test_jackknife_se_from_scratch_with_unequal_sizes(name, k, ref):
         + special.digamma(np.sum(bx != b)) for b in range(B)])
     if name == "kl":
         assert abs(math.sqrt((B - 1) / B * np.sum((wrong - wrong.mean()) ** 2)) - se) > 1e-6
+
+
+@pytest.mark.parametrize("s", [2.0 ** 996, 2.0 ** -996])
+def test_scaled_frame_is_scale_free(s):
+    """Data far outside 2**±64 are computed in a power-of-two scaled frame: the same
+    estimate and interval as the unscaled data (distances would over/underflow)."""
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(60, 2)), rng.normal(0.5, 1.0, size=(60, 2))
+    ref, got = knn(X, Y, rng=0), knn(X * s, Y * s, rng=0)
+    assert got.value == pytest.approx(ref.value, rel=1e-9)
+    assert got.confidence_interval == pytest.approx(ref.confidence_interval, rel=1e-9)
+    sub = knn(np.round(X * 8) * 2.0 ** -1074, np.round(Y * 8) * 2.0 ** -1074, "kl",
+              ties="adaptive", rng=0)
+    assert sub.value == pytest.approx(knn(np.round(X * 8), np.round(Y * 8), "kl",
+                                          ties="adaptive", rng=0).value, rel=1e-9)
+
+
+def test_separated_samples_open_the_upper_end():
+    """Samples separated by a gap wider than their own neighbour spacing cannot bound a
+    divergence whose value on disjoint supports is infinite: the interval's upper end is
+    inf (Allowance "separated_supports"); a bounded one reaches its singular value."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.uniform(0, 1, (50, 2)), rng.uniform(5, 6, (50, 2))
+    for name, top in (("kl", math.inf), ("reverse_kl", math.inf), ("jeffreys", math.inf),
+                      ("bhattacharyya", math.inf), ("squared_hellinger", 2.0)):
+        est = knn(X, Y, name, rng=0)
+        assert "separated_supports" in [a.source for a in est.allowances], name
+        assert est.details["separated_supports"]["gap"] > 1.0
+        assert est.confidence_interval[1] >= top, name
+    # overlapping samples, even far apart in mean, interleave: no allowance
+    X, Y = rng.normal(size=(200, 2)), rng.normal(1.5, 1.0, size=(200, 2))
+    est = knn(X, Y, "kl", rng=0)
+    assert "separated_supports" not in [a.source for a in est.allowances]
+    assert "separated_supports" not in est.details

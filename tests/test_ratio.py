@@ -903,3 +903,39 @@ def test_estimator_docstrings_quote_no_benchmark_figures():
     for quoted in ("covered in 9 of 30", "-9 % at d = 5", "took 1.8 s", "RMSE 0.123"):
         assert measured.findall(quoted), quoted  # the check can fail
     assert not measured.findall("a 95% interval and a 95 % one")
+
+
+@pytest.mark.parametrize("s", [2.0 ** 996, 2.0 ** -996])
+def test_fit_ratio_scaled_frame(s):
+    """Data outside 2**±64 are fitted in a power-of-two scaled frame: the same divergence,
+    log-ratios at new points taken in the data's units, lengths reported in them too."""
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(80, 1)), rng.normal(0.7, 1.0, size=(80, 1))
+    for method in ("ulsif", "kliep"):
+        ref = fit_ratio(X, Y, method, rng=0)
+        got = fit_ratio(X * s, Y * s, method, rng=0)
+        assert got.divergence("kl").value == pytest.approx(ref.divergence("kl").value,
+                                                           rel=1e-9)
+        assert got.details["scale"] > 1.0 if s > 1 else got.details["scale"] < 1.0
+        # the frames differ by a power of two: lengths agree in the data's units
+        assert got.details["sigma"] == pytest.approx(ref.details["sigma"] * s, rel=1e-9)
+        x = np.array([[0.0], [1.0]])
+        assert got.log_ratio(x * s) == pytest.approx(ref.log_ratio(x), rel=1e-9, abs=1e-12)
+
+
+def test_singular_atoms_open_the_upper_end():
+    """Repeated points of X that Y lacks are an atom singular w.r.t. Q: the bias-aware
+    interval reaches the value of mutually singular laws (inf for KL, log 2 for JS)."""
+    rng = np.random.default_rng(8)
+    Y = rng.normal(1.0, 1.0, (60, 2))
+    X = np.vstack([np.full((45, 2), 0.25), rng.normal(1.0, 1.0, (15, 2))])
+    ratio = fit_ratio(X, Y, "kliep", rng=0)
+    assert ratio.details["singular_atoms"] == {"p_mass": 0.75, "q_mass": 0.0}
+    kl = ratio.divergence("kl")
+    assert "singular_atoms" in [a.source for a in kl.allowances]
+    assert kl.confidence_interval[1] == math.inf
+    js = ratio.divergence("js")
+    assert js.confidence_interval[1] >= math.log(2.0) - 1e-12
+    # continuous samples: no atoms, no allowance
+    plain = fit_ratio(rng.normal(size=(60, 2)), Y, "kliep", rng=0)
+    assert "singular_atoms" not in plain.details

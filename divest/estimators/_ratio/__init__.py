@@ -126,6 +126,7 @@ import numpy as np
 
 from ..._result import Estimate
 from ..._validation import _describe, check_choice, check_rng
+from ...ipm._kernels import pow2_scale
 from .._common import check_samples, sample_tails
 from ._classifier import _fit_classifier
 from ._crossfit import _check_cv
@@ -149,6 +150,9 @@ _OPTIONS = {
     "kliep": ("n_centers", "sigma", "max_iter", "tol", "refit"),
 }
 _INTERVALS = ("bias_aware", "sampling")
+#: data whose largest |coordinate| lies outside [2**-64, 2**64] are fitted in a
+#: power-of-two scaled frame (ipm._kernels.pow2_scale)
+_FRAME_MIN, _FRAME_MAX = 2.0 ** -64, 2.0 ** 64
 
 
 def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
@@ -321,9 +325,39 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
     if unknown:
         raise TypeError(f"fit_ratio(method={method!r}) got unexpected option(s) {unknown}; "
                         f"it takes {', '.join(_OPTIONS[method])}")
+    # The density ratio is invariant under a common rescaling of X and Y: fit in the frame
+    # divided by one power of two (exact) so that data near 1e±300 or subnormal neither
+    # overflow nor underflow in the scaler, the kernels or the logits; lengths given or
+    # reported (sigma, median_distance, sigma_grid) are in the data's own units.  Only
+    # data outside 2**±64 are rescaled, so ordinary fits stay bit-identical.
+    s = pow2_scale(X, Y)
+    if _FRAME_MIN <= s <= _FRAME_MAX:
+        s = 1.0
+    if s != 1.0:
+        X, Y = X / s, Y / s
+        if options.get("sigma") is not None:
+            options = {**options, "sigma": _scale_lengths(options["sigma"], 1.0 / s)}
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=1):  # small problems: threads cost more than they save
-        return _fit_ratio(X, Y, method, model, cv, rng, interval, options)
+        ratio = _fit_ratio(X, Y, method, model, cv, rng, interval, options)
+    if s != 1.0:
+        ratio._predictors = [lambda x, f=f: f(x / s) for f in ratio._predictors]
+        for key in ("sigma", "median_distance", "sigma_grid"):
+            if key in ratio.details:
+                ratio.details[key] = _scale_lengths(ratio.details[key], s)
+        ratio.details["scale"] = s
+    return ratio
+
+
+def _scale_lengths(v, factor):
+    """A length (or a list of them) times ``factor``; other values unchanged."""
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        return v
+    if a.ndim == 0:
+        return float(a) * factor
+    return (a * factor).tolist()
 
 
 def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
@@ -346,7 +380,33 @@ def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
         (np.isinf(lp).sum() + np.isinf(lq).sum()) / (n + m))
     details["perfectly_separated"] = bool(lp.min() > lq.max())
     details["sample_tails"] = sample_tails(X, Y)
+    atoms = _singular_atoms(X, Y)
+    if atoms is not None:
+        details["singular_atoms"] = atoms
     return DensityRatio(method, lp, lq, predictors, cv, details, fit)
+
+
+def _singular_atoms(X, Y):
+    """The sample fractions in repeated points of one sample that the other lacks, or None.
+
+    A point that occurs at least twice in X (an atom: for a continuous law repeats have
+    probability 0) and never in Y is P-mass where Q looks to have none, singular w.r.t. Q,
+    and symmetrically for Y; a ratio model, smooth in x, cannot represent it.  Returns
+    ``{"p_mass", "q_mass"}`` (fractions of X and of Y in such atoms) when one is positive.
+    """
+    def atoms(A, B):
+        rows, inverse, counts = np.unique(A, axis=0, return_inverse=True, return_counts=True)
+        rep = counts >= 2
+        if not rep.any():
+            return 0.0
+        other = {r.tobytes() for r in np.ascontiguousarray(B)}
+        lone = np.array([rep[i] and rows[i].tobytes() not in other for i in range(len(rows))])
+        return float(counts[lone].sum() / A.shape[0]) if lone.any() else 0.0
+
+    # + 0.0 maps -0.0 to 0.0 so that equal points have equal bytes
+    X, Y = np.ascontiguousarray(X + 0.0), np.ascontiguousarray(Y + 0.0)
+    p, q = atoms(X, Y), atoms(Y, X)
+    return {"p_mass": p, "q_mass": q} if p or q else None
 
 
 def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):

@@ -15,6 +15,7 @@ from ..._validation import _describe, check_choice
 from ...exact._common import finish, split_terms
 from .._common import as_2d, tail_check, unbounded_tail_side
 from ._allowances import _allowance, _bias_trend, _model_spread, _smoothing_trend
+from .._knn import _singular_value
 from ._plugin import _dv_kl, _influence_se, _ratio_terms, _ulsif_pearson
 from ._state import RatioFit
 
@@ -253,10 +254,15 @@ class DensityRatio:
             ``details["sample_tails"]`` from :func:`fit_ratio` (P's sample
             heavier-tailed than Q's with :math:`f'_\infty = \infty`, or Q's with
             :math:`f(0) = \infty`: the upper end is open and
-            ``details["sample_tails_note"]`` says why).  Each widening is also an
-            :class:`~divest.Allowance` in ``Estimate.allowances`` (sources
+            ``details["sample_tails_note"]`` says why).  When one sample has
+            repeated points the other lacks (atoms, singular w.r.t. the other law;
+            ``details["singular_atoms"]`` holds their sample fractions), which a
+            smooth ratio model cannot represent, the upper end reaches the value of
+            mutually singular laws (``inf`` for KL, ``log 2`` for JS).  Each widening
+            is also an :class:`~divest.Allowance` in ``Estimate.allowances`` (sources
             ``"learning_curve"``, ``"smoothing"``, ``"model_spread"``,
-            ``"tail_terms"``, ``"sample_tails"``, each with its reason; widenings of
+            ``"tail_terms"``, ``"sample_tails"``, ``"singular_atoms"``, each with its
+            reason; widenings of
             width 0 are not listed), and ``details["bias_allowance"]`` is their
             :func:`~divest._result.compose`.  With ``"sampling"`` there are none and
             the allowance is (0, 0).
@@ -328,6 +334,17 @@ class DensityRatio:
             if note and math.isfinite(value):
                 details["sample_tails_note"] = note
                 allowances.append(Allowance("sample_tails", 0.0, above, note))
+            atoms = self.details.get("singular_atoms")
+            if atoms and not limit and math.isfinite(value):
+                top = _singular_value(spec)
+                if top > value:
+                    allowances.append(Allowance(
+                        "singular_atoms", 0.0, top - value,
+                        f"{atoms['p_mass']:.0%} of X and {atoms['q_mass']:.0%} of Y sit on "
+                        f"repeated points the other sample lacks (atoms, singular w.r.t. the "
+                        f"other law), which a smooth ratio model cannot represent: the "
+                        f"interval's upper end reaches the value of mutually singular laws, "
+                        f"{top:g}"))
         allowances = tuple(a for a in allowances if a.below or a.above)
         details["bias_allowance"] = compose(allowances)
         if self.details["perfectly_separated"]:

@@ -19,7 +19,7 @@ from divest.reference import get_pair
 
 Z95 = 1.959963984540054
 SOURCES = {"learning_curve", "smoothing", "model_spread", "tail_terms", "sample_tails",
-           "knn_trend"}
+           "knn_trend", "separated_supports", "singular_atoms"}
 
 
 def _check(est):

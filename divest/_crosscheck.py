@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import _names
+from . import _methods, _names
 from ._validation import check_distribution, check_positive_int, check_rng
 from .distributions import dimension
 from .exact import NoClosedForm, _best_exact, monte_carlo, quadrature
@@ -24,7 +24,7 @@ Z_FAIL = 5.0
 SE_ABSURD = 1e6
 _Z95 = 1.959963984540054
 
-_EXACT_METHODS = ("closed_form", "quadrature", "monte_carlo")
+_EXACT_METHODS = _methods.DISTRIBUTION_METHODS
 #: exact methods without sampling error: judged by |z| alone
 _DETERMINISTIC = ("closed_form", "quadrature")
 #: every row status: whether it fails the run, and what it means (docs/cli.rst has this table)
@@ -46,12 +46,12 @@ STATUSES = {
 #: statuses that fail the run
 FAILING_STATUSES = tuple(k for k, (fails, _) in STATUSES.items() if fails)
 #: sample estimators, run on n_samples draws of P and Q; ratio methods are fitted once
-_SAMPLE_METHODS = ("knn", "classifier", "ulsif", "kliep", "variational", "ipm")
+_SAMPLE_METHODS = tuple(m for m in _methods.SAMPLE_METHODS if m not in _methods.OPT_IN_METHODS)
 #: exact optimal transport in d > 1 runs on at most this many of the drawn points
 _W_MAX_POINTS = 1000
 _RATIO_METHODS = ("classifier", "ulsif", "kliep")
 #: run only when asked for (training a network per divergence takes seconds to minutes)
-_OPT_IN_METHODS = ("neural",)
+_OPT_IN_METHODS = _methods.OPT_IN_METHODS
 _METHODS = _EXACT_METHODS + _SAMPLE_METHODS + _OPT_IN_METHODS
 
 
@@ -456,9 +456,9 @@ class _Conditions:
     def __init__(self, P, Q, facts=None):
         import dataclasses
 
-        from ._methods import PairFacts
         self.P, self.Q, self._cache = P, Q, {}
-        self.facts = dataclasses.replace(facts or PairFacts(), finite_lookup=self._finite)
+        self.facts = dataclasses.replace(facts or _methods.PairFacts(),
+                                         finite_lookup=self._finite)
 
     def _finite(self, label):
         if label not in self._cache:
@@ -471,10 +471,9 @@ class _Conditions:
 
     def unclaimed_reason(self, method, spec, exact):
         """Why ``method`` claims no interval for ``spec`` on this pair ("" when it does)."""
-        from ._methods import claim
         if math.isinf(exact):
             return "the divergence is infinite: no interval is claimed"
-        claimed, reason = claim(method, spec, self.facts)
+        claimed, reason = _methods.claim(method, spec, self.facts)
         return "" if claimed else reason
 
 
@@ -531,9 +530,6 @@ def _judge(method, est, exact, se_exact, unclaimed_reason):
 def _applicable(P, Q, spec, method):
     """Whether ``method`` runs for ``spec`` on (P, Q): the method registry decides (a
     closed form is looked up when run: a missing one skips the row)."""
-    from . import _methods
-    if _methods.METHODS[method].inputs == "samples" or method == "closed_form":
-        return _methods.supports(method, spec)[0]
     return _methods.applicable(method, P, Q, spec)[0]
 
 

@@ -133,7 +133,7 @@ def _is_samples(x) -> bool:
             or hasattr(x, "__array__") or type(x).__module__.startswith("torch"))
 
 
-def _as_samples(x, label):
+def _as_samples(x):
     """pandas and torch inputs as numpy arrays (the estimators validate the rest)."""
     if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
         x = x.to_numpy()
@@ -167,10 +167,8 @@ def _divergence_iv(P, Q, name, method, options):
     takes = _names.accepted_params(name)
     params = {k: options.pop(k) for k in list(options) if k in takes}
     spec = _names.resolve(name, **params)
-    inputs = "distributions" if kind == "distributions" else "samples"
-    valid = ("auto",) + tuple(k for k, m in _methods.METHODS.items() if m.inputs == inputs)
-    if kind == "mixed":
-        valid = ("auto", "knn")
+    valid = ("auto",) + {"distributions": _methods.DISTRIBUTION_METHODS,
+                         "samples": _methods.SAMPLE_METHODS, "mixed": ("knn",)}[kind]
     check_choice(method, "method", valid)
     if method != "auto" and kind == "samples":
         _methods.check_supports(method, spec)
@@ -178,9 +176,9 @@ def _divergence_iv(P, Q, name, method, options):
         check_distribution(P, "P")
         check_distribution(Q, "Q")
     else:
-        P = _as_samples(P, "P")
+        P = _as_samples(P)
         if kind == "samples":
-            Q = _as_samples(Q, "Q")
+            Q = _as_samples(Q)
         else:
             check_distribution(Q, "Q", need_density=True)
     return P, Q, kind, spec, method, options
@@ -317,11 +315,11 @@ def _keywords(fn) -> set:
 
 def _route_options(options, candidates):
     """Each candidate's share of ``options``: those its function accepts; none: TypeError."""
-    from .estimators import _ratio
+    from .estimators import _ratio, knn
     accepts = {
         "classifier": {"model", "cv", "interval", "separated", *_ratio._OPTIONS["classifier"]},
         "ulsif": {"cv", "interval", "separated", *_ratio._OPTIONS["ulsif"]},
-        "knn": _keywords(__import__("divest.estimators", fromlist=["knn"]).knn),
+        "knn": _keywords(knn),
     }
     unused = set(options) - set().union(*(accepts[c] for c in candidates))
     if unused:
@@ -376,7 +374,7 @@ def _auto_power(X, Y, spec, rng, options, ctx, info):
     # keeps the kept estimate's value and the open end: switching there made auto
     # 1.6-2.5x the classifier's RMSE at n = 1e4 on mean-shift-d5, correlated-d2
     check = TailCheck.from_details(est.details.get("tail_check"))
-    if (check is not None and check.mean_infinite and check.heavy
+    if (check is not None and check.mean_infinite  # (shape > 1 implies heavy)
             and math.isinf(width[kept]) and width["knn"] < width[kept]):
         est, info["method"] = _keep_open_ends(alt, est), "knn"
     return est, info

@@ -8,7 +8,7 @@ methods x divergences table (:func:`methods_table`).  A method declares
 * ``supports(spec)``: ``None`` if it estimates the divergence, else one sentence why
   not;
 * ``requires(P, Q, spec)`` (distribution methods): ``None`` if the pair has what the
-  method needs (a registered closed form, 1-D densities...), else why not;
+  method needs (1-D densities, a sampler...), else why not;
 * ``claim(spec, facts)``: whether its 95% interval is claimed on a pair with the given
   :class:`PairFacts`, and why not (the rule of "When an interval is claimed" in
   ``docs/conventions.rst``).
@@ -87,10 +87,6 @@ class Method:
     opt_in: bool = False  # crosscheck runs it only when asked (cost)
     smoother: bool = False  # ratio capped by sample geometry or a kernel
 
-    def claim(self, spec, facts: PairFacts | None = None):
-        """``(claimed, reason)``: whether the 95% interval is claimed for ``spec``."""
-        return claim(self.name, spec, facts)
-
 
 # -- supports ------------------------------------------------------------------------
 
@@ -147,14 +143,6 @@ def _has_density(D):
     return hasattr(D, "logpdf") or hasattr(D, "logpmf")
 
 
-def _requires_closed_form(P, Q, spec):
-    from .exact._closed_form import _lookup
-    if _lookup(spec.base, type(P), type(Q)) is None and _lookup(
-            spec.base, type(getattr(P, "dist", P)), type(getattr(Q, "dist", Q))) is None:
-        return f"no closed form registered for {spec.base} between these types"
-    return None
-
-
 def _requires_quadrature(P, Q, spec):
     from .distributions import dimension
     if dimension(P) != 1 or dimension(Q) != 1:
@@ -175,8 +163,10 @@ def _requires_monte_carlo(P, Q, spec):
 # -- the registry ------------------------------------------------------------------------
 
 METHODS: dict[str, Method] = {m.name: m for m in (
+    # whether a closed form is registered for the pair (and covers its parameters) is
+    # known only by asking exact.closed_form, which raises NoClosedForm otherwise
     Method("closed_form", "distributions", "exact formula registered for the pair's types",
-           _any, _requires_closed_form),
+           _any),
     Method("quadrature", "distributions", "adaptive 1-D integration of the densities",
            _quadrature_spec, _requires_quadrature),
     Method("monte_carlo", "distributions", "sample mean of the integrand under Q (or P)",
@@ -198,6 +188,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 
 DISTRIBUTION_METHODS = tuple(k for k, m in METHODS.items() if m.inputs == "distributions")
 SAMPLE_METHODS = tuple(k for k, m in METHODS.items() if m.inputs == "samples")
+#: methods run only when asked for (cost: a network trained per divergence)
+OPT_IN_METHODS = tuple(k for k, m in METHODS.items() if m.opt_in)
 
 
 def supports(method: str, spec) -> tuple[bool, str | None]:

@@ -33,6 +33,7 @@ for every jackknife replicate; the rare points that need more neighbours are re-
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -41,12 +42,12 @@ from ... import _methods, _names
 from ..._result import Allowance, Estimate, compose
 from ..._validation import _describe, check_choice, check_rng
 from ...ipm._kernels import pow2_scale
-from .._common import check_samples, sample_tails, unbounded_tail_side
-from ._chernoff import _chernoff_alpha, _chernoff_builder, _min_k_alpha
+from .._common import as_2d, check_samples, sample_tails, unbounded_tail_side
+from ._chernoff import ChernoffEvaluator, _chernoff_alpha, _min_k_alpha
 from ._driver import (_DEFAULT_K, _ESTIMATORS, _INTERVALS, _SE, _TIES, _all_identical,
                       _check_k, _check_workers, _run)
 from ._entropy import cross_entropy, entropy
-from ._kl import _KL_NAMES, _kl_builder, _one_sample
+from ._kl import KLEvaluator, OneSampleKLEvaluator
 
 __all__ = ["cross_entropy", "entropy", "knn"]
 #: data whose largest |coordinate| lies outside [2**-64, 2**64] are computed in a
@@ -260,6 +261,27 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     >>> round(knn(X, Y, "bhattacharyya", k=5, se="none").value, 2)   # exact 0.125
     0.12
     """
+    return _knn(*_knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params))
+
+
+class _KnnArgs(NamedTuple):
+    """The validated arguments of :func:`knn` (``Y`` a distribution for the one-sample
+    form; X and Y divided by ``scale`` when the data lie outside 2**±64)."""
+    X: np.ndarray
+    Y: object
+    spec: object
+    family: type
+    mode: str
+    k: int | None
+    ties: str
+    workers: int
+    rng: np.random.Generator
+    se: str
+    interval: str
+    scale: float
+
+
+def _knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params):
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {_describe(name)}")
     spec = _names.resolve(name, **params)
@@ -268,13 +290,23 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     check_choice(ties, "ties", _TIES)
     check_choice(se, "se", _SE)
     check_choice(interval, "interval", _INTERVALS)
-    trend = interval == "bias_aware" and se != "none"
     workers = _check_workers(workers)
     rng = check_rng(rng)
 
     if hasattr(Y, "logpdf") and not isinstance(Y, np.ndarray):
-        return _one_sample(X, Y, spec, k=k, estimator=estimator, ties=ties, workers=workers,
-                           rng=rng, se=se, interval=interval)
+        if spec.base != "kl":
+            raise ValueError(f"with a distribution as Y, knn estimates name='kl' only "
+                             f"(one-sample form); got name={spec.label!r}; pass a sample of Q "
+                             "instead")
+        if estimator == "adaptive":
+            raise ValueError("estimator='adaptive' needs a sample of Q; the one-sample form "
+                             "with a distribution as Y is fixed-k (estimator='fixed' or "
+                             "'auto')")
+        X = as_2d(X, "X")
+        _all_identical(X, "X")
+        kk = _check_k(k, n=X.shape[0], shapes=(f"X {X.shape}",))
+        return _KnnArgs(X, Y, spec, OneSampleKLEvaluator, "fixed", kk, ties, workers, rng, se,
+                        interval, 1.0)
 
     X, Y = check_samples(X, Y)
     # Every estimate here is invariant under a common rescaling of X and Y; dividing both
@@ -287,13 +319,13 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         s = 1.0
     if s != 1.0:
         X, Y = X / s, Y / s
-    n, d = X.shape
+    n = X.shape[0]
     m = Y.shape[0]
     _all_identical(X, "X")
     _all_identical(Y, "Y")
     shapes = (f"X {X.shape}", f"Y {Y.shape}")
 
-    if spec.base in _KL_NAMES:
+    if KLEvaluator.supports(spec):
         mode = estimator
         if mode == "auto":
             mode = "adaptive" if k is None else "fixed"
@@ -304,53 +336,50 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
             kk = None
         else:
             kk = _check_k(k, n=n, m=m, shapes=shapes)
-        directions = {"kl": ((0, 1),), "reverse_kl": ((1, 0),),
-                      "jeffreys": ((0, 1), (1, 0))}[spec.base]
-        build = _kl_builder(directions, mode, kk, d, se, workers, trend)
+        return _KnnArgs(X, Y, spec, KLEvaluator, mode, kk, ties, workers, rng, se, interval, s)
 
-        def size_check(sizes):
-            nb, mb = sizes
-            lim = 1 if kk is None else kk
-            if nb - 1 < lim or mb - 1 < lim:
-                return f"replicate sizes n={nb}, m={mb} with k={lim}"
-            return None
-
-        estimator_name = mode
-        total = sum((n, m)[a] for a, _ in directions)
+    alpha = _chernoff_alpha(spec)
+    if estimator == "adaptive":
+        raise ValueError(f"estimator='adaptive' exists for kl, reverse_kl and jeffreys "
+                         f"only; name={spec.label!r} uses the fixed-k Póczos–Schneider "
+                         "estimator (estimator='fixed' or 'auto')")
+    kmin = _min_k_alpha(alpha)
+    if k is None:
+        kk = _check_k(max(_DEFAULT_K, math.floor(2 * abs(1 - alpha)) + 1), n=n, m=m,
+                      shapes=shapes)
     else:
-        alpha = _chernoff_alpha(spec)
-        if estimator == "adaptive":
-            raise ValueError(f"estimator='adaptive' exists for kl, reverse_kl and jeffreys "
-                             f"only; name={spec.label!r} uses the fixed-k Póczos–Schneider "
-                             "estimator (estimator='fixed' or 'auto')")
-        kmin = _min_k_alpha(alpha)
-        if k is None:
-            kk = _check_k(max(_DEFAULT_K, math.floor(2 * abs(1 - alpha)) + 1), n=n, m=m,
-                          shapes=shapes)
-        else:
-            kk = _check_k(k, n=n, m=m, shapes=shapes)
-        if kk < kmin:
-            raise ValueError(
-                f"k={kk} is too small for alpha={alpha:g} (name={spec.label!r}): the "
-                f"Póczos–Schneider bias correction needs Gamma(k + 1 - alpha) = "
-                f"Gamma({kk + 1 - alpha:g}) and Gamma(k - 1 + alpha) = Gamma({kk - 1 + alpha:g}) "
-                f"with positive arguments, i.e. k > |1 - alpha| = {abs(1 - alpha):g}; "
-                f"pass k >= {kmin}")
-        build = _chernoff_builder(spec, alpha, kk, d, se, workers, trend)
+        kk = _check_k(k, n=n, m=m, shapes=shapes)
+    if kk < kmin:
+        raise ValueError(
+            f"k={kk} is too small for alpha={alpha:g} (name={spec.label!r}): the "
+            f"Póczos–Schneider bias correction needs Gamma(k + 1 - alpha) = "
+            f"Gamma({kk + 1 - alpha:g}) and Gamma(k - 1 + alpha) = Gamma({kk - 1 + alpha:g}) "
+            f"with positive arguments, i.e. k > |1 - alpha| = {abs(1 - alpha):g}; "
+            f"pass k >= {kmin}")
+    return _KnnArgs(X, Y, spec, ChernoffEvaluator, "fixed", kk, ties, workers, rng, se,
+                    interval, s)
 
-        def size_check(sizes):
-            nb, mb = sizes
-            if nb - 1 < kk or mb - 1 < kk:
-                return f"replicate sizes n={nb}, m={mb} with k={kk}"
-            return None
 
-        estimator_name = "fixed"
-        total = n
+def _knn(X, Y, spec, family, mode, k, ties, workers, rng, se, interval, s):
+    """The estimate from validated arguments (:func:`_knn_iv`)."""
+    trend = interval == "bias_aware" and se != "none"
+    n, d = X.shape
+    if family is OneSampleKLEvaluator:
+        ev = family(Y, k=k, d=d, se=se, workers=workers, trend=trend)
+        value, se_value, details, allowances = _run(ev, [X], ties=ties, rng=rng, se=se)
+        details = {"estimator": ev.estimator, "k": k, **details, "workers": workers, "d": d,
+                   "n": n, "m": None, "interval": interval}
+        return Estimate.from_value(value, standard_error=se_value, method="knn",
+                                   name=spec.label, n_p=n, n_q=None, details=details,
+                                   allowances=allowances)
 
-    value, se_value, details, allowances = _run(
-        build, [X, Y], ties=ties, rng=rng, se=se, sizes=[n, m], size_check=size_check,
-        total_terms=total, trend_k0=(1 if kk is None else kk) if trend else None, d=d)
-    details = {"estimator": estimator_name, "k": kk, **details, "workers": workers, "d": d,
+    m = Y.shape[0]
+    if family is KLEvaluator:
+        ev = family(spec, mode=mode, k=k, d=d, se=se, workers=workers, trend=trend)
+    else:
+        ev = family(spec, k=k, d=d, se=se, workers=workers, trend=trend)
+    value, se_value, details, allowances = _run(ev, [X, Y], ties=ties, rng=rng, se=se)
+    details = {"estimator": ev.estimator, "k": k, **details, "workers": workers, "d": d,
                "n": n, "m": m, "interval": interval}
     details["sample_tails"] = sample_tails(X, Y)
     if trend and math.isfinite(value):

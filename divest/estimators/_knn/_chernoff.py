@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from ... import _methods
-from ._driver import _query_width
+from ._driver import Evaluator, _query_width
 from ._neighbours import _check_positive_distances, _count, _pair_terms, _tables
 
 #: names estimated through the Chernoff coefficient c_alpha = int p^alpha q^(1 - alpha)
@@ -52,21 +52,35 @@ def _min_k_alpha(alpha):
     return math.floor(abs(1.0 - alpha)) + 1
 
 
-def _chernoff_builder(spec, alpha, k, d, se, workers, trend):
-    kq = _query_width(k, se, trend)
+class ChernoffEvaluator(Evaluator):
+    """Names read off the Chernoff coefficient c_alpha = int p^alpha q^(1 - alpha)
+    (alpha, Rényi, Tsallis, squared Hellinger, Bhattacharyya, Pearson, Neyman): the
+    fixed-k Póczos–Schneider estimate from X against Y."""
 
-    def build(arrays):
-        nb = _tables(arrays, [(0, 0), (0, 1)], kq, workers)
-        m = len(arrays[1])
+    names = _CHERNOFF_NAMES
 
-        def evaluate(alive, positive, kfix=None):
-            l, rho, kk, nu, z = _pair_terms(nb[0, 0], nb[0, 1], alive[0], alive[1], "fixed",
-                                            k if kfix is None else kfix, positive)
-            if z and not positive:
-                return math.nan, z, {}
-            logc = _log_chernoff(l, rho, kk, nu, len(l), _count(alive[1], m), d, alpha)
-            return _from_log_chernoff(spec, alpha, logc), z, {}
+    def __init__(self, spec, *, k, d, se, workers, trend):
+        super().__init__(k=k, d=d, se=se, workers=workers, trend=trend)
+        self.spec = spec
+        self.alpha = _chernoff_alpha(spec)
+        self.kq = _query_width(k, se, trend)
 
-        return evaluate
+    def prepare(self, arrays):
+        self.nb = _tables(arrays, [(0, 0), (0, 1)], self.kq, self.workers)
+        self.m = len(arrays[1])
 
-    return build
+    def evaluate(self, alive, positive, kfix=None):
+        nb = self.nb
+        l, rho, kk, nu, z = _pair_terms(nb[0, 0], nb[0, 1], alive[0], alive[1], "fixed",
+                                        self.k if kfix is None else kfix, positive)
+        if z and not positive:
+            return math.nan, z, {}
+        logc = _log_chernoff(l, rho, kk, nu, len(l), _count(alive[1], self.m), self.d,
+                             self.alpha)
+        return _from_log_chernoff(self.spec, self.alpha, logc), z, {}
+
+    def size_check(self, sizes):
+        nb, mb = sizes
+        if nb - 1 < self.k or mb - 1 < self.k:
+            return f"replicate sizes n={nb}, m={mb} with k={self.k}"
+        return None

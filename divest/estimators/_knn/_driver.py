@@ -1,5 +1,8 @@
 """The shared driver of the nearest-neighbour estimators: option checks, the ties policy
-(raise, jitter, adaptive), the delete-a-block jackknife and the bias-trend allowance."""
+(raise, jitter, adaptive), the delete-a-block jackknife and the bias-trend allowance.
+
+Each family of estimators (KL-type, Chernoff/alpha-type, entropy) is one
+:class:`Evaluator` subclass; :func:`_run` drives any of them through the same steps."""
 
 from __future__ import annotations
 
@@ -52,18 +55,75 @@ def _ties_message(count, total):
             "positive) or ties='jitter' (add noise of 1e-10 x the per-dimension scale)")
 
 
-def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_k0=None, d=1):
-    """Estimate, apply the ties policy, compute the jackknife standard error and the bias
-    allowance.
+class Evaluator:
+    """One family of nearest-neighbour estimators, as the driver (:func:`_run`) sees it.
 
-    ``build(arrays)`` returns ``evaluate(alive_masks, positive, kfix=None) -> (value, ties,
-    info)`` (``kfix``: the fixed-k estimate at that rank); ``sizes`` are the lengths of
-    the arrays the jackknife deletes blocks from; ``size_check(sizes)`` returns None or
-    why a replicate of those sizes is impossible; ``trend_k0`` (None: no allowance) is
-    the first rank of the bias trend.  Returns ``(value, se, details, allowances)``
-    (a tuple of :class:`~divest._result.Allowance`).
+    An evaluator holds the validated options of one estimate (rank ``k``, dimension
+    ``d``, ...); the driver calls
+
+    * :meth:`prepare` with the samples (again after ``ties="jitter"``), which builds the
+      neighbour tables,
+    * :meth:`evaluate` for the estimate, each jackknife replicate (``alive`` masks of
+      the samples' rows) and each rank of the bias trend (``kfix``),
+    * :meth:`size_check`, :meth:`total_terms` and :attr:`trend_k0` for the jackknife,
+      the ties message and the bias trend.
+
+    ``supports(spec)`` says whether the family estimates a resolved name (the method
+    registry, :mod:`divest._methods`, holds the lists the families read).
     """
-    evaluate = build(arrays)
+
+    #: canonical base names the family estimates
+    names: tuple = ()
+    #: ``details["estimator"]`` of the result
+    estimator = "fixed"
+
+    @classmethod
+    def supports(cls, spec) -> bool:
+        return getattr(spec, "base", spec) in cls.names
+
+    def __init__(self, *, k, d, se, workers, trend):
+        self.k, self.d, self.se, self.workers, self.trend = k, d, se, workers, trend
+
+    @property
+    def trend_k0(self):
+        """First rank of the bias trend (None: no trend)."""
+        return self.k if self.trend else None
+
+    def prepare(self, arrays) -> None:
+        """Build the neighbour tables of the samples ``arrays``."""
+        raise NotImplementedError
+
+    def evaluate(self, alive, positive, kfix=None):
+        """``(value, ties, info)`` on the alive rows of each sample (None: all rows).
+
+        ``positive``: use the first positive distance where a neighbour distance is 0
+        (else the value is NaN and ``ties`` counts the zero distances); ``kfix``: the
+        fixed-k estimate at that rank (bias trend).
+        """
+        raise NotImplementedError
+
+    def size_check(self, sizes):
+        """None, or why jackknife replicates of these sample sizes are impossible."""
+        raise NotImplementedError
+
+    def total_terms(self, sizes) -> int:
+        """Number of per-point terms (for the ties message)."""
+        return sizes[0]
+
+
+def _run(ev, arrays, *, ties, rng, se):
+    """Estimate, apply the ties policy, compute the jackknife standard error and the bias
+    allowance with the :class:`Evaluator` ``ev``.
+
+    The jackknife deletes blocks from every array of ``arrays``; the bias trend starts
+    at ``ev.trend_k0`` (None: no allowance).  Returns ``(value, se, details,
+    allowances)`` (a tuple of :class:`~divest._result.Allowance`).
+    """
+    sizes = [len(a) for a in arrays]
+    total_terms = ev.total_terms(sizes)
+    trend_k0, d = ev.trend_k0, ev.d
+    ev.prepare(arrays)
+    evaluate, size_check = ev.evaluate, ev.size_check
     nones = [None] * len(sizes)
     value, nties, info = evaluate(nones, ties == "adaptive")
     details = {"ties": nties, "ties_policy": ties}
@@ -72,7 +132,7 @@ def _run(build, arrays, *, ties, rng, se, sizes, size_check, total_terms, trend_
     if nties and ties == "jitter":
         arrays, scale = _jitter(arrays, rng)
         details["jitter_scale"] = scale.tolist()
-        evaluate = build(arrays)
+        ev.prepare(arrays)
         value, nties2, info = evaluate(nones, False)
         if nties2:
             raise ValueError("ties='jitter' left " + _ties_message(nties2, total_terms))

@@ -11,48 +11,102 @@ from scipy.spatial import cKDTree
 from ..._result import Estimate
 from ..._validation import check_choice, check_positive_int, check_rng
 from .._common import as_2d, check_samples
-from ._driver import _DEFAULT_K, _SE, _TIES, _all_identical, _check_k, _check_workers, _run
+from ._driver import (_DEFAULT_K, _SE, _TIES, Evaluator, _all_identical, _check_k,
+                      _check_workers, _run)
 from ._neighbours import (_MARGIN, _Neighbours, _check_positive_distances, _count, _log_ball,
                           _rows)
 
 __all__ = ["cross_entropy", "entropy"]
 
-def _entropy_like(arrays, *, cross, k, ties, workers, rng, se):
-    n, d = arrays[0].shape
-    kq = k + (_MARGIN if se == "jackknife" else 0)
-    const = _log_ball(d)
 
-    def build(arrs):
-        if cross:
-            nb = _Neighbours(cKDTree(arrs[1]), arrs[0], kq, self_query=False, workers=workers)
+class EntropyEvaluator(Evaluator):
+    """Kozachenko–Leonenko entropy of X (``cross=False``) or the nearest-neighbour
+    cross-entropy of X against Y (``cross=True``), fixed k, no bias trend."""
+
+    names = ("entropy", "cross_entropy")
+
+    def __init__(self, *, cross, k, d, se, workers):
+        super().__init__(k=k, d=d, se=se, workers=workers, trend=False)
+        self.cross = cross
+        self.estimator = "knn_cross_entropy" if cross else "kozachenko_leonenko"
+        self.kq = k + (_MARGIN if se == "jackknife" else 0)
+        self.const = _log_ball(d)
+
+    def prepare(self, arrs):
+        if self.cross:
+            self.nb = _Neighbours(cKDTree(arrs[1]), arrs[0], self.kq, self_query=False,
+                                  workers=self.workers)
         else:
-            nb = _Neighbours(cKDTree(arrs[0]), arrs[0], kq, self_query=True, workers=workers)
-        sizes = [len(a) for a in arrs]
+            self.nb = _Neighbours(cKDTree(arrs[0]), arrs[0], self.kq, self_query=True,
+                                  workers=self.workers)
+        self.sizes = [len(a) for a in arrs]
 
-        def evaluate(alive, positive, kfix=None):
-            rows = _rows(alive[0], n)
-            ref_alive = alive[1] if cross else alive[0]
-            r, dist, z = (a[rows] for a in nb.view(ref_alive).kth(alive[0], k, positive))
-            nz = int(np.count_nonzero(z))
-            if nz and not positive:
-                return math.nan, nz, {}
-            _check_positive_distances(dist)
-            terms = d * np.log(dist) - special.digamma(r)
-            offset = (special.digamma(_count(alive[1], sizes[1]) + 1) if cross
-                      else special.digamma(len(rows)))
-            return float(np.mean(terms) + offset + const), nz, {}
+    def evaluate(self, alive, positive, kfix=None):
+        cross, sizes = self.cross, self.sizes
+        rows = _rows(alive[0], sizes[0])
+        ref_alive = alive[1] if cross else alive[0]
+        r, dist, z = (a[rows] for a in self.nb.view(ref_alive).kth(alive[0], self.k, positive))
+        nz = int(np.count_nonzero(z))
+        if nz and not positive:
+            return math.nan, nz, {}
+        _check_positive_distances(dist)
+        terms = self.d * np.log(dist) - special.digamma(r)
+        offset = (special.digamma(_count(alive[1], sizes[1]) + 1) if cross
+                  else special.digamma(len(rows)))
+        return float(np.mean(terms) + offset + self.const), nz, {}
 
-        return evaluate
-
-    sizes = [len(a) for a in arrays]
-
-    def size_check(rep):
-        if cross:
+    def size_check(self, rep):
+        k = self.k
+        if self.cross:
             return None if rep[1] - 1 >= k else f"replicate size m={rep[1]} with k={k}"
         return None if rep[0] - 1 >= k else f"replicate size n={rep[0]} with k={k}"
 
-    return _run(build, arrays, ties=ties, rng=rng, se=se, sizes=sizes, size_check=size_check,
-                total_terms=n)[:3]
+
+def _options_iv(ties, se, workers, rng):
+    check_choice(ties, "ties", _TIES)
+    check_choice(se, "se", _SE)
+    return _check_workers(workers), check_rng(rng)
+
+
+def _entropy_iv(X, k, ties, workers, rng, se):
+    workers, rng = _options_iv(ties, se, workers, rng)
+    X = as_2d(X, "X")
+    _all_identical(X, "X")
+    k = _check_k(k, n=X.shape[0], shapes=(f"X {X.shape}",))
+    return X, k, ties, workers, rng, se
+
+
+def _entropy(X, k, ties, workers, rng, se):
+    n, d = X.shape
+    ev = EntropyEvaluator(cross=False, k=k, d=d, se=se, workers=workers)
+    value, se_value, details, _ = _run(ev, [X], ties=ties, rng=rng, se=se)
+    details = {"estimator": ev.estimator, "k": k, **details, "workers": workers,
+               "d": d, "n": n}
+    return Estimate.from_value(value, standard_error=se_value, method="knn", name="entropy",
+                               n_p=n, details=details)
+
+
+def _cross_entropy_iv(X, Y, k, ties, workers, rng, se):
+    workers, rng = _options_iv(ties, se, workers, rng)
+    X, Y = check_samples(X, Y, min_n=1)
+    m = Y.shape[0]
+    _all_identical(Y, "Y")
+    k = check_positive_int(k, "k")
+    if k >= m:
+        raise ValueError(f"k={k} is too large for Y of shape {Y.shape} (m={m}); need "
+                         "1 <= k < m")
+    return X, Y, k, ties, workers, rng, se
+
+
+def _cross_entropy(X, Y, k, ties, workers, rng, se):
+    n, d = X.shape
+    m = Y.shape[0]
+    ev = EntropyEvaluator(cross=True, k=k, d=d, se=se, workers=workers)
+    value, se_value, details, _ = _run(ev, [X, Y], ties=ties, rng=rng, se=se)
+    details = {"estimator": ev.estimator, "k": k, **details, "workers": workers, "d": d,
+               "n": n, "m": m}
+    return Estimate.from_value(value, standard_error=se_value, method="knn",
+                               name="cross_entropy", n_p=n, n_q=m, details=details)
 
 
 def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None, se="jackknife") -> Estimate:
@@ -94,20 +148,7 @@ def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None, se="jackknife
     >>> round(est.value, 2), bool(abs(est.value - exact) < 3 * est.standard_error)
     (1.42, True)
     """
-    check_choice(ties, "ties", _TIES)
-    check_choice(se, "se", _SE)
-    workers = _check_workers(workers)
-    rng = check_rng(rng)
-    X = as_2d(X, "X")
-    n, d = X.shape
-    _all_identical(X, "X")
-    k = _check_k(k, n=n, shapes=(f"X {X.shape}",))
-    value, se_value, details = _entropy_like([X], cross=False, k=k, ties=ties, workers=workers,
-                                             rng=rng, se=se)
-    details = {"estimator": "kozachenko_leonenko", "k": k, **details, "workers": workers,
-               "d": d, "n": n}
-    return Estimate.from_value(value, standard_error=se_value, method="knn", name="entropy",
-                               n_p=n, details=details)
+    return _entropy(*_entropy_iv(X, k, ties, workers, rng, se))
 
 
 def cross_entropy(X, Y, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None,
@@ -153,21 +194,4 @@ def cross_entropy(X, Y, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None,
     >>> bool(abs(est.value - 1.919) < 3 * est.standard_error)
     True
     """
-    check_choice(ties, "ties", _TIES)
-    check_choice(se, "se", _SE)
-    workers = _check_workers(workers)
-    rng = check_rng(rng)
-    X, Y = check_samples(X, Y, min_n=1)
-    n, d = X.shape
-    m = Y.shape[0]
-    _all_identical(Y, "Y")
-    k = check_positive_int(k, "k")
-    if k >= m:
-        raise ValueError(f"k={k} is too large for Y of shape {Y.shape} (m={m}); need "
-                         "1 <= k < m")
-    value, se_value, details = _entropy_like([X, Y], cross=True, k=k, ties=ties,
-                                             workers=workers, rng=rng, se=se)
-    details = {"estimator": "knn_cross_entropy", "k": k, **details, "workers": workers, "d": d,
-               "n": n, "m": m}
-    return Estimate.from_value(value, standard_error=se_value, method="knn",
-                               name="cross_entropy", n_p=n, n_q=m, details=details)
+    return _cross_entropy(*_cross_entropy_iv(X, Y, k, ties, workers, rng, se))

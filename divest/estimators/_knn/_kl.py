@@ -10,10 +10,8 @@ from scipy import special
 from scipy.spatial import cKDTree
 
 from ... import _methods
-from ..._result import Estimate
 from ...distributions import dimension
-from .._common import as_2d
-from ._driver import _all_identical, _check_k, _query_width, _run
+from ._driver import Evaluator, _query_width
 from ._neighbours import (_ADAPTIVE_QUERY, _Neighbours, _check_positive_distances, _count,
                           _log_ball, _pair_terms, _rows, _tables)
 
@@ -27,36 +25,59 @@ def _kl_value(l, rho, kk, nu, n, m, d):
     return float(np.mean(terms) + special.digamma(m + 1) - special.digamma(n))
 
 
-def _kl_builder(directions, mode, k, d, se, workers, trend):
-    kq = _ADAPTIVE_QUERY if mode == "adaptive" else _query_width(k, se, trend)
+class KLEvaluator(Evaluator):
+    """KL-type names: sums of Wang, Kulkarni & Verdú estimates over ``directions``
+    ((0, 1): KL(P||Q) from X against Y, (1, 0): the reverse), fixed-k or adaptive-k
+    (``mode``; ``k`` None for the adaptive estimator)."""
 
-    def build(arrays):
-        pairs = [p for a, b in directions for p in ((a, a), (a, b))]
-        nb = _tables(arrays, pairs, kq, workers)
-        sizes = [len(x) for x in arrays]
+    names = _KL_NAMES
+    #: the directions of each name: (query sample, reference sample)
+    DIRECTIONS = {"kl": ((0, 1),), "reverse_kl": ((1, 0),), "jeffreys": ((0, 1), (1, 0))}
 
-        def evaluate(alive, positive, kfix=None):
-            value, nties, ranks = 0.0, 0, []
-            md, kr = (mode, k) if kfix is None else ("fixed", kfix)
-            for a, b in directions:
-                l, rho, kk, nu, z = _pair_terms(nb[a, a], nb[a, b], alive[a], alive[b], md, kr,
-                                                positive)
-                nties += z
-                ranks.append((l, kk))
-                if z and not positive:
-                    continue
-                value += _kl_value(l, rho, kk, nu, len(l), _count(alive[b], sizes[b]), d)
-            info = {}
-            if md == "adaptive":
-                ls = np.concatenate([r[0] for r in ranks])
-                ks = np.concatenate([r[1] for r in ranks])
-                info["adaptive_k"] = {"mean_l": float(ls.mean()), "mean_k": float(ks.mean()),
-                                      "max_l": int(ls.max()), "max_k": int(ks.max())}
-            return (math.nan if nties and not positive else value), nties, info
+    def __init__(self, spec, *, mode, k, d, se, workers, trend):
+        super().__init__(k=k, d=d, se=se, workers=workers, trend=trend)
+        self.directions = self.DIRECTIONS[spec.base]
+        self.mode = self.estimator = mode
+        self.kq = _ADAPTIVE_QUERY if mode == "adaptive" else _query_width(k, se, trend)
 
-        return evaluate
+    @property
+    def trend_k0(self):
+        return (1 if self.k is None else self.k) if self.trend else None
 
-    return build
+    def prepare(self, arrays):
+        pairs = [p for a, b in self.directions for p in ((a, a), (a, b))]
+        self.nb = _tables(arrays, pairs, self.kq, self.workers)
+        self.sizes = [len(x) for x in arrays]
+
+    def evaluate(self, alive, positive, kfix=None):
+        nb, sizes, d = self.nb, self.sizes, self.d
+        value, nties, ranks = 0.0, 0, []
+        md, kr = (self.mode, self.k) if kfix is None else ("fixed", kfix)
+        for a, b in self.directions:
+            l, rho, kk, nu, z = _pair_terms(nb[a, a], nb[a, b], alive[a], alive[b], md, kr,
+                                            positive)
+            nties += z
+            ranks.append((l, kk))
+            if z and not positive:
+                continue
+            value += _kl_value(l, rho, kk, nu, len(l), _count(alive[b], sizes[b]), d)
+        info = {}
+        if md == "adaptive":
+            ls = np.concatenate([r[0] for r in ranks])
+            ks = np.concatenate([r[1] for r in ranks])
+            info["adaptive_k"] = {"mean_l": float(ls.mean()), "mean_k": float(ks.mean()),
+                                  "max_l": int(ls.max()), "max_k": int(ks.max())}
+        return (math.nan if nties and not positive else value), nties, info
+
+    def size_check(self, sizes):
+        nb, mb = sizes
+        lim = 1 if self.k is None else self.k
+        if nb - 1 < lim or mb - 1 < lim:
+            return f"replicate sizes n={nb}, m={mb} with k={lim}"
+        return None
+
+    def total_terms(self, sizes):
+        return sum(sizes[a] for a, _ in self.directions)
 
 
 def _logq(dist, X):
@@ -76,46 +97,36 @@ def _logq(dist, X):
     return lq
 
 
-def _one_sample(X, dist, spec, *, k, estimator, ties, workers, rng, se, interval):
-    if spec.base != "kl":
-        raise ValueError(f"with a distribution as Y, knn estimates name='kl' only (one-sample "
-                         f"form); got name={spec.label!r}; pass a sample of Q instead")
-    if estimator == "adaptive":
-        raise ValueError("estimator='adaptive' needs a sample of Q; the one-sample form with "
-                         "a distribution as Y is fixed-k (estimator='fixed' or 'auto')")
-    X = as_2d(X, "X")
-    n, d = X.shape
-    _all_identical(X, "X")
-    kk = _check_k(k, n=n, shapes=(f"X {X.shape}",))
-    trend = interval == "bias_aware" and se != "none"
-    kq = _query_width(kk, se, trend)
-    const = -_log_ball(d)
+class OneSampleKLEvaluator(Evaluator):
+    """KL against a distribution with a density (Pérez-Cruz's one-sample form): the
+    Kozachenko–Leonenko entropy of X and the log-density of Y at the rows of X."""
 
-    def build(arrays):
+    names = ("kl",)
+    estimator = "one_sample"
+
+    def __init__(self, dist, *, k, d, se, workers, trend):
+        super().__init__(k=k, d=d, se=se, workers=workers, trend=trend)
+        self.dist = dist
+        self.kq = _query_width(k, se, trend)
+        self.const = -_log_ball(d)
+
+    def prepare(self, arrays):
         (Xa,) = arrays
-        nb = _Neighbours(cKDTree(Xa), Xa, kq, self_query=True, workers=workers)
-        lq = _logq(dist, Xa)
+        self.n = len(Xa)
+        self.nb = _Neighbours(cKDTree(Xa), Xa, self.kq, self_query=True, workers=self.workers)
+        self.lq = _logq(self.dist, Xa)
 
-        def evaluate(alive, positive, kfix=None):
-            rows = _rows(alive[0], n)
-            kr = kk if kfix is None else kfix
-            l, rho, z = (a[rows] for a in nb.view(alive[0]).kth(alive[0], kr, positive))
-            nz = int(np.count_nonzero(z))
-            if nz and not positive:
-                return math.nan, nz, {}
-            _check_positive_distances(rho)
-            terms = -(d * np.log(rho) - special.digamma(l)) - lq[rows]
-            return float(np.mean(terms) - special.digamma(len(rows)) + const), nz, {}
+    def evaluate(self, alive, positive, kfix=None):
+        d = self.d
+        rows = _rows(alive[0], self.n)
+        kr = self.k if kfix is None else kfix
+        l, rho, z = (a[rows] for a in self.nb.view(alive[0]).kth(alive[0], kr, positive))
+        nz = int(np.count_nonzero(z))
+        if nz and not positive:
+            return math.nan, nz, {}
+        _check_positive_distances(rho)
+        terms = -(d * np.log(rho) - special.digamma(l)) - self.lq[rows]
+        return float(np.mean(terms) - special.digamma(len(rows)) + self.const), nz, {}
 
-        return evaluate
-
-    def size_check(sizes):
-        return None if sizes[0] - 1 >= kk else f"replicate size n={sizes[0]} with k={kk}"
-
-    value, se_value, details, allowances = _run(
-        build, [X], ties=ties, rng=rng, se=se, sizes=[n], size_check=size_check,
-        total_terms=n, trend_k0=kk if trend else None, d=d)
-    details = {"estimator": "one_sample", "k": kk, **details, "workers": workers, "d": d,
-               "n": n, "m": None, "interval": interval}
-    return Estimate.from_value(value, standard_error=se_value, method="knn", name=spec.label,
-                               n_p=n, n_q=None, details=details, allowances=allowances)
+    def size_check(self, sizes):
+        return None if sizes[0] - 1 >= self.k else f"replicate size n={sizes[0]} with k={self.k}"

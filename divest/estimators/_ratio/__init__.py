@@ -130,7 +130,7 @@ from ...ipm._kernels import pow2_scale
 from .._common import check_samples, sample_tails
 from ._classifier import _fit_classifier
 from ._crossfit import _check_cv
-from ._density_ratio import DensityRatio, SeparationWarning, _resolve
+from ._density_ratio import DensityRatio, SeparationWarning, _ratio_divergence_iv
 from ._kernel import _fit_kliep, _fit_ulsif
 # private helpers other modules and tests import from here
 from ._classifier import _indistinguishable, _log_loss, _point_log_loss  # noqa: F401
@@ -315,6 +315,10 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
     >>> round(ratio.divergence("tv").value, 1)  # exact 0.383
     0.4
     """
+    return _fit_ratio(*_fit_ratio_iv(X, Y, method, model, cv, rng, interval, options))
+
+
+def _fit_ratio_iv(X, Y, method, model, cv, rng, interval, options):
     X, Y = check_samples(X, Y)
     method = check_choice(method, "method", _METHODS)
     n, m = X.shape[0], Y.shape[0]
@@ -325,6 +329,14 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
     if unknown:
         raise TypeError(f"fit_ratio(method={method!r}) got unexpected option(s) {unknown}; "
                         f"it takes {', '.join(_OPTIONS[method])}")
+    if method != "classifier" and not (isinstance(model, str) and model == "auto"):
+        raise ValueError(f"model={_describe(model)} applies to method='classifier' only; "
+                         f"method={method!r} fits a kernel model")
+    return X, Y, method, model, cv, rng, interval, options
+
+
+def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
+    """The fitted ratio from validated arguments (:func:`_fit_ratio_iv`)."""
     # The density ratio is invariant under a common rescaling of X and Y: fit in the frame
     # divided by one power of two (exact) so that data near 1e±300 or subnormal neither
     # overflow nor underflow in the scaler, the kernels or the logits; lengths given or
@@ -339,7 +351,7 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
             options = {**options, "sigma": _scale_lengths(options["sigma"], 1.0 / s)}
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=1):  # small problems: threads cost more than they save
-        ratio = _fit_ratio(X, Y, method, model, cv, rng, interval, options)
+        ratio = _fit_in_frame(X, Y, method, model, cv, rng, interval, options)
     if s != 1.0:
         ratio._predictors = [lambda x, f=f: f(x / s) for f in ratio._predictors]
         for key in ("sigma", "median_distance", "sigma_grid"):
@@ -360,16 +372,13 @@ def _scale_lengths(v, factor):
     return (a * factor).tolist()
 
 
-def _fit_ratio(X, Y, method, model, cv, rng, interval, options):
+def _fit_in_frame(X, Y, method, model, cv, rng, interval, options):
     n, m = X.shape[0], Y.shape[0]
     half = interval == "bias_aware"
     if method == "classifier":
         lp, lq, predictors, details, fit = _fit_classifier(X, Y, cv, rng, model, half,
                                                            **options)
     else:
-        if not (isinstance(model, str) and model == "auto"):
-            raise ValueError(f"model={_describe(model)} applies to method='classifier' only; "
-                             f"method={method!r} fits a kernel model")
         fitter = _fit_ulsif if method == "ulsif" else _fit_kliep
         lp, lq, predictors, details, fit = fitter(X, Y, cv, rng, half, **options)
     details["interval"] = interval
@@ -410,10 +419,10 @@ def _singular_atoms(X, Y):
 
 
 def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):
-    _resolve(name, params)  # fail fast on a bad name or option, before fitting
-    check_choice(separated, "separated", ("infinite", "model"))
-    ratio = fit_ratio(X, Y, method, model=model, cv=cv, rng=rng, interval=interval, **options)
-    return ratio.divergence(name, separated=separated, **params)
+    """classifier / ulsif / kliep: every argument validated once, before fitting."""
+    target = _ratio_divergence_iv(name, separated, params)
+    ratio = _fit_ratio(*_fit_ratio_iv(X, Y, method, model, cv, rng, interval, options))
+    return ratio._divergence(*target)
 
 
 def classifier(X, Y, name="kl", *, model="auto", cv=5, rng=None, refit=False, select_max=4000,

@@ -82,6 +82,13 @@ def _resolve(name, params):
     return spec, False
 
 
+def _ratio_divergence_iv(name, separated, params):
+    """``(spec, is_dv, separated)`` of :meth:`DensityRatio.divergence`'s arguments."""
+    spec, dv = _resolve(name, params)
+    separated = check_choice(separated, "separated", ("infinite", "model"))
+    return spec, dv, separated
+
+
 class DensityRatio:
     r"""A cross-fitted density ratio :math:`r = p/q`, made by :func:`fit_ratio`.
 
@@ -267,8 +274,10 @@ class DensityRatio:
             :func:`~divest._result.compose`.  With ``"sampling"`` there are none and
             the allowance is (0, 0).
         """
-        spec, dv = _resolve(name, params)
-        separated = check_choice(separated, "separated", ("infinite", "model"))
+        return self._divergence(*_ratio_divergence_iv(name, separated, params))
+
+    def _divergence(self, spec, dv, separated) -> Estimate:
+        """:meth:`divergence` from validated arguments (:func:`_ratio_divergence_iv`)."""
         lp, lq = self.log_ratio_p, self.log_ratio_q
         n, m = self.n_p, self.n_q
         details = dict(self.details)

@@ -404,13 +404,23 @@ def _check_reg(reg):
                         reverse=True))
 
 
-def _split(n, frac, rng, label, shape):
+def _check_split(n, frac, label, shape):
     n_tr = int(round(frac * n))
     if n_tr < 2 or n - n_tr < 2:
         raise ValueError(f"train_frac={frac!r} leaves {n_tr} training and {n - n_tr} test "
                          f"rows of {label} (shape {shape}); each split needs at least 2")
+
+
+def _permute_split(n, frac, rng):
+    n_tr = int(round(frac * n))
     perm = rng.permutation(n)
     return perm[:n_tr], perm[n_tr:]
+
+
+def _split(n, frac, rng, label, shape):
+    """Checked random split of n rows (:func:`_check_split`, then :func:`_permute_split`)."""
+    _check_split(n, frac, label, shape)
+    return _permute_split(n, frac, rng)
 
 
 def _resolve_fd(name, params):
@@ -622,6 +632,12 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
     >>> bool(js.value - 3 * js.standard_error <= 0.1114)   # exact JS = 0.1114
     True
     """
+    return _variational(*_variational_iv(X, Y, name, critic, bound, n_features, bandwidth, reg,
+                                         train_frac, max_iter, parametrization, rng, params))
+
+
+def _variational_iv(X, Y, name, critic, bound, n_features, bandwidth, reg, train_frac,
+                    max_iter, parametrization, rng, params):
     fd = _resolve_fd(name, params)
     X, Y = check_samples(X, Y, min_n=4)
     # The divergence is invariant under a common rescaling of X and Y: data outside 2**±64
@@ -653,9 +669,18 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
     train_frac = check_real(train_frac, "train_frac", low=0.0, high=1.0)
     max_iter = check_positive_int(max_iter, "max_iter")
     rng = check_rng(rng)
+    _check_split(len(X), train_frac, "X", X.shape)
+    _check_split(len(Y), train_frac, "Y", Y.shape)
+    return (X, Y, fd, critic, bound, n_features, bandwidth, grid, train_frac, max_iter,
+            parametrization, rng, scale)
 
-    ix_tr, ix_te = _split(len(X), train_frac, rng, "X", X.shape)
-    iy_tr, iy_te = _split(len(Y), train_frac, rng, "Y", Y.shape)
+
+def _variational(X, Y, fd, critic, bound, n_features, bandwidth, grid, train_frac, max_iter,
+                 parametrization, rng, scale):
+    """The bound from validated arguments (:func:`_variational_iv`)."""
+
+    ix_tr, ix_te = _permute_split(len(X), train_frac, rng)
+    iy_tr, iy_te = _permute_split(len(Y), train_frac, rng)
 
     limit = threadpool_limits(limits=1, user_api="blas") if threadpool_limits else nullcontext()
     with limit, np.errstate(all="ignore"):

@@ -80,16 +80,25 @@ def energy_distance(X, Y, *, estimator="unbiased", a=None, b=None, chunk_size=No
     >>> energy_distance(x, y)   # the unbiased U-statistic (the default): 5 - 2 - 3
     0.0
     """
+    return _energy_distance(*_energy_distance_iv(X, Y, estimator, a, b), chunk_size)
+
+
+def _energy_distance_iv(X, Y, estimator, a, b):
     X, Y = check_samples(X, Y)
     check_choice(estimator, "estimator", _ESTIMATORS)
     a = _check_weights(a, "a", X.shape[0], "X")
     b = _check_weights(b, "b", Y.shape[0], "Y")
+    if (a is not None or b is not None) and estimator != "biased":
+        raise ValueError("weights a, b are only supported with estimator='biased' (the "
+                         f"U-statistic has no weighted form); got estimator={estimator!r}")
+    return X, Y, estimator, a, b
+
+
+def _energy_distance(X, Y, estimator, a, b, chunk_size):
+    """The energy distance from validated arguments (:func:`_energy_distance_iv`)."""
     kern = _energy_kernel()
     if a is None and b is None:
         return _value(_RowSums(X, Y, kern, chunk_size=chunk_size), estimator)
-    if estimator != "biased":
-        raise ValueError("weights a, b are only supported with estimator='biased' (the "
-                         f"U-statistic has no weighted form); got estimator={estimator!r}")
     a = np.full(X.shape[0], 1.0 / X.shape[0]) if a is None else a
     b = np.full(Y.shape[0], 1.0 / Y.shape[0]) if b is None else b
     return _weighted_value(_RowSums(X, Y, kern, chunk_size=chunk_size, a=a, b=b), a, b)

@@ -138,7 +138,9 @@ def _block_terms(X, Y, kern, block_size: int, chunk_size=None) -> np.ndarray:
 # public function and the Estimate helper
 # --------------------------------------------------------------------------------------
 
-def _prepare(X, Y, kernel, bandwidth, estimator, block_size, kernel_params):
+def _mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, kernel_params):
+    """Validated ``(X, Y, kernel, estimator, block_size)`` of :func:`mmd` (the kernel
+    resolved, its median bandwidth computed)."""
     X, Y = check_samples(X, Y)
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "block":
@@ -153,7 +155,7 @@ def _prepare(X, Y, kernel, bandwidth, estimator, block_size, kernel_params):
         raise ValueError(f"block_size={block_size!r} is only used by estimator='block'; got "
                          f"estimator={estimator!r}")
     kern = resolve_kernel(kernel, bandwidth, X, Y, **kernel_params)
-    return X, Y, kern, block_size
+    return X, Y, kern, estimator, block_size
 
 
 def _terms_estimate(h: np.ndarray, what: str):
@@ -191,8 +193,8 @@ def _mmd_estimate(X, Y, *, kernel="gaussian", bandwidth="median", estimator="unb
     statistics over sqrt(#blocks) for ``"block"``.  ``details`` holds the kernel, the
     resolved bandwidth and the estimator.
     """
-    X, Y, kern, block_size = _prepare(X, Y, kernel, bandwidth, estimator, block_size,
-                                      kernel_params)
+    X, Y, kern, estimator, block_size = _mmd_iv(X, Y, kernel, bandwidth, estimator,
+                                                block_size, kernel_params)
     details = {"kernel": kern.name, "bandwidth": kern.bandwidth, "kernel_params": kern.params,
                "estimator": estimator}
     method = f"mmd_{estimator}"
@@ -292,8 +294,12 @@ def mmd(X, Y, *, kernel="gaussian", bandwidth="median", estimator="unbiased",
     >>> mmd(X, Y, bandwidth=1.0)  # unbiased, diagonals removed
     -0.4541...
     """
-    X, Y, kern, block_size = _prepare(X, Y, kernel, bandwidth, estimator, block_size,
-                                      kernel_params)
+    return _mmd(*_mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, kernel_params),
+                chunk_size)
+
+
+def _mmd(X, Y, kern, estimator, block_size, chunk_size):
+    """MMD^2 from validated arguments (:func:`_mmd_iv`)."""
     if estimator == "linear":
         return float(_linear_terms(X, Y, kern).mean())
     if estimator == "block":

@@ -277,6 +277,10 @@ def wasserstein(X, Y, p=1, *, a=None, b=None, metric="euclidean", method="auto",
     >>> wasserstein(X, Y, p=2)                               # exact: translate by (0, 1)
     1.0
     """
+    return _wasserstein(*_wasserstein_iv(X, Y, p, a, b, metric, method, options))
+
+
+def _wasserstein_iv(X, Y, p, a, b, metric, method, options):
     X, Y = check_samples(X, Y)
     p = check_real(p, "p", low=1, low_open=False)
     n, m, d = X.shape[0], Y.shape[0], X.shape[1]
@@ -298,6 +302,12 @@ def wasserstein(X, Y, p=1, *, a=None, b=None, metric="euclidean", method="auto",
     if chosen == "sliced" and metric != "euclidean":
         raise ValueError(f"method='sliced' projects with the Euclidean inner product; got "
                          f"metric={metric!r}")
+    return X, Y, p, a, b, metric, method, chosen, options
+
+
+def _wasserstein(X, Y, p, a, b, metric, method, chosen, options):
+    """W_p from validated arguments (:func:`_wasserstein_iv`; ``chosen`` the solver)."""
+    n, m = X.shape[0], Y.shape[0]
     # the built-in metrics are homogeneous, W_p(sX, sY) = s W_p(X, Y): compute in the frame
     # scaled by a power of two (exact), so that costs d^p of coordinates near 1e±300 neither
     # overflow (POT reported "Problem infeasible") nor underflow (W was 0)
@@ -322,5 +332,5 @@ def wasserstein(X, Y, p=1, *, a=None, b=None, metric="euclidean", method="auto",
         warnings.warn(f"wasserstein(method='auto'): n*m = {n * m} exceeds the exact-solver "
                       f"threshold {_EXACT_MAX_NM}; returning {what}, an approximation of "
                       "W_p. Pass method='exact' for the exact value.", UserWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     return value

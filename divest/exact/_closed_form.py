@@ -150,11 +150,20 @@ def closed_form(P, Q, name="kl", **params) -> float:
     >>> dv.exact.closed_form(stats.uniform(0, 1), stats.uniform(2, 1), "js")
     0.6931...
     """
+    return _closed_form(*_closed_form_iv(P, Q, name, params))
+
+
+def _closed_form_iv(P, Q, name, params):
     spec = _names.resolve(name, **params)
     check_distribution(P, "P", need_density=False)
     check_distribution(Q, "Q", need_density=False)
     if spec.density_based:
         check_same_kind(P, Q)
+    return P, Q, spec
+
+
+def _closed_form(P, Q, spec) -> float:
+    """The closed form from validated arguments (:func:`_closed_form_iv`)."""
     fn = _lookup(spec.base, dispatch_type(P), dispatch_type(Q))
     if fn is not None:
         try:

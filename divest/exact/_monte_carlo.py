@@ -69,6 +69,10 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     >>> abs(est.value - 0.128175) < 4 * est.standard_error
     True
     """
+    return _monte_carlo(*_monte_carlo_iv(P, Q, name, n, rng, params))
+
+
+def _monte_carlo_iv(P, Q, name, n, rng, params):
     spec = _names.resolve(name, **params)
     require_density_based(spec, "monte_carlo")
     check_distribution(P, "P", need_density=True, need_rvs=True)
@@ -77,6 +81,11 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     check_same_kind(P, Q)
     n = check_positive_int(n, "n", minimum=2)
     rng = check_rng(rng)
+    return P, Q, spec, n, rng
+
+
+def _monte_carlo(P, Q, spec, n, rng) -> Estimate:
+    """The Monte Carlo estimate from validated arguments (:func:`_monte_carlo_iv`)."""
     fd = spec.fd if spec.is_f else spec.alpha_fd
     xq = Q.rvs(size=n, random_state=rng)
     xp = P.rvs(size=n, random_state=rng)

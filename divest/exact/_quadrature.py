@@ -290,6 +290,11 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     >>> dv.exact.quadrature(stats.t(3), stats.norm(), "pearson").value
     inf
     """
+    return _quadrature(*_quadrature_iv(P, Q, name, rtol, max_intervals, params))
+
+
+def _quadrature_iv(P, Q, name, rtol, max_intervals, params):
+    """``(P, Q, spec, rtol, max_intervals, discrete)``, P and Q univariate."""
     spec = _names.resolve(name, **params)
     if spec.base != "energy":
         require_density_based(spec, "quadrature")
@@ -299,16 +304,21 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     if d != 1:
         raise ValueError(f"quadrature is 1-D only; P and Q have dimension {d} "
                          "(use monte_carlo or a closed form)")
+    rtol = check_real(rtol, "rtol", low=0.0)
+    P, Q = as_univariate(P), as_univariate(Q)
     if spec.base == "energy":
-        rtol = check_real(rtol, "rtol", low=0.0)
-        value, err, info = _energy_1d(as_univariate(P), as_univariate(Q), rtol)
+        return P, Q, spec, rtol, max_intervals, None
+    max_intervals = check_positive_int(max_intervals, "max_intervals", minimum=100)
+    return P, Q, spec, rtol, max_intervals, check_same_kind(P, Q)
+
+
+def _quadrature(P, Q, spec, rtol, max_intervals, dp) -> Estimate:
+    """The quadrature from validated arguments (:func:`_quadrature_iv`)."""
+    if spec.base == "energy":
+        value, err, info = _energy_1d(P, Q, rtol)
         return Estimate.from_value(value, standard_error=err, method="quadrature",
                                    name=spec.label, details=info)
-    rtol = check_real(rtol, "rtol", low=0.0)
-    max_intervals = check_positive_int(max_intervals, "max_intervals", minimum=100)
-    P, Q = as_univariate(P), as_univariate(Q)
     fd = spec.fd if spec.is_f else spec.alpha_fd
-    dp = check_same_kind(P, Q)
     if dp:
         v0, e0, info = _sum_discrete(fd, P, Q)
     else:

@@ -76,6 +76,12 @@ def discrete_divergence(p, q, name="kl", *, base=None, axis=-1, keepdims=False,
     >>> dv.discrete_divergence([[1, 0], [0.5, 0.5]], [0.5, 0.5], "tv")
     array([0.5, 0. ])
     """
+    return _discrete_divergence(*_discrete_divergence_iv(p, q, name, base, axis, normalize,
+                                                         params), keepdims)
+
+
+def _discrete_divergence_iv(p, q, name, base, axis, normalize, params):
+    """``(p, q, spec, base, axis)``: pmfs checked and broadcast to one shape."""
     spec = _names.resolve(name, **params)
     if not spec.density_based:
         valid = [n for n in _names.all_names() if _names.resolve_base_is_density(n)]
@@ -94,6 +100,11 @@ def discrete_divergence(p, q, name="kl", *, base=None, axis=-1, keepdims=False,
     if p.shape[axis] != q.shape[axis]:
         raise ValueError(f"p and q must have the same length along axis {axis}; got shapes "
                          f"{p.shape} and {q.shape}")
+    return pb, qb, spec, base, axis
+
+
+def _discrete_divergence(pb, qb, spec, base, axis, keepdims):
+    """The divergence from validated arguments (:func:`_discrete_divergence_iv`)."""
     out = _discrete_core(pb, qb, spec, axis)
     out = _names.to_base(out, base)
     if keepdims:

@@ -278,6 +278,12 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="g
     >>> two_sample_test(X, Y, "c2st", rng=0).method
     'exact conditional (hypergeometric)'
     """
+    return _two_sample_test(*_two_sample_test_iv(X, Y, statistic, n_permutations, alternative,
+                                                 rng, options))
+
+
+def _two_sample_test_iv(X, Y, statistic, n_permutations, alternative, rng, options):
+    """``(X, Y, statistic, B, alternative, rng, progress, opts)`` (opts with defaults)."""
     X, Y = check_samples(X, Y, min_n=2)
     if not isinstance(statistic, str):
         raise TypeError(f"statistic must be a string, one of {', '.join(map(repr, STATISTICS))}"
@@ -290,8 +296,13 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="g
     progress = opts.pop("progress")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False; got {_describe(progress)}")
+    return X, Y, statistic, B, alternative, rng, bool(progress), opts
+
+
+def _two_sample_test(X, Y, statistic, B, alternative, rng, progress, opts):
+    """The test from validated arguments (:func:`_two_sample_test_iv`)."""
     start = time.perf_counter()
-    result = _RUNNERS[statistic](X, Y, B, alternative, rng, bool(progress), **opts)
+    result = _RUNNERS[statistic](X, Y, B, alternative, rng, progress, **opts)
     if math.isnan(result.statistic) or np.isnan(result.null_distribution).any():
         # distances and radial kernels are computed in a scaled frame and cannot overflow;
         # a NaN comes from a kernel that does (linear, polynomial, a callable) at this scale

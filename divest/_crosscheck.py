@@ -648,7 +648,10 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     facts : divest._methods.PairFacts, optional
         What is known of the pair beyond its exact values (e.g. ``ReferencePair.facts``:
         whether p/q is bounded); the interval claims (:func:`divest._methods.claim`)
-        read them together with which divergences are finite.
+        read them together with which divergences are finite.  Default: the pair's
+        ``facts`` when P and Q are a reference pair's distributions
+        (``pair = divest.reference.get_pair(name)``; ``crosscheck(pair.P, pair.Q)``),
+        else none.
 
     Returns
     -------
@@ -666,6 +669,22 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     >>> rep.ok
     True
     """
+    return _crosscheck(*_crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress,
+                                       pair_name, facts))
+
+
+def _reference_facts(P, Q):
+    """The facts of the reference pair whose distributions P and Q are (the same
+    objects, as ``pair.P, pair.Q``), else None."""
+    from . import reference
+    for name in reference.pairs():
+        pair = reference.get_pair(name)
+        if pair.P is P and pair.Q is Q:
+            return pair.facts
+    return None
+
+
+def _crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress, pair_name, facts):
     check_distribution(P, "P")
     check_distribution(Q, "Q")
     names = list(STANDARD_NAMES if names is None else names)
@@ -678,6 +697,16 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     n_samples = check_positive_int(n_samples, "n_samples", minimum=10)
     seed = rng
     rng = check_rng(rng)
+    if facts is None:
+        facts = _reference_facts(P, Q)
+    elif not isinstance(facts, _methods.PairFacts):
+        raise TypeError(f"facts must be a divest._methods.PairFacts (e.g. ReferencePair.facts) "
+                        f"or None; got {type(facts).__name__}")
+    return P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts
+
+
+def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts):
+    """The report from validated arguments (:func:`_crosscheck_iv`)."""
     import time
 
     samples = {}

@@ -1,5 +1,6 @@
 """The verdict of ``divest crosscheck``: what fails the run, and what does not."""
 
+import copy
 import json
 import math
 import re
@@ -236,3 +237,23 @@ def test_plot_writes_a_png_with_clipped_panels(tmp_path, monkeypatch):
     assert hi < 5 * KL and lo > -5 * KL  # the 3.9e19 bar is clipped, not drawn to scale
     png = rep.plot(tmp_path / "cc.png")
     assert Path(png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_crosscheck_reads_a_reference_pairs_facts_itself(monkeypatch):
+    # mean-shift-d1: p/q is unbounded and chi^2 finite, so kNN claims no Pearson interval
+    # (a smoother's ratio is capped); the facts come from the pair without facts=
+    pair = reference.get_pair("mean-shift-d1")
+    assert cc._crosscheck_iv(pair.P, pair.Q, None, None, 10, 10, 0, False, None,
+                             None)[-1] == pair.facts
+    _patch_knn(monkeypatch, lambda name: _fake(1.0, 0.01, name=name))
+    kw = dict(names=["pearson"], methods=["closed_form", "knn"], **SMALL)
+    rows = [{r.method: r for r in dv.crosscheck(pair.P, pair.Q, **kw_).rows}["knn"]
+            for kw_ in (kw, {**kw, "facts": pair.facts})]
+    assert [r.status for r in rows] == ["unclaimed", "unclaimed"]
+    assert rows[0].note == rows[1].note and "bounded" in rows[0].note
+    # equal but distinct distributions are not the pair: no facts, the interval is claimed
+    P2, Q2 = copy.copy(pair.P), copy.copy(pair.Q)
+    other = {r.method: r for r in dv.crosscheck(P2, Q2, **kw).rows}["knn"]
+    assert other.status == "FAIL" and other.claimed
+    with pytest.raises(TypeError, match="facts must be"):
+        dv.crosscheck(pair.P, pair.Q, facts={"ratio_bounded": False}, **kw)

@@ -5,6 +5,11 @@ every divergence that applies to it (closed forms where registered, 30-digit-cla
 quadrature in 1-D otherwise).  Tests, benchmarks and ``divest crosscheck`` use them.
 For five 1-D pairs it also carries *independent* values computed outside divest by
 arbitrary-precision quadrature (``ReferencePair.independent``).
+
+It also holds mutual-information benchmark tasks, joint distributions of (X, Y) with exact
+I(X; Y) (:class:`MITask`, :func:`mi_tasks`, :func:`get_mi_task`): the 40 tasks of the
+Beyond Normal benchmark (Czyż et al. 2023) and the correlated-Gaussian staircase of
+Poole et al. (2019) (:func:`staircase_task`, :data:`STAIRCASE_MI`, :func:`staircase_schedule`).
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ import numpy as np
 from scipy import stats
 
 from . import _names
+from ._mi_tasks import (
+    STAIRCASE_MI, MITask, get_mi_task, mi_tasks, staircase_schedule, staircase_task,
+)
 from ._result import Estimate
 from ._validation import check_positive_int, check_rng
 from .distributions import Mixture, ParallelLines, dimension
 from .exact import _best_exact
 
-__all__ = ["DEFAULT_PAIR", "ReferencePair", "STANDARD_NAMES", "get_pair", "pairs", "parallel_lines"]
+__all__ = ["DEFAULT_PAIR", "MITask", "ReferencePair", "STAIRCASE_MI", "STANDARD_NAMES",
+           "get_mi_task", "get_pair", "mi_tasks", "pairs", "parallel_lines",
+           "staircase_schedule", "staircase_task"]
 
 #: the divergences evaluated on every reference pair (where they apply)
 STANDARD_NAMES = (

@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import special
 
-__all__ = ["NumpyBackend", "get_backend"]
+__all__ = ["NumpyBackend", "NumpyFunction", "get_backend"]
 
 
 def wexp_numpy(x):
@@ -209,3 +209,38 @@ def get_backend(*arrays):
     if torch is not None and any(isinstance(a, torch.Tensor) for a in arrays):
         return _torch_backend()
     return _NUMPY
+
+
+class NumpyFunction:
+    """A numpy callable (an FDivergence's ``f``, ``f_prime``) that also accepts tensors.
+
+    Numpy input (arrays, scalars) goes to the wrapped function unchanged, bit for bit.  A
+    torch tensor is evaluated by the same numpy definition in float64 and returned as a
+    tensor of its dtype and device, so the two backends agree by construction; the result
+    carries no gradient (these callables define the divergence; the differentiable
+    pieces the torch backend trains with are the composites, written against
+    :func:`get_backend`).
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(x, torch.Tensor):
+            out = self.fn(x.detach().to("cpu", torch.float64).numpy())
+            return torch.as_tensor(np.asarray(out, dtype=np.float64)).to(x.device, x.dtype)
+        return self.fn(x)
+
+    def __eq__(self, other):
+        if isinstance(other, NumpyFunction):
+            return self.fn == other.fn
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"NumpyFunction({getattr(self.fn, '__qualname__', self.fn)!r})"

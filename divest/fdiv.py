@@ -132,7 +132,9 @@ class FDivergence:
     Every callable accepts numpy arrays and is evaluated elementwise; outside its
     domain it returns ``inf`` (never NaN) and raises no warning.  The ``activation``,
     ``conjugate`` and ``composite`` of the built-in divergences also accept torch tensors
-    (returning tensors, differentiable by autograd).
+    (returning tensors, differentiable by autograd); ``f`` and ``f_prime`` accept them
+    too, evaluated by their numpy definition (a tensor of the input's dtype and device,
+    without gradient).
 
     Examples
     --------
@@ -161,6 +163,11 @@ class FDivergence:
     composite: Callable | None = None
 
     def __post_init__(self):
+        # f and f_prime take torch tensors too (evaluated by their numpy definition)
+        for attr in ("f", "f_prime"):
+            fn = getattr(self, attr)
+            if not isinstance(fn, _backend.NumpyFunction):
+                object.__setattr__(self, attr, _backend.NumpyFunction(fn))
         if self.f_dual is None:
             f = self.f
             with np.errstate(all="ignore"):

@@ -160,6 +160,24 @@ def test_activation_and_conjugate_accept_tensors(label):
     np.testing.assert_allclose(bt.numpy(), b, rtol=1e-11, atol=1e-14)
 
 
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_f_and_f_prime_accept_tensors(label, dtype):
+    # f and f_prime: numpy input unchanged; a tensor gives a tensor of its dtype, equal to
+    # the numpy value (inf and the domain's ends included)
+    fd = dv.get_fdivergence(label)
+    u = np.concatenate([[0.0, 1e-300, 1e-8, 0.5, 1.0, 2.0, 1e8], np.logspace(-6, 6, 61)])
+    u = u.astype(torch.empty((), dtype=dtype).numpy().dtype).astype(float)
+    for part in ("f", "f_prime"):
+        fn = getattr(fd, part)
+        with np.errstate(all="ignore"):
+            ref = np.asarray(fn(u), dtype=float)
+            out = fn(torch.tensor(u, dtype=dtype))
+        assert isinstance(out, torch.Tensor) and out.dtype == dtype, (label, part)
+        np.testing.assert_array_equal(out.numpy(), ref.astype(out.numpy().dtype),
+                                      err_msg=f"{label}: {part}")
+
+
 # -------------------------------------------------------------------------------------
 # the definition itself: against the naive conjugate of the activation
 

@@ -3,6 +3,9 @@ r"""Optional PyTorch backend: neural critics, neural divergence estimates, GAN l
 ``import divest`` never imports PyTorch; ``import divest.torch`` does, and raises an
 ImportError naming the ``divest[torch]`` extra when it is missing.
 
+* :func:`mi_bound` — neural lower bounds on mutual information (NWJ, DV, MINE, InfoNCE,
+  TUBA, JS, SMILE, interpolated, f-dual) scored on all in-batch pairs, held-out
+  evaluation, sampler-driven or on arrays; :func:`mi_bounds` lists them;
 * :func:`variational` — variational lower bounds on f-divergences with a neural critic,
   trained on one split and evaluated on a held-out split; :func:`wasserstein1` — the
   Kantorovich–Rubinstein dual with a Lipschitz critic;
@@ -40,6 +43,7 @@ from ._critics import MLP, clip_weights_, fdiv_output, gradient_penalty, mmd2, r
 from ._device import resolve_device
 from ._generators import LocationScale, MLPGenerator
 from ._losses import GANLoss, gan_losses, get_gan_loss, register_gan_loss
+from ._mi import mi_bound, mi_bounds
 from ._metrics import (frechet_distance, kernel_inception_distance, mmd2_gaussian,
                        mode_metrics, precision_recall, wasserstein1_exact)
 from ._scoring import ScoringRule, get_scoring_rule, scoring_rules
@@ -64,6 +68,8 @@ __all__ = [
     "get_scoring_rule",
     "gradient_penalty",
     "kernel_inception_distance",
+    "mi_bound",
+    "mi_bounds",
     "mmd2",
     "mmd2_gaussian",
     "mode_metrics",

@@ -8,6 +8,7 @@ from . import distributions, estimators, exact, fdiv, ipm, reference
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
+from ._mi import mutual_information
 from ._result import Estimate
 from .fdiv import FDivergence, fdivergences, get_fdivergence, register_fdivergence
 from .twosample import TwoSampleResult, two_sample_test
@@ -35,6 +36,7 @@ __all__ = [
     "fdivergences",
     "get_fdivergence",
     "ipm",
+    "mutual_information",
     "reference",
     "register_fdivergence",
     "testing",

@@ -214,8 +214,11 @@ def value_range(name) -> tuple[float, float] | None:
     """The values the divergence ``name`` can take, ``(low, high)``; ``None`` if unknown.
 
     f-divergences: their ``value_range``; Rényi, Tsallis (alpha > 0), Bhattacharyya,
-    Wasserstein, MMD^2 and the energy distance are non-negative.
+    Wasserstein, MMD^2, the energy distance and (conditional) mutual information
+    (``"mi"``, ``"cmi"``) are non-negative.
     """
+    if name in ("mi", "cmi"):
+        return 0.0, math.inf
     try:
         spec = resolve(name)
     except (ValueError, TypeError):

@@ -35,10 +35,24 @@ class Rule:
     plan: tuple[str, ...]
     why: str
     error: bool = False  # the plan is a refusal: no method applies
+    options: tuple = ()  # (option, value) pairs the plan passes to its method
+    combine: str = "first"  # "first": the plan's first method that applies; "max": the largest
 
     def provenance(self) -> dict:
         """What ``details["auto"]`` records about the rule."""
-        return {"rule": self.name, "why": self.why}
+        out = {"rule": self.name, "why": self.why}
+        if self.options:
+            out["options"] = dict(self.options)
+        return out
+
+    def plan_text(self) -> str:
+        """The plan as text: methods joined by arrows, then the options it sets."""
+        if self.error:
+            return "refuse"
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options)
+        plan = (f"max({', '.join(self.plan)})" if self.combine == "max"
+                else " -> ".join(self.plan))
+        return plan + (f" ({opts})" if opts else "")
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,7 @@ def rules_text(rules, indent: str = "") -> str:
     import textwrap
     out = []
     for i, r in enumerate(rules, 1):
-        plan = "refuse" if r.error else " -> ".join(r.plan)
+        plan = r.plan_text()
         cond = r.condition if r.condition.startswith("otherwise") else f"if {r.condition}"
         out.append(textwrap.fill(f"{i}. {cond}: ``{plan}`` ({r.name}): {r.why}.", width=88,
                                  initial_indent=indent, subsequent_indent=indent + "   ",
@@ -173,6 +187,40 @@ def rules_table(rules) -> str:
              "   * - #", "     - condition", "     - plan", "     - why"]
     for i, r in enumerate(rules, 1):
         plan = "(error)" if r.error else ", ".join(f"``{p}``" for p in r.plan)
+        if r.combine == "max":
+            plan = f"the larger of {plan}"
+        if r.options:
+            plan += " with " + ", ".join(f"``{k}={v!r}``" for k, v in r.options)
         lines += [f"   * - {i}", f"     - {r.condition}", f"     - {plan}",
                   f"     - {r.why} (``{r.name}``)"]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class MIContext:
+    """What the mutual-information policy reads: rows, the two dimensions, a Z."""
+
+    n: int
+    dx: int
+    dy: int
+    conditional: bool = False
+    dz: int = 0
+
+    @property
+    def d(self) -> int:
+        return self.dx + self.dy
+
+
+MI_RULES = (
+    Rule("gaussian-too-few-rows", lambda c: c.n < c.d + (c.dz if c.conditional else 0) + 3,
+         "fewer rows than d_x + d_y (+ d_z) + 3", ("ksg",),
+         "the sample covariance is singular, so the Gaussian-copula estimate is undefined; "
+         "KSG on normal scores needs only more rows than k", options=(("marginals", "ranks"),)),
+    Rule("copula-max", lambda c: True, "otherwise", ("ksg", "gaussian"),
+         "both on normal scores (MI is invariant under monotone maps of each coordinate), "
+         "keeping the larger: KSG is biased low in high dimension and the Gaussian-copula "
+         "estimate misses non-Gaussian dependence (for one-dimensional X and Y it is a lower "
+         "bound), so each is low where the other is accurate; this solved the most Beyond "
+         "Normal tasks (benchmarks/results/mutual_information.md)",
+         options=(("marginals", "ranks"),), combine="max"),
+)

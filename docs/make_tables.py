@@ -18,6 +18,7 @@ def tables() -> dict[str, str]:
         "auto_samples.inc": _policy.rules_table(_policy.SAMPLE_RULES),
         "auto_distributions.inc": _policy.rules_table(_policy.DISTRIBUTION_RULES),
         "auto_mixed.inc": _policy.rules_table(_policy.MIXED_RULES),
+        "auto_mi.inc": _policy.rules_table(_policy.MI_RULES),
     }
 
 

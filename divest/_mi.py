@@ -1,0 +1,523 @@
+r"""Mutual information :math:`I(X;Y) = \mathrm{KL}(P_{XY}\,\|\,P_X\otimes P_Y)` from paired samples.
+
+The front door :func:`mutual_information` validates its input once (``_mi_iv``), picks a
+method (:data:`MI_METHODS`; ``auto`` by the rule table ``divest._policy.MI_RULES``) and
+runs an unchecked core.  Each method builds the product of the marginals the way its
+theory needs:
+
+* ``ksg`` and ``gaussian`` never build it: KSG counts marginal neighbours, the Gaussian
+  form reads the covariance blocks;
+* ``knn``, ``classifier`` and ``variational`` are two-sample divergence estimators: the
+  joint sample is one half of the rows, the product sample the other half with ``Y``
+  re-paired by a random cyclic permutation (no row keeps its own partner, and no point of
+  the product sample shares a coordinate with the joint sample, which is what biases the
+  "same rows, shuffled Y" recipe);
+* ``neural`` scores all in-batch pairs (:func:`divest.torch.mi_bound`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import special, stats
+
+from ._result import Allowance, Estimate
+from ._validation import _describe, check_choice, check_finite_array, check_positive_int, check_rng
+
+__all__ = ["mutual_information"]
+
+#: marginal transforms (MI is invariant under invertible maps of each coordinate)
+MARGINALS = ("ranks", "standardize", "none")
+
+
+@dataclass(frozen=True)
+class MIMethod:
+    """One row of the MI method table: what it is, whether it bounds, what it accepts."""
+
+    name: str
+    summary: str
+    run: Callable
+    is_lower_bound: bool = False
+    conditional: bool = False  # accepts Z= (conditional mutual information)
+    min_rows: Callable = lambda dx, dy, dz, opts: 4
+    marginals: str = "none"  # default transform of the marginals
+    options: tuple | None = ()  # the options it takes besides ``marginals``; None: any
+
+    def takes(self, option) -> bool:
+        return self.options is None or option in self.options or option == "marginals"
+
+
+# -- input validation ------------------------------------------------------------------
+
+
+def _as_2d(x, name):
+    if hasattr(x, "to_numpy"):  # pandas
+        x = x.to_numpy()
+    arr = check_finite_array(x, name, ndim=(1, 2))
+    # C order: pandas frames come column-major, and the sums must not depend on it
+    return np.ascontiguousarray(arr[:, None] if arr.ndim == 1 else arr)
+
+
+def _check_columns(arr, name):
+    const = np.flatnonzero(np.ptp(arr, axis=0) == 0)
+    if const.size:
+        raise ValueError(f"{name} has constant column(s) {const.tolist()} (shape {arr.shape}): "
+                         f"a constant carries no information and leaves the neighbour and "
+                         f"covariance computations undefined; drop those columns")
+
+
+def _mi_iv(X, Y, method, options):
+    """Validate the front door's arguments: ``(X, Y, Z, method, options)``."""
+    if callable(X) and not hasattr(X, "__array__") and not hasattr(X, "to_numpy"):
+        raise TypeError("X must be a sample array (numpy, list, pandas, torch); got a "
+                        "callable: a sampler goes to divest.torch.mi_bound(sampler=...)")
+    check_choice(method, "method", ("auto",) + tuple(MI_METHODS))
+    X, Y = _as_2d(X, "X"), _as_2d(Y, "Y")
+    options = dict(options)
+    Z = options.pop("Z", None)
+    if Z is not None:
+        Z = _as_2d(Z, "Z")
+    for arr, name in ((Y, "Y"), (Z, "Z")):
+        if arr is not None and arr.shape[0] != X.shape[0]:
+            raise ValueError(f"X and {name} must have the same number of rows (paired "
+                             f"samples); got X of shape {X.shape} and {name} of shape "
+                             f"{arr.shape}")
+    if X.shape[0] < 2:
+        raise ValueError(f"X and Y need at least 2 rows; got X of shape {X.shape}")
+    for arr, name in ((X, "X"), (Y, "Y"), (Z, "Z")):
+        if arr is not None:
+            _check_columns(arr, name)
+    if method != "auto":
+        spec = MI_METHODS[method]
+        if Z is not None and not spec.conditional:
+            ok = [m for m, s in MI_METHODS.items() if s.conditional]
+            raise ValueError(f"conditional mutual information (Z=) is estimated by method "
+                             f"{' or '.join(map(repr, ok))}; got method={method!r}")
+        dz = 0 if Z is None else Z.shape[1]
+        need = spec.min_rows(X.shape[1], Y.shape[1], dz, options)
+        if X.shape[0] < need:
+            raise ValueError(f"method {method!r} needs at least {need} rows here; got X of "
+                             f"shape {X.shape} and Y of shape {Y.shape}")
+    marginals = options.get("marginals")
+    if marginals is not None:
+        check_choice(marginals, "marginals", MARGINALS)
+    return X, Y, Z, method, options
+
+
+def mutual_information(X, Y, *, method="auto", rng=None, **options) -> Estimate:
+    r"""Mutual information :math:`I(X;Y)` in nats from paired samples.
+
+    .. math::
+
+        I(X;Y) = \mathrm{KL}(P_{XY}\,\|\,P_X\otimes P_Y)
+               = \mathbb{E}\Big[\log\frac{p(x,y)}{p(x)\,p(y)}\Big] .
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_x) or (n,)
+        Samples of X (numpy, lists, pandas, torch).
+    Y : array_like, shape (n, d_y) or (n,)
+        Samples of Y, paired row by row with ``X``.
+    method : str
+        ``"auto"`` or one of the methods below.
+    rng : None, int or numpy.random.Generator
+        Randomness (splits, permutations, subsamples, model fitting).
+    **options
+        ``Z`` (array, shape (n, d_z)): estimate the conditional mutual information
+        :math:`I(X;Y\mid Z)` (methods ``ksg`` and ``gaussian``).  ``marginals``:
+        ``"ranks"`` (normal scores :math:`\Phi^{-1}(\mathrm{rank}/(n+1))` of every
+        column; MI is invariant under invertible maps of each coordinate, so this only
+        changes the estimator's finite-sample behaviour), ``"standardize"`` or
+        ``"none"``.  Other options go to the method (``k``, ``variant`` for ``ksg``;
+        the estimator's options for ``knn``, ``classifier``, ``variational``;
+        :func:`divest.torch.mi_bound`'s for ``neural``).
+
+    Returns
+    -------
+    Estimate
+        ``name="mi"`` (``"cmi"`` with ``Z``); ``is_lower_bound`` for the variational and
+        neural bounds; ``details["auto"]`` says which rule ``auto`` used and why.
+
+    Notes
+    -----
+    Methods:
+
+    <<METHODS>>
+
+    ``auto`` takes the first rule that holds:
+
+    <<MI_RULES>>
+
+    References
+    ----------
+    Kraskov, Stögbauer & Grassberger (2004), Estimating mutual information, Phys. Rev. E
+    69, 066138.  Frenzel & Pompe (2007), Partial mutual information for coupling analysis
+    of multivariate time series, PRL 99, 204101.  Ince et al. (2017), A statistical
+    framework for neuroimaging data analysis based on mutual information estimated via a
+    Gaussian copula, Hum. Brain Mapp. 38.  Czyż et al. (2023), Beyond normal: on the
+    evaluation of mutual information estimators, NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import divest as dv
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(2000)
+    >>> y = 0.8 * x + 0.6 * rng.standard_normal(2000)   # MI = -log(0.6) = 0.511
+    >>> est = dv.mutual_information(x, y, method="gaussian")
+    >>> round(est.value, 2)
+    0.51
+    >>> round(dv.mutual_information(x, y, method="ksg", rng=0).value, 1)
+    0.5
+    """
+    X, Y, Z, method, options = _mi_iv(X, Y, method, options)
+    rng = check_rng(rng)
+    return _mutual_information(X, Y, Z, method, rng, options)
+
+
+def _mutual_information(X, Y, Z, method, rng, options):
+    if method != "auto":
+        return _run(method, X, Y, Z, rng, options)
+    from . import _policy
+    ctx = _policy.MIContext(n=X.shape[0], dx=X.shape[1], dy=Y.shape[1],
+                            conditional=Z is not None, dz=0 if Z is None else Z.shape[1])
+    rule = _policy.explain(_policy.MI_RULES, ctx)
+    options = {**dict(rule.options), **options}
+    plan = rule.plan if rule.combine == "max" else rule.plan[:1]
+    # options go to every candidate that takes them, or raise (never dropped silently)
+    unused = [o for o in options if not any(MI_METHODS[m].takes(o) for m in plan)]
+    if unused:
+        raise TypeError(f"mutual_information(method='auto') got option(s) {sorted(unused)} "
+                        f"that no method of its plan {rule.plan_text()} takes; pass method= "
+                        f"explicitly")
+    candidates = [_run(m, X, Y, Z, rng, {o: v for o, v in options.items()
+                                         if MI_METHODS[m].takes(o)}) for m in plan]
+    best = max(candidates, key=lambda e: e.value)
+    details = dict(best.details)
+    details["auto"] = rule.provenance() | {
+        "plan": rule.plan_text(), "candidates": {e.method: e.value for e in candidates}}
+    return dataclasses.replace(best, details=details)
+
+
+def _run(method, X, Y, Z, rng, options):
+    """Run one method: transform the marginals, then the method's unchecked core."""
+    spec = MI_METHODS[method]
+    marginals = options.pop("marginals", spec.marginals)
+    X, Y = _transform(X, marginals), _transform(Y, marginals)
+    if Z is not None:
+        Z = _transform(Z, marginals)
+    est = spec.run(X, Y, Z, rng, options)
+    details = dict(est.details)
+    details["marginals"] = marginals
+    return dataclasses.replace(est, details=details)
+
+
+# -- marginal transforms ---------------------------------------------------------------
+
+
+def _transform(A, marginals):
+    if marginals == "none":
+        return A
+    if marginals == "standardize":
+        return (A - A.mean(axis=0)) / A.std(axis=0)
+    ranks = stats.rankdata(A, axis=0, method="average")
+    return special.ndtri(ranks / (A.shape[0] + 1.0))
+
+
+# -- KSG ---------------------------------------------------------------------------------
+
+
+def _count_chunk(A, queries, radii):
+    from sklearn.neighbors import KDTree
+    return KDTree(A, metric="chebyshev").query_radius(queries, r=radii, count_only=True)
+
+
+def _counts(A, radii, workers):
+    """For each row of A, the number of other rows within max-norm distance ``radii``.
+
+    scikit-learn's KDTree counts about 2.5 times faster than cKDTree here but holds the
+    GIL, so with ``workers != 1`` the rows are counted in chunks by joblib processes.
+    """
+    n_jobs = _n_workers(workers)
+    if n_jobs == 1 or A.shape[0] < 20_000:
+        return _count_chunk(A, A, radii) - 1
+    from joblib import Parallel, delayed
+    chunks = np.array_split(np.arange(A.shape[0]), n_jobs)
+    out = Parallel(n_jobs=n_jobs)(delayed(_count_chunk)(A, A[c], radii[c]) for c in chunks)
+    return np.concatenate(out) - 1
+
+
+def _n_workers(workers):
+    import os
+    if workers == -1:
+        return os.cpu_count() or 1
+    return int(workers)
+
+
+def _ksg_value(X, Y, Z, k, variant, workers):
+    """The KSG estimate (Kraskov et al. 2004; Frenzel & Pompe 2007 with ``Z``)."""
+    from scipy.spatial import cKDTree
+    blocks = (X, Y) if Z is None else (X, Y, Z)
+    J = np.hstack(blocks)
+    n = J.shape[0]
+    dist, idx = cKDTree(J).query(J, k=k + 1, p=np.inf, workers=workers)
+    eps = dist[:, k]
+    if not np.all(eps > 0):
+        i = int(np.argmin(eps))
+        raise ValueError(f"ksg: row {i} has {k} or more exact duplicates in (X, Y): the KSG "
+                         f"estimator needs continuous data (distinct rows); got "
+                         f"{int(np.sum(eps == 0))} such rows of {n}")
+    if Z is None:
+        if variant == 1:
+            r = np.nextafter(eps, 0.0)
+            nx, ny = _counts(X, r, workers), _counts(Y, r, workers)
+            terms = special.digamma(nx + 1) + special.digamma(ny + 1)
+            return special.digamma(k) + special.digamma(n) - terms.mean(), terms
+        nbr = idx[:, 1:]
+        ex = np.abs(X[nbr] - X[:, None, :]).max(axis=(1, 2))
+        ey = np.abs(Y[nbr] - Y[:, None, :]).max(axis=(1, 2))
+        nx = _counts(X, np.nextafter(ex, np.inf), workers)
+        ny = _counts(Y, np.nextafter(ey, np.inf), workers)
+        terms = special.digamma(nx) + special.digamma(ny)
+        return special.digamma(k) - 1.0 / k + special.digamma(n) - terms.mean(), terms
+    r = np.nextafter(eps, 0.0)
+    nxz = _counts(np.hstack([X, Z]), r, workers)
+    nyz = _counts(np.hstack([Y, Z]), r, workers)
+    nz = _counts(Z, r, workers)
+    terms = special.digamma(nxz + 1) + special.digamma(nyz + 1) - special.digamma(nz + 1)
+    return special.digamma(k) - terms.mean(), terms
+
+
+def _parts(n, k):
+    """Numbers b of disjoint parts whose spread gives the KSG standard error.
+
+    2-5 parts up to 20,000 rows; above, parts of about 10,000 and 5,000 rows (cheaper,
+    and more degrees of freedom).  Parts keep at least ``max(20, 4 k)`` rows.
+    """
+    bs = (2, 3, 4, 5) if n <= 20_000 else (n // 10_000, n // 5_000)
+    return tuple(b for b in bs if n // b >= max(20, 4 * k))
+
+
+def _subsample_se(estimate, n, k, rng):
+    """Standard error of an estimate at n rows from its spread over disjoint parts.
+
+    For each b of :func:`_parts` the rows are split at random into b parts; the
+    variance of the b part estimates, times ``(n / b) / n``, estimates the variance at
+    n rows (the variance of KSG scales like 1/n; Holmes & Nemenman 2019).  The
+    estimates are pooled with weights b - 1 (their degrees of freedom).
+    """
+    num = den = 0.0
+    for b in _parts(n, k):
+        parts = np.array_split(rng.permutation(n), b)
+        vals = np.array([estimate(p) for p in parts])
+        num += (b - 1) * vals.var(ddof=1) / b
+        den += b - 1
+    return math.sqrt(num / den) if den else math.nan
+
+
+def _ksg(X, Y, Z, rng, options):
+    k = check_positive_int(options.pop("k", 3), "k")
+    variant = options.pop("variant", 1)
+    if variant not in (1, 2):
+        raise ValueError(f"variant must be 1 or 2 (KSG estimator 1 or 2); got {variant!r}")
+    if Z is not None and variant != 1:
+        raise ValueError("conditional KSG (Z=) is implemented for variant=1 (Frenzel & "
+                         f"Pompe 2007); got variant={variant!r}")
+    workers = options.pop("workers", 1)
+    if workers != -1:
+        workers = check_positive_int(workers, "workers")
+    _no_more(options, "ksg")
+    n = X.shape[0]
+    if k >= n:
+        raise ValueError(f"k must be smaller than the number of rows; got k={k} with X of "
+                         f"shape {X.shape}")
+    value, terms = _ksg_value(X, Y, Z, k, variant, workers)
+
+    def part(rows):
+        return _ksg_value(X[rows], Y[rows], None if Z is None else Z[rows], k, variant,
+                          workers)[0]
+
+    se = _subsample_se(part, n, k, rng)
+    details = {"k": k, "variant": variant,
+               "standard_error": "spread of the estimate over disjoint parts of the rows, "
+                                 "scaled to n (Holmes & Nemenman 2019)"}
+    return Estimate.from_value(value, standard_error=se, method="ksg",
+                               name="mi" if Z is None else "cmi", n_p=n, n_q=n,
+                               details=details)
+
+
+# -- Gaussian closed form ----------------------------------------------------------------
+
+
+def _logdet_bias(p, n):
+    """E[log det S] - log det Sigma for the sample covariance (divisor n - 1) of n normal rows."""
+    i = np.arange(1, p + 1)
+    return float(np.sum(special.digamma((n - i) / 2.0) - math.log((n - 1) / 2.0)))
+
+
+def _canonical_correlations2(S, ix, iy, iz):
+    """Squared canonical correlations of the X and Y blocks of S (partial, given Z)."""
+    if iz.size:
+        A = np.r_[ix, iy]
+        S = S[np.ix_(A, A)] - S[np.ix_(A, iz)] @ np.linalg.solve(S[np.ix_(iz, iz)],
+                                                                    S[np.ix_(iz, A)])
+        ix, iy = np.arange(ix.size), np.arange(ix.size, ix.size + iy.size)
+    Sxy = S[np.ix_(ix, iy)]
+    M = np.linalg.solve(S[np.ix_(ix, ix)], Sxy) @ np.linalg.solve(S[np.ix_(iy, iy)], Sxy.T)
+    return np.clip(np.linalg.eigvals(M).real, 0.0, 1.0)
+
+
+def _logdet(S):
+    sign, val = np.linalg.slogdet(S)
+    return val if sign > 0 else -math.inf
+
+
+def _gaussian(X, Y, Z, rng, options):
+    _no_more(options, "gaussian")
+    n, dx, dy = X.shape[0], X.shape[1], Y.shape[1]
+    blocks = [X, Y] if Z is None else [X, Y, Z]
+    S = np.cov(np.hstack(blocks), rowvar=False).reshape(sum(b.shape[1] for b in blocks), -1)
+    ix, iy = np.arange(dx), np.arange(dx, dx + dy)
+    iz = np.arange(dx + dy, S.shape[0])
+
+    def h(idx):  # log det of a block and its bias under normality
+        if idx.size == 0:
+            return 0.0, 0.0
+        return _logdet(S[np.ix_(idx, idx)]), _logdet_bias(idx.size, n)
+
+    # I(X;Y|Z) = 1/2 [log det S_xz + log det S_yz - log det S_z - log det S_xyz]
+    parts = [(h(np.r_[ix, iz]), 1), (h(np.r_[iy, iz]), 1), (h(iz), -1),
+             (h(np.r_[ix, iy, iz]), -1)]
+    plug = 0.5 * sum(s * v for (v, _), s in parts)
+    bias = 0.5 * sum(s * b for (_, b), s in parts)
+    if not math.isfinite(plug):
+        raise ValueError(f"gaussian: the sample covariance of (X, Y{', Z' if Z is not None else ''})"
+                         f" is singular (collinear columns); got X of shape {X.shape} and Y of "
+                         f"shape {Y.shape}")
+    value = plug - bias
+    # canonical correlations rho_i of X and Y (given Z): Var ~ sum rho_i^2 / n, plus the
+    # chi-square spread d_x d_y / (2 n^2) of the independent case
+    rho2 = _canonical_correlations2(S, ix, iy, iz)
+    var = float(np.sum(rho2)) / n + dx * dy / (2.0 * n * n)
+    details = {"plug_in": plug, "bias_correction": -bias,
+               "standard_error": "delta method on the canonical correlations "
+                                 "(exact under joint normality as n grows)"}
+    return Estimate.from_value(value, standard_error=math.sqrt(var), method="gaussian",
+                               name="mi" if Z is None else "cmi", n_p=n, n_q=n,
+                               details=details)
+
+
+# -- two-sample estimators on (joint, product) --------------------------------------------
+
+
+def _joint_and_product(X, Y, rng):
+    """Disjoint halves: the joint sample, and the product sample re-paired cyclically."""
+    n = X.shape[0]
+    perm = rng.permutation(n)
+    a, b = perm[: n // 2], perm[n // 2:]
+    cycle = rng.permutation(b.size)
+    partner = np.empty_like(cycle)
+    partner[cycle] = np.roll(cycle, 1)  # one cycle through all rows: no fixed point
+    return np.hstack([X[a], Y[a]]), np.hstack([X[b], Y[b[partner]]])
+
+
+def _two_sample(estimator, method, lower_bound):
+    def run(X, Y, Z, rng, options):
+        joint, product = _joint_and_product(X, Y, rng)
+        est = estimator()(joint, product, "kl", rng=rng, **options)
+        details = dict(est.details)
+        details["product"] = ("joint sample: half of the rows; product sample: the other half "
+                              "with Y re-paired by a random cyclic permutation")
+        return dataclasses.replace(est, name="mi", method=method, details=details,
+                                   is_lower_bound=lower_bound)
+    return run
+
+
+def _knn_estimator():
+    from .estimators import knn
+    return knn
+
+
+def _classifier_estimator():
+    from .estimators import classifier
+    return classifier
+
+
+def _variational_estimator():
+    from .estimators import variational
+    return variational
+
+
+def _neural(X, Y, Z, rng, options):
+    try:
+        from .torch import mi_bound
+    except ImportError as exc:
+        raise ImportError("method='neural' needs PyTorch: pip install 'divest[torch]'") from exc
+    return mi_bound(X, Y, rng=rng, **options)
+
+
+def _no_more(options, method):
+    if options:
+        raise TypeError(f"mutual_information(method={method!r}) got unexpected option(s) "
+                        f"{sorted(options)}")
+
+
+def _ksg_rows(dx, dy, dz, opts):
+    k = opts.get("k", 3)
+    return int(k) + 1 if isinstance(k, (int, np.integer)) and k > 0 else 2
+
+
+MI_METHODS = {
+    "ksg": MIMethod("ksg", "Kraskov–Stögbauer–Grassberger kNN estimator 1 or 2 (max-norm, "
+                    "k neighbours); Frenzel–Pompe with Z", _ksg, conditional=True,
+                    min_rows=_ksg_rows, marginals="standardize",
+                    options=("k", "variant", "workers")),
+    "gaussian": MIMethod("gaussian", "closed form under joint normality (canonical "
+                         "correlations), unbiased log-determinants; Gaussian copula with "
+                         "marginals='ranks'", _gaussian, conditional=True,
+                         min_rows=lambda dx, dy, dz, o: dx + dy + dz + 2),
+    "knn": MIMethod("knn", "kNN estimate of KL(joint || product) on disjoint halves",
+                    _two_sample(_knn_estimator, "knn", False), min_rows=lambda *a: 8,
+                    marginals="standardize", options=None),
+    "classifier": MIMethod("classifier", "cross-fitted classifier density ratio, joint vs "
+                           "product on disjoint halves",
+                           _two_sample(_classifier_estimator, "classifier", False),
+                           min_rows=lambda *a: 20, options=None),
+    "variational": MIMethod("variational", "NWJ/f-dual lower bound with a kernel critic, "
+                            "joint vs product on disjoint halves",
+                            _two_sample(_variational_estimator, "variational", True),
+                            is_lower_bound=True, min_rows=lambda *a: 20, options=None),
+    "neural": MIMethod("neural", "neural critic over all in-batch pairs "
+                       "(divest.torch.mi_bound), held-out lower bound", _neural,
+                       is_lower_bound=True, min_rows=lambda *a: 4, options=None),
+}
+
+
+def _methods_text(indent):
+    import textwrap
+    out = []
+    for m in MI_METHODS.values():
+        tags = [t for t, on in (("lower bound", m.is_lower_bound), ("takes Z", m.conditional))
+                if on]
+        extra = f" ({', '.join(tags)})" if tags else ""
+        out.append(textwrap.fill(f"* ``{m.name}``: {m.summary}{extra}.", width=88,
+                                 initial_indent=indent, subsequent_indent=indent + "  ",
+                                 break_on_hyphens=False))
+    return "\n".join(out)
+
+
+def _document():
+    """Fill the methods and auto rules of ``mutual_information``'s docstring from the tables."""
+    from . import _policy
+    indent = " " * 4
+    doc = mutual_information.__doc__
+    doc = doc.replace("<<METHODS>>", _methods_text(indent).lstrip())
+    doc = doc.replace("<<MI_RULES>>", _policy.rules_text(_policy.MI_RULES, indent).lstrip())
+    mutual_information.__doc__ = doc
+
+
+_document()

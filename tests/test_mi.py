@@ -288,3 +288,12 @@ def test_bad_input(kwargs, exc, match):
     X, Y = kwargs.pop("X"), kwargs.pop("Y")
     with pytest.raises(exc, match=match):
         dv.mutual_information(X, Y, **kwargs)
+
+
+def test_neural_method_is_a_held_out_lower_bound():
+    pytest.importorskip("torch")
+    x, y, truth = _correlated(2000, 2, 0.8, np.random.default_rng(10))
+    est = dv.mutual_information(x, y, method="neural", steps=300, rng=0)
+    assert est.method == "neural" and est.name == "mi" and est.is_lower_bound
+    assert 0.3 * truth < est.value < truth + 4 * est.standard_error
+    assert "train_estimate" in est.details

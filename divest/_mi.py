@@ -210,6 +210,8 @@ def _run(method, X, Y, Z, rng, options):
     X, Y = _transform(X, marginals), _transform(Y, marginals)
     if Z is not None:
         Z = _transform(Z, marginals)
+    if method == "gaussian":
+        options["_copula_1d"] = marginals == "ranks" and X.shape[1] == Y.shape[1] == 1
     est = spec.run(X, Y, Z, rng, options)
     details = dict(est.details)
     details["marginals"] = marginals
@@ -377,6 +379,7 @@ def _logdet(S):
 
 
 def _gaussian(X, Y, Z, rng, options):
+    copula_1d = options.pop("_copula_1d", False) and Z is None
     _no_more(options, "gaussian")
     n, dx, dy = X.shape[0], X.shape[1], Y.shape[1]
     blocks = [X, Y] if Z is None else [X, Y, Z]
@@ -406,9 +409,20 @@ def _gaussian(X, Y, Z, rng, options):
     details = {"plug_in": plug, "bias_correction": -bias,
                "standard_error": "delta method on the canonical correlations "
                                  "(exact under joint normality as n grows)"}
+    if copula_1d:
+        details["bound"] = (
+            "X and Y are 1-D and their normal scores are normal, so the joint entropy is "
+            "at most the Gaussian one: the Gaussian-copula MI is a lower bound on I(X;Y), "
+            "equal to it for a Gaussian copula and 0 for uncorrelated scores")
+    else:
+        details["assumes"] = (
+            "joint normality (of the normal scores with marginals='ranks'): otherwise the "
+            "value is the MI of the normal distribution with the same covariance, which "
+            "can be far from the truth either way (0 for uncorrelated but dependent "
+            "variables)")
     return Estimate.from_value(value, standard_error=math.sqrt(var), method="gaussian",
                                name="mi" if Z is None else "cmi", n_p=n, n_q=n,
-                               details=details)
+                               is_lower_bound=copula_1d, details=details)
 
 
 # -- two-sample estimators on (joint, product) --------------------------------------------

@@ -297,3 +297,13 @@ def test_neural_method_is_a_held_out_lower_bound():
     assert est.method == "neural" and est.name == "mi" and est.is_lower_bound
     assert 0.3 * truth < est.value < truth + 4 * est.standard_error
     assert "train_estimate" in est.details
+
+
+def test_gaussian_says_what_it_assumes():
+    """On Student-t data (uncorrelated, dependent) the Gaussian form gives ~0: it says why."""
+    X, Y = get_mi_task("student-identity-1-1-1").sample(3000, rng=0)
+    cop = dv.mutual_information(X, Y, method="gaussian", marginals="ranks")
+    assert cop.is_lower_bound and "lower bound" in cop.details["bound"]
+    X2, Y2 = get_mi_task("student-identity-2-2-1").sample(3000, rng=0)
+    raw = dv.mutual_information(X2, Y2, method="gaussian")
+    assert not raw.is_lower_bound and "0 for uncorrelated" in raw.details["assumes"]

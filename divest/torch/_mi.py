@@ -796,13 +796,13 @@ def mi_bound(X=None, Y=None, *, sampler=None, bound="nwj", critic="separable", b
             if step % eval_every == 0 or step == steps:
                 if isinstance(stream, _SamplerStream):
                     stream.check(step)
-                held, held_se, _ = _summary(_evaluate(net, base, efn, ex, ey, k))
+                batches = _evaluate(net, base, efn, ex, ey, k)   # the last one is the result
+                held, held_se, _ = _summary(batches)
                 history["step"].append(step)
                 history["train"].append(float(values[last:step].mean()))
                 history["held_out"].append(held)
                 history["held_out_se"].append(held_se)
                 last = step
-        batches = _evaluate(net, base, efn, ex, ey, k)
     value, se, batch_values = _summary(batches)
     train_values = values.detach().to("cpu", torch.float64).numpy()
     window = train_values[-train_window:]

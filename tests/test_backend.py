@@ -174,8 +174,9 @@ def test_f_and_f_prime_accept_tensors(label, dtype):
             ref = np.asarray(fn(u), dtype=float)
             out = fn(torch.tensor(u, dtype=dtype))
         assert isinstance(out, torch.Tensor) and out.dtype == dtype, (label, part)
-        np.testing.assert_array_equal(out.numpy(), ref.astype(out.numpy().dtype),
-                                      err_msg=f"{label}: {part}")
+        with np.errstate(over="ignore"):  # float32: large values round to inf, as in torch
+            expected = ref.astype(out.numpy().dtype)
+        np.testing.assert_array_equal(out.numpy(), expected, err_msg=f"{label}: {part}")
 
 
 # -------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ METHODS = {
     "ksg": ("ksg", {}),
     "ksg-k10": ("ksg", {"k": 10}),
     "ksg-ranks": ("ksg", {"marginals": "ranks"}),
+    "ksg-ranks-k1": ("ksg", {"marginals": "ranks", "k": 1}),
     "gaussian": ("gaussian", {}),
     "gaussian-copula": ("gaussian", {"marginals": "ranks"}),
     "knn": ("knn", {}),
@@ -58,7 +59,7 @@ METHODS = {
     "neural-infonce": ("neural", {"bound": "infonce", "steps": 2000, "batch_size": 256}),
 }
 GROUPS = {
-    "cheap": ("auto", "ksg", "ksg-k10", "ksg-ranks", "gaussian", "gaussian-copula", "knn",
+    "cheap": ("auto", "ksg", "ksg-k10", "ksg-ranks", "ksg-ranks-k1", "gaussian", "gaussian-copula", "knn",
               "variational"),
     "classifier": ("classifier",),
     "neural": ("neural-nwj", "neural-infonce"),

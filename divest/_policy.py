@@ -215,12 +215,13 @@ MI_RULES = (
     Rule("gaussian-too-few-rows", lambda c: c.n < c.d + (c.dz if c.conditional else 0) + 3,
          "fewer rows than d_x + d_y (+ d_z) + 3", ("ksg",),
          "the sample covariance is singular, so the Gaussian-copula estimate is undefined; "
-         "KSG on normal scores needs only more rows than k", options=(("marginals", "ranks"),)),
+         "KSG on normal scores needs only more rows than k",
+         options=(("marginals", "ranks"), ("k", 1))),
     Rule("copula-max", lambda c: True, "otherwise", ("ksg", "gaussian"),
          "both on normal scores (MI is invariant under monotone maps of each coordinate), "
-         "keeping the larger: KSG is biased low in high dimension and the Gaussian-copula "
-         "estimate misses non-Gaussian dependence (for one-dimensional X and Y it is a lower "
-         "bound), so each is low where the other is accurate; this solved the most Beyond "
-         "Normal tasks (benchmarks/results/mutual_information.md)",
-         options=(("marginals", "ranks"),), combine="max"),
+         "keeping the larger: KSG is biased low in high dimension (least with k = 1) and the "
+         "Gaussian-copula estimate misses non-Gaussian dependence (for one-dimensional X and "
+         "Y it is a lower bound), so each is low where the other is accurate; this solved the "
+         "most Beyond Normal tasks (benchmarks/results/mutual_information.md)",
+         options=(("marginals", "ranks"), ("k", 1)), combine="max"),
 )

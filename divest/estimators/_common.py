@@ -17,17 +17,22 @@ def is_samples(x) -> bool:
     return isinstance(x, (np.ndarray, list, tuple)) or type(x).__module__.startswith("torch")
 
 
-def as_2d(x, name: str, *, min_n: int = 2) -> np.ndarray:
+def as_2d(x, name: str, *, min_n: int = 2, checked: bool = False) -> np.ndarray:
     """A sample array as float64 of shape (n, d); 1-D input is taken as (n, 1).
 
     Raises on NaN/inf, empty input, ranks other than 1 or 2, and fewer than ``min_n`` rows;
-    the message names the parameter and the shape.
+    the message names the parameter and the shape.  ``checked=True``: ``x`` is already
+    the output of this function (validated once by the caller, e.g. ``divest.divergence``),
+    so only its row and column counts are checked.
     """
-    if type(x).__module__.startswith("torch"):
-        x = x.detach().cpu().numpy()
-    arr = check_finite_array(x, name, ndim=(1, 2))
-    if arr.ndim == 1:
-        arr = arr[:, None]
+    if checked:
+        arr = x
+    else:
+        if type(x).__module__.startswith("torch"):
+            x = x.detach().cpu().numpy()
+        arr = check_finite_array(x, name, ndim=(1, 2))
+        if arr.ndim == 1:
+            arr = arr[:, None]
     if arr.shape[0] < min_n:
         raise ValueError(f"{name} needs at least {min_n} samples (rows); got shape {arr.shape}")
     if arr.shape[1] == 0:
@@ -35,10 +40,15 @@ def as_2d(x, name: str, *, min_n: int = 2) -> np.ndarray:
     return arr
 
 
-def check_samples(X, Y, *, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Validate two sample arrays X ~ P (n, d) and Y ~ Q (m, d) of one dimension d."""
-    X = as_2d(X, "X", min_n=min_n)
-    Y = as_2d(Y, "Y", min_n=min_n)
+def check_samples(X, Y, *, min_n: int = 2,
+                  checked: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two sample arrays X ~ P (n, d) and Y ~ Q (m, d) of one dimension d.
+
+    ``checked=True``: X and Y are already the output of ``check_samples`` (the arrays are
+    not converted or scanned again; only the sizes are checked against ``min_n``).
+    """
+    X = as_2d(X, "X", min_n=min_n, checked=checked)
+    Y = as_2d(Y, "Y", min_n=min_n, checked=checked)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same dimension (columns); got shapes {X.shape} "
                          f"and {Y.shape}")

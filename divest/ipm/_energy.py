@@ -12,7 +12,7 @@ import numpy as np
 from .._result import Estimate
 from .._validation import check_choice
 from ..estimators._common import check_samples
-from ._kernels import _check_weights, _energy_kernel
+from ._kernels import _check_weights, _energy_kernel, check_chunk_size
 from ._mmd import _quadratic_estimate, _RowSums, _value, _weighted_value
 
 __all__ = ["energy_distance"]
@@ -80,10 +80,10 @@ def energy_distance(X, Y, *, estimator="unbiased", a=None, b=None, chunk_size=No
     >>> energy_distance(x, y)   # the unbiased U-statistic (the default): 5 - 2 - 3
     0.0
     """
-    return _energy_distance(*_energy_distance_iv(X, Y, estimator, a, b), chunk_size)
+    return _energy_distance(*_energy_distance_iv(X, Y, estimator, a, b, chunk_size))
 
 
-def _energy_distance_iv(X, Y, estimator, a, b):
+def _energy_distance_iv(X, Y, estimator, a, b, chunk_size):
     X, Y = check_samples(X, Y)
     check_choice(estimator, "estimator", _ESTIMATORS)
     a = _check_weights(a, "a", X.shape[0], "X")
@@ -91,7 +91,7 @@ def _energy_distance_iv(X, Y, estimator, a, b):
     if (a is not None or b is not None) and estimator != "biased":
         raise ValueError("weights a, b are only supported with estimator='biased' (the "
                          f"U-statistic has no weighted form); got estimator={estimator!r}")
-    return X, Y, estimator, a, b
+    return X, Y, estimator, a, b, check_chunk_size(chunk_size)
 
 
 def _energy_distance(X, Y, estimator, a, b, chunk_size):
@@ -106,9 +106,10 @@ def _energy_distance(X, Y, estimator, a, b, chunk_size):
 
 def _energy_estimate(X, Y, *, estimator="unbiased", chunk_size=None) -> Estimate:
     """The energy distance as an :class:`~divest.Estimate` with a delete-one jackknife
-    standard error (unweighted)."""
-    X, Y = check_samples(X, Y)
+    standard error (unweighted).  X and Y come from ``check_samples``
+    (``divest.divergence``)."""
     check_choice(estimator, "estimator", _ESTIMATORS)
     return _quadratic_estimate(X, Y, _energy_kernel(), estimator, name="energy",
-                               method=f"energy_{estimator}", chunk_size=chunk_size,
+                               method=f"energy_{estimator}",
+                               chunk_size=check_chunk_size(chunk_size),
                                details={"estimator": estimator})

@@ -104,10 +104,16 @@ def _check_pair_shapes(A, B, name_a="A", name_b="B"):
                          f"shapes {tuple(A.shape)} and {tuple(B.shape)}")
 
 
+def check_chunk_size(chunk_size):
+    """``chunk_size`` validated: None (the default chunks) or a positive integer."""
+    return None if chunk_size is None else check_positive_int(chunk_size, "chunk_size")
+
+
 def _chunk_rows(n_cols: int, chunk_size) -> int:
+    """Rows per chunk for ``n_cols`` columns (``chunk_size`` already checked)."""
     if chunk_size is None:
         return max(1, _CHUNK_ELEMENTS // max(1, n_cols))
-    return check_positive_int(chunk_size, "chunk_size")
+    return chunk_size
 
 
 def _zero_diagonal(block, start: int, xp) -> None:
@@ -245,7 +251,7 @@ def pairwise_distances(A, B, *, metric="euclidean", chunk_size=None):
     A, B, xp = _common_backend(A, B)
     _check_pair_shapes(A, B)
     metric = _resolve_metric(metric)
-    rows = _chunk_rows(B.shape[0], chunk_size)
+    rows = _chunk_rows(B.shape[0], check_chunk_size(chunk_size))
     blocks = []
     for s in range(0, A.shape[0], rows):
         a = A[s:s + rows]
@@ -449,8 +455,8 @@ def resolve_kernel(kernel, bandwidth, X, Y=None, **kernel_params) -> _Kernel:
 def _gram_blocks(A, B, kern, *, chunk_size=None):
     """Yield ``(start, block)`` row chunks of the Gram matrix ``k(A, B)``.
 
-    ``A``/``B`` must already share a backend (see :func:`_common_backend`); when ``B is
-    A`` the diagonal of the squared distances is exactly 0.
+    ``A``/``B`` must already share a backend (see :func:`_common_backend`) and
+    ``chunk_size`` be checked (:func:`check_chunk_size`); when ``B is A`` the diagonal of the squared distances is exactly 0.
     """
     same = B is A
     A, B, xp = _common_backend(A, B)
@@ -496,7 +502,7 @@ def gram(A, B, kern, *, chunk_size=None):
     A2, B2, xp = _common_backend(A, B)
     _check_pair_shapes(A2, B2)
     blocks = [blk for _, blk in _gram_blocks(A2, A2 if same else B2, kern,
-                                             chunk_size=chunk_size)]
+                                             chunk_size=check_chunk_size(chunk_size))]
     return _concat(blocks, xp)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from .._result import Estimate
 from .._validation import check_choice, check_positive_int
 from ..estimators._common import check_samples
-from ._kernels import _gram_blocks, resolve_kernel
+from ._kernels import _gram_blocks, check_chunk_size, resolve_kernel
 
 __all__ = ["mmd"]
 
@@ -138,10 +138,12 @@ def _block_terms(X, Y, kern, block_size: int, chunk_size=None) -> np.ndarray:
 # public function and the Estimate helper
 # --------------------------------------------------------------------------------------
 
-def _mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, kernel_params):
-    """Validated ``(X, Y, kernel, estimator, block_size)`` of :func:`mmd` (the kernel
-    resolved, its median bandwidth computed)."""
-    X, Y = check_samples(X, Y)
+def _mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, chunk_size, kernel_params, *,
+            arrays_checked=False):
+    """Validated ``(X, Y, kernel, estimator, block_size, chunk_size)`` of :func:`mmd` (the
+    kernel resolved, its median bandwidth computed); ``arrays_checked=True``: X and Y
+    already come from ``check_samples``."""
+    X, Y = check_samples(X, Y, checked=arrays_checked)
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "block":
         nmin = min(X.shape[0], Y.shape[0])
@@ -155,7 +157,9 @@ def _mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, kernel_params):
         raise ValueError(f"block_size={block_size!r} is only used by estimator='block'; got "
                          f"estimator={estimator!r}")
     kern = resolve_kernel(kernel, bandwidth, X, Y, **kernel_params)
-    return X, Y, kern, estimator, block_size
+    if estimator != "linear":  # the linear statistic has no Gram chunks
+        chunk_size = check_chunk_size(chunk_size)
+    return X, Y, kern, estimator, block_size, chunk_size
 
 
 def _terms_estimate(h: np.ndarray, what: str):
@@ -191,10 +195,12 @@ def _mmd_estimate(X, Y, *, kernel="gaussian", bandwidth="median", estimator="unb
     statistic (computed exactly from row sums, O(n + m) extra work), the sample standard
     deviation of the h-terms over sqrt(n // 2) for ``"linear"``, and of the block
     statistics over sqrt(#blocks) for ``"block"``.  ``details`` holds the kernel, the
-    resolved bandwidth and the estimator.
+    resolved bandwidth and the estimator.  X and Y come from ``check_samples``
+    (``divest.divergence``).
     """
-    X, Y, kern, estimator, block_size = _mmd_iv(X, Y, kernel, bandwidth, estimator,
-                                                block_size, kernel_params)
+    X, Y, kern, estimator, block_size, chunk_size = _mmd_iv(
+        X, Y, kernel, bandwidth, estimator, block_size, chunk_size, kernel_params,
+        arrays_checked=True)
     details = {"kernel": kern.name, "bandwidth": kern.bandwidth, "kernel_params": kern.params,
                "estimator": estimator}
     method = f"mmd_{estimator}"
@@ -294,8 +300,8 @@ def mmd(X, Y, *, kernel="gaussian", bandwidth="median", estimator="unbiased",
     >>> mmd(X, Y, bandwidth=1.0)  # unbiased, diagonals removed
     -0.4541...
     """
-    return _mmd(*_mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, kernel_params),
-                chunk_size)
+    return _mmd(*_mmd_iv(X, Y, kernel, bandwidth, estimator, block_size, chunk_size,
+                         kernel_params))
 
 
 def _mmd(X, Y, kern, estimator, block_size, chunk_size):

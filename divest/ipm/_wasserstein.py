@@ -60,7 +60,6 @@ def _exact(X, Y, a, b, p, metric, numItermax=None):
     n, m = X.shape[0], Y.shape[0]
     if numItermax is None:
         numItermax = max(100_000, 50 * n * m)
-    numItermax = check_positive_int(numItermax, "numItermax")
     M = np.ascontiguousarray(_cost(X, Y, p, metric))
     if not np.isfinite(M).all():  # POT would report "Problem infeasible"
         raise ValueError(f"metric: the transport cost d(x, y)**p overflows to inf for p={p:g} "
@@ -141,9 +140,7 @@ def _sinkhorn(X, Y, a, b, p, metric, reg=None, numItermax=_SINKHORN_ITERS, stopT
         reg = _SINKHORN_REL_REG * float(a @ Mxy @ b)
         if reg == 0.0:  # every point of X coincides with every point of Y
             return 0.0, 0.0
-    reg = check_real(reg, "reg", low=0)
-    numItermax = check_positive_int(numItermax, "numItermax")
-    stopThr = check_real(stopThr, "stopThr", low=0)
+        reg = check_real(reg, "reg", low=0)  # the default from the costs (inf if they overflow)
     parts = []
     for u, v, M in ((a, b, Mxy), (a, a, _cost(X, X, p, metric)), (b, b, _cost(Y, Y, p, metric))):
         val, err = _entropic_cost(u, v, M, reg, numItermax, stopThr)
@@ -159,8 +156,7 @@ def _sinkhorn(X, Y, a, b, p, metric, reg=None, numItermax=_SINKHORN_ITERS, stopT
 def _sliced(X, Y, a, b, p, n_projections=_SLICED_PROJECTIONS, rng=None):
     import ot
 
-    n_projections = check_positive_int(n_projections, "n_projections")
-    gen = check_rng(rng)
+    gen = np.random.default_rng() if rng is None else rng
     proj = gen.standard_normal((X.shape[1], n_projections))
     proj /= np.linalg.norm(proj, axis=0, keepdims=True)
     return float(ot.sliced_wasserstein_distance(X, Y, a, b, p=p, projections=proj))
@@ -280,8 +276,10 @@ def wasserstein(X, Y, p=1, *, a=None, b=None, metric="euclidean", method="auto",
     return _wasserstein(*_wasserstein_iv(X, Y, p, a, b, metric, method, options))
 
 
-def _wasserstein_iv(X, Y, p, a, b, metric, method, options):
-    X, Y = check_samples(X, Y)
+def _wasserstein_iv(X, Y, p, a, b, metric, method, options, *, arrays_checked=False):
+    """Validated arguments of :func:`wasserstein`, the solver's options included;
+    ``arrays_checked=True``: X and Y already come from ``check_samples``."""
+    X, Y = check_samples(X, Y, checked=arrays_checked)
     p = check_real(p, "p", low=1, low_open=False)
     n, m, d = X.shape[0], Y.shape[0], X.shape[1]
     a = _check_weights(a, "a", n, "X")
@@ -302,7 +300,23 @@ def _wasserstein_iv(X, Y, p, a, b, metric, method, options):
     if chosen == "sliced" and metric != "euclidean":
         raise ValueError(f"method='sliced' projects with the Euclidean inner product; got "
                          f"metric={metric!r}")
-    return X, Y, p, a, b, metric, method, chosen, options
+    return X, Y, p, a, b, metric, method, chosen, _check_options(chosen, options)
+
+
+def _check_options(chosen, options):
+    """The solver options validated (``reg`` in the data's cost units)."""
+    if options.get("reg") is not None:
+        options["reg"] = check_real(options["reg"], "reg", low=0)
+    if "numItermax" in options and (chosen == "sinkhorn" or options["numItermax"] is not None):
+        options["numItermax"] = check_positive_int(options["numItermax"], "numItermax")
+    if "stopThr" in options:
+        options["stopThr"] = check_real(options["stopThr"], "stopThr", low=0)
+    if "n_projections" in options:
+        options["n_projections"] = check_positive_int(options["n_projections"],
+                                                      "n_projections")
+    if chosen == "sliced":
+        options["rng"] = check_rng(options.get("rng"))
+    return options
 
 
 def _wasserstein(X, Y, p, a, b, metric, method, chosen, options):
@@ -313,9 +327,8 @@ def _wasserstein(X, Y, p, a, b, metric, method, chosen, options):
     # overflow (POT reported "Problem infeasible") nor underflow (W was 0)
     scale = 1.0 if callable(metric) else pow2_scale(X, Y)
     X, Y = X / scale, Y / scale
-    reg = options.get("reg")
-    if reg is not None and isinstance(reg, (int, float, np.number)) and not isinstance(reg, bool):
-        options["reg"] = reg / scale ** p  # reg is in cost units d^p
+    if options.get("reg") is not None:
+        options["reg"] = options["reg"] / scale ** p  # reg is in cost units d^p
     if chosen == "sorting":
         return _sorting(X[:, 0], Y[:, 0], a, b, p) * scale
     if chosen == "exact":

@@ -8,13 +8,15 @@ import math
 
 import numpy as np
 
-from . import _methods, _names, _policy, ipm
+from . import _methods, _names, _policy
 from ._result import Allowance, Estimate, TailCheck
-from ._validation import _describe, check_choice, check_distribution, check_rng
+from ._validation import _describe, bound_arguments, check_choice, check_distribution, check_rng
 from .distributions import dimension
+from .estimators._common import check_samples
 from .exact import NoClosedForm, closed_form, monte_carlo, quadrature
 from .ipm._energy import _energy_estimate
 from .ipm._mmd import _mmd_estimate
+from .ipm._wasserstein import _wasserstein, _wasserstein_iv
 
 __all__ = ["divergence"]
 
@@ -161,7 +163,13 @@ def _input_kind(P, Q) -> str:
 
 
 def _divergence_iv(P, Q, name, method, options):
-    """Validate the front door's arguments: ``(P, Q, kind, spec, method, options)``."""
+    """Validate the front door's arguments: ``(P, Q, kind, spec, method, options)``.
+
+    Two samples come back as ``check_samples`` returns them (float64, (n, d), finite), once
+    for every method but ``"neural"`` (the torch backend takes tensors as they are); the
+    sample methods are then run on them without checking the arrays again
+    (:func:`_estimate`).  The method options are checked by the method's own ``_iv``.
+    """
     kind = _input_kind(P, Q)
     # divergence parameters are the ones the name takes; the rest are method options
     takes = _names.accepted_params(name)
@@ -179,6 +187,8 @@ def _divergence_iv(P, Q, name, method, options):
         P = _as_samples(P)
         if kind == "samples":
             Q = _as_samples(Q)
+            if method != "neural":
+                P, Q = check_samples(P, Q)
         else:
             check_distribution(Q, "Q", need_density=True)
     return P, Q, kind, spec, method, options
@@ -251,10 +261,7 @@ def _divergence_mixed(X, Q, spec, method, rng, options) -> Estimate:
 
 
 def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
-    from .estimators._common import check_samples
-    if method == "neural":
-        return _run_sample("neural", X, Y, spec, rng, options)
-    X, Y = check_samples(X, Y)
+    """Two samples, checked by :func:`_divergence_iv` (``"neural"``: as given)."""
     if method != "auto":
         return _run_sample(method, X, Y, spec, rng, options)
     ctx = _policy.SampleContext(spec, X.shape[0], Y.shape[0], X.shape[1])
@@ -269,7 +276,6 @@ def _divergence_samples(X, Y, spec, method, rng, options) -> Estimate:
 
 def _run_sample(method, X, Y, spec, rng, options) -> Estimate:
     """Run one sample method of the registry (its support already checked)."""
-    from . import estimators
     if method == "ipm":
         return _ipm_estimate(X, Y, spec, rng, options)
     if method == "neural":
@@ -279,7 +285,30 @@ def _run_sample(method, X, Y, spec, rng, options) -> Estimate:
             raise ImportError("method='neural' needs the torch backend: pip install "
                               "'divest[torch]'") from exc
         return _dtorch.variational(X, Y, spec.label, rng=rng, **options)
-    return getattr(estimators, method)(X, Y, spec.label, rng=rng, **options)
+    return _estimate(method, X, Y, spec.label, rng, options)
+
+
+def _estimate(method, X, Y, label, rng, options) -> Estimate:
+    """``estimators.<method>(X, Y, label, rng=rng, **options)`` for samples that
+    ``check_samples`` already returned.
+
+    For divest's own estimators the options go through the method's ``_iv`` as the
+    public function passes them (same checks, same messages, same order) and the arrays
+    are not converted or scanned again (``arrays_checked=True``); a function put in
+    their place (a wrapper) is called as it is.
+    """
+    from . import estimators
+    from .estimators import _knn, _ratio, _variational
+    fn = getattr(estimators, method)
+    if fn not in (_knn.knn, _variational.variational, getattr(_ratio, method, None)):
+        return fn(X, Y, label, rng=rng, **options)
+    args = bound_arguments(fn, X, Y, label, rng=rng, **options)
+    if fn is _knn.knn:
+        return _knn._knn(*_knn._knn_iv(**args, arrays_checked=True))
+    if fn is _variational.variational:
+        return _variational._variational(*_variational._variational_iv(**args,
+                                                                      arrays_checked=True))
+    return _ratio._front(method, **args, arrays_checked=True)  # classifier, ulsif, kliep
 
 
 def _sq_loss_terms(ratio):
@@ -329,9 +358,11 @@ def _route_options(options, candidates):
 
 
 def _fit_and_estimate(method, X, Y, spec, rng, opts):
-    from . import estimators
+    """:func:`divest.estimators.fit_ratio` on checked samples, and its divergence."""
+    from .estimators import _ratio
     separated = opts.pop("separated", "infinite")
-    ratio = estimators.fit_ratio(X, Y, method=method, rng=rng, **opts)
+    args = bound_arguments(_ratio.fit_ratio, X, Y, method=method, rng=rng, **opts)
+    ratio = _ratio._fit_ratio(*_ratio._fit_ratio_iv(**args, arrays_checked=True))
     return ratio, ratio.divergence(spec.label, separated=separated)
 
 
@@ -361,7 +392,7 @@ def _auto_power(X, Y, spec, rng, options, ctx, info):
             est, info["method"] = cands["ulsif"], "ulsif"
     if "knn" not in opts:
         return est, info
-    alt = estimators.knn(X, Y, spec.label, rng=rng, **opts["knn"])
+    alt = _estimate("knn", X, Y, spec.label, rng, opts["knn"])
     cands["knn"] = alt
     width = {k: e.confidence_interval[1] - e.confidence_interval[0] for k, e in cands.items()}
     info["candidates"] = {k: {"value": e.value, "interval": e.confidence_interval,
@@ -429,12 +460,17 @@ def _ipm_estimate(X, Y, spec, rng, options) -> Estimate:
                         f"{sorted(options)}; it takes solver=")
     p = spec.params["p"]
     rng = check_rng(rng)
-    value = ipm.wasserstein(X, Y, p, method=solver)
+
+    def w_p(A, B):  # ipm.wasserstein(A, B, p, method=solver) on rows of checked samples
+        return _wasserstein(*_wasserstein_iv(A, B, p, None, None, "euclidean", solver, {},
+                                             arrays_checked=True))
+
+    value = w_p(X, Y)
     k = min(_W_GROUPS, len(X) // 2, len(Y) // 2)
     se, details = float("nan"), {"solver": solver}
     if k >= 2:
         ix, iy = rng.permutation(len(X)), rng.permutation(len(Y))
-        parts = [ipm.wasserstein(X[a], Y[b], p, method=solver)
+        parts = [w_p(X[a], Y[b])
                  for a, b in zip(np.array_split(ix, k), np.array_split(iy, k))]
         se = float(np.std(parts, ddof=1) / np.sqrt(k))
         details.update(subsample_groups=k, subsample_mean=float(np.mean(parts)))

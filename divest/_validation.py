@@ -6,6 +6,7 @@ core.  Messages name the parameter, the offending value and the shape.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -319,3 +320,19 @@ def _check_scipy_parameters(dist, name: str) -> None:
     if problems:
         raise ValueError(f"{label} has invalid parameters: {'; '.join(problems)} (scipy "
                          "returns nan for every value of such a distribution)")
+
+
+def bound_arguments(fn, *args, **kwargs) -> dict:
+    """``fn``'s arguments as the call ``fn(*args, **kwargs)`` binds them, defaults filled in.
+
+    For calling a public function's ``_iv`` and core directly (e.g. on inputs the caller
+    has already validated) with exactly the arguments the public call would get.  A call
+    that does not bind (an option named ``X``) raises Python's own TypeError.
+    """
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        fn(*args, **kwargs)  # raises the interpreter's message ("knn() got multiple ...")
+        raise
+    bound.apply_defaults()
+    return dict(bound.arguments)

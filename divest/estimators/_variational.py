@@ -637,9 +637,11 @@ def variational(X, Y, name="kl", *, critic="kernel", bound="f", n_features=300,
 
 
 def _variational_iv(X, Y, name, critic, bound, n_features, bandwidth, reg, train_frac,
-                    max_iter, parametrization, rng, params):
+                    max_iter, parametrization, rng, params, *, arrays_checked=False):
+    """Validated arguments of :func:`variational`; ``arrays_checked=True``: X and Y already
+    come from ``check_samples`` (``divest.divergence``; only their sizes are checked)."""
     fd = _resolve_fd(name, params)
-    X, Y = check_samples(X, Y, min_n=4)
+    X, Y = check_samples(X, Y, min_n=4, checked=arrays_checked)
     # The divergence is invariant under a common rescaling of X and Y: data outside 2**±64
     # (near 1e±300, subnormal) are divided by one power of two (exact) so that the median
     # distance, the features and the ridge fit neither overflow nor underflow; ordinary

@@ -281,7 +281,10 @@ class _KnnArgs(NamedTuple):
     scale: float
 
 
-def _knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params):
+def _knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params, *,
+            arrays_checked=False):
+    """Validated :class:`_KnnArgs` of :func:`knn`; ``arrays_checked=True``: X and Y (two
+    samples) already come from ``check_samples`` (``divest.divergence``)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {_describe(name)}")
     spec = _names.resolve(name, **params)
@@ -308,7 +311,7 @@ def _knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params):
         return _KnnArgs(X, Y, spec, OneSampleKLEvaluator, "fixed", kk, ties, workers, rng, se,
                         interval, 1.0)
 
-    X, Y = check_samples(X, Y)
+    X, Y = check_samples(X, Y, checked=arrays_checked)
     # Every estimate here is invariant under a common rescaling of X and Y; dividing both
     # by one power of two (exact) keeps distances, their logs and the jitter scale clear
     # of overflow and underflow for data near 1e±300 or subnormal.  Only data outside

@@ -318,8 +318,10 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
     return _fit_ratio(*_fit_ratio_iv(X, Y, method, model, cv, rng, interval, options))
 
 
-def _fit_ratio_iv(X, Y, method, model, cv, rng, interval, options):
-    X, Y = check_samples(X, Y)
+def _fit_ratio_iv(X, Y, method, model, cv, rng, interval, options, *, arrays_checked=False):
+    """Validated arguments of :func:`fit_ratio`; ``arrays_checked=True``: X and Y already
+    come from ``check_samples`` (``divest.divergence``)."""
+    X, Y = check_samples(X, Y, checked=arrays_checked)
     method = check_choice(method, "method", _METHODS)
     n, m = X.shape[0], Y.shape[0]
     cv = _check_cv(cv, n, m)
@@ -418,10 +420,18 @@ def _singular_atoms(X, Y):
     return {"p_mass": p, "q_mass": q} if p or q else None
 
 
-def _front(method, X, Y, name, model, cv, rng, separated, interval, options, params):
-    """classifier / ulsif / kliep: every argument validated once, before fitting."""
+def _front(method, X, Y, name, cv, rng, separated, interval, params, *, model="auto",
+           arrays_checked=False, **options):
+    """classifier / ulsif / kliep: every argument validated once, before fitting.
+
+    ``options`` are the method's fit options (``_OPTIONS[method]``); the keywords are
+    those of the public functions, so that ``divest.divergence`` calls this with a public
+    function's bound arguments and ``arrays_checked=True`` (X and Y from
+    ``check_samples``).
+    """
     target = _ratio_divergence_iv(name, separated, params)
-    ratio = _fit_ratio(*_fit_ratio_iv(X, Y, method, model, cv, rng, interval, options))
+    ratio = _fit_ratio(*_fit_ratio_iv(X, Y, method, model, cv, rng, interval, options,
+                                      arrays_checked=arrays_checked))
     return ratio._divergence(*target)
 
 
@@ -488,8 +498,8 @@ def classifier(X, Y, name="kl", *, model="auto", cv=5, rng=None, refit=False, se
     >>> bool(np.allclose((lo + below, hi - above), old.confidence_interval))
     True
     """
-    return _front("classifier", X, Y, name, model, cv, rng, separated, interval,
-                  {"refit": refit, "select_max": select_max}, params)
+    return _front("classifier", X, Y, name, cv, rng, separated, interval, params, model=model,
+                  refit=refit, select_max=select_max)
 
 
 def ulsif(X, Y, name="pearson", *, cv=5, rng=None, n_centers=100, sigma=None, lam=None,
@@ -561,8 +571,8 @@ def ulsif(X, Y, name="pearson", *, cv=5, rng=None, n_centers=100, sigma=None, la
     >>> abs(est.value - 0.744) < 3 * est.standard_error
     True
     """
-    return _front("ulsif", X, Y, name, "auto", cv, rng, separated, interval,
-                  {"n_centers": n_centers, "sigma": sigma, "lam": lam, "refit": refit}, params)
+    return _front("ulsif", X, Y, name, cv, rng, separated, interval, params,
+                  n_centers=n_centers, sigma=sigma, lam=lam, refit=refit)
 
 
 def kliep(X, Y, name="kl", *, cv=5, rng=None, n_centers=100, sigma=None, max_iter=2000,
@@ -639,6 +649,5 @@ def kliep(X, Y, name="kl", *, cv=5, rng=None, n_centers=100, sigma=None, max_ite
     >>> est.method, 0.35 < est.value < 0.6
     ('kliep', True)
     """
-    return _front("kliep", X, Y, name, "auto", cv, rng, separated, interval,
-                  {"n_centers": n_centers, "sigma": sigma, "max_iter": max_iter, "tol": tol,
-                   "refit": refit}, params)
+    return _front("kliep", X, Y, name, cv, rng, separated, interval, params,
+                  n_centers=n_centers, sigma=sigma, max_iter=max_iter, tol=tol, refit=refit)

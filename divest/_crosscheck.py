@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import _methods, _names
-from ._validation import check_distribution, check_positive_int, check_rng
+from ._validation import bound_arguments, check_distribution, check_positive_int, check_rng
 from .distributions import dimension
 from .exact import NoClosedForm, _best_exact, monte_carlo, quadrature
 from .reference import STANDARD_NAMES, draw
@@ -533,6 +533,19 @@ def _applicable(P, Q, spec, method):
     return _methods.applicable(method, P, Q, spec)[0]
 
 
+def _exact_checked(fn, P, Q, label, **kwargs):
+    """``fn(P, Q, label, **kwargs)`` (quadrature or monte_carlo) on P and Q that
+    :func:`_crosscheck_iv` checked and the registry found applicable: the distributions
+    are not checked again (the pair's own checks, e.g. discrete against continuous,
+    still run)."""
+    from .exact._monte_carlo import _monte_carlo, _monte_carlo_iv
+    from .exact._quadrature import _quadrature, _quadrature_iv
+    args = bound_arguments(fn, P, Q, label, **kwargs)
+    if fn is quadrature:
+        return _quadrature(*_quadrature_iv(**args, distributions_checked=True))
+    return _monte_carlo(*_monte_carlo_iv(**args, distributions_checked=True))
+
+
 def _sample_estimate(method, spec, samples, ratios, rng):
     """One sample estimator's estimate; density-ratio fits are made once and reused."""
     from . import estimators
@@ -739,9 +752,9 @@ def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name
                     est = ref
                 elif m == "quadrature":
                     est = ref if (ref is not None and ref.method == "quadrature") else \
-                        quadrature(P, Q, spec.label)
+                        _exact_checked(quadrature, P, Q, spec.label)
                 elif m == "monte_carlo":
-                    est = monte_carlo(P, Q, spec.label, n=n, rng=rng)
+                    est = _exact_checked(monte_carlo, P, Q, spec.label, n=n, rng=rng)
                 else:
                     est = _sample_estimate(m, spec, samples, ratios, rng)
             except NoClosedForm:

@@ -72,11 +72,15 @@ def monte_carlo(P, Q, name="kl", *, n=100_000, rng=None, **params) -> Estimate:
     return _monte_carlo(*_monte_carlo_iv(P, Q, name, n, rng, params))
 
 
-def _monte_carlo_iv(P, Q, name, n, rng, params):
+def _monte_carlo_iv(P, Q, name, n, rng, params, *, distributions_checked=False):
+    """Validated arguments of :func:`monte_carlo`; ``distributions_checked=True``: P and Q
+    already passed ``check_distribution`` and have densities and samplers
+    (``divest.crosscheck``)."""
     spec = _names.resolve(name, **params)
     require_density_based(spec, "monte_carlo")
-    check_distribution(P, "P", need_density=True, need_rvs=True)
-    check_distribution(Q, "Q", need_density=True, need_rvs=True)
+    if not distributions_checked:
+        check_distribution(P, "P", need_density=True, need_rvs=True)
+        check_distribution(Q, "Q", need_density=True, need_rvs=True)
     same_dimension(P, Q)
     check_same_kind(P, Q)
     n = check_positive_int(n, "n", minimum=2)

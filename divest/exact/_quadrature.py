@@ -293,13 +293,18 @@ def quadrature(P, Q, name="kl", *, rtol=1e-11, max_intervals=60000, **params) ->
     return _quadrature(*_quadrature_iv(P, Q, name, rtol, max_intervals, params))
 
 
-def _quadrature_iv(P, Q, name, rtol, max_intervals, params):
-    """``(P, Q, spec, rtol, max_intervals, discrete)``, P and Q univariate."""
+def _quadrature_iv(P, Q, name, rtol, max_intervals, params, *, distributions_checked=False):
+    """``(P, Q, spec, rtol, max_intervals, discrete)``, P and Q univariate.
+
+    ``distributions_checked=True``: P and Q already passed ``check_distribution`` and
+    have what the method needs (``divest.crosscheck``, after the registry's
+    ``applicable``); the applicability checks of the pair still run."""
     spec = _names.resolve(name, **params)
     if spec.base != "energy":
         require_density_based(spec, "quadrature")
-    check_distribution(P, "P", need_density=spec.base != "energy")
-    check_distribution(Q, "Q", need_density=spec.base != "energy")
+    if not distributions_checked:
+        check_distribution(P, "P", need_density=spec.base != "energy")
+        check_distribution(Q, "Q", need_density=spec.base != "energy")
     d = same_dimension(P, Q)
     if d != 1:
         raise ValueError(f"quadrature is 1-D only; P and Q have dimension {d} "

@@ -27,6 +27,8 @@ from .. import ipm as _ipm
 from .._result import Estimate
 from .._validation import check_finite_array, check_positive_int, check_real, check_rng
 from ..estimators._common import as_2d, check_samples
+from ..ipm._mmd import _mmd, _mmd_iv
+from ..ipm._wasserstein import _wasserstein, _wasserstein_iv
 
 __all__ = ["frechet_distance", "kernel_inception_distance", "mmd2_gaussian", "mode_metrics",
            "precision_recall", "wasserstein1_exact"]
@@ -56,9 +58,14 @@ def wasserstein1_exact(X, Y, *, num_iter_max=10_000_000) -> float:
     1.0
     """
     X, Y = check_samples(X, Y)
+    # divest.ipm.wasserstein without checking X and Y again (num_iter_max still is)
     if X.shape[1] == 1:
-        return _ipm.wasserstein(X, Y, 1, method="sorting")
-    return _ipm.wasserstein(X, Y, 1, method="exact", numItermax=int(num_iter_max))
+        args = _wasserstein_iv(X, Y, 1, None, None, "euclidean", "sorting", {},
+                               arrays_checked=True)
+    else:
+        args = _wasserstein_iv(X, Y, 1, None, None, "euclidean", "exact",
+                               {"numItermax": int(num_iter_max)}, arrays_checked=True)
+    return _wasserstein(*args)
 
 
 def _mmd2_unbiased(Kxx, Kyy, Kxy):
@@ -95,7 +102,8 @@ def mmd2_gaussian(X, Y, *, bandwidth="median", rng=None) -> float:
         h = _ipm.median_bandwidth(X, Y, max_points=1000, rng=check_rng(rng))
     else:
         h = check_real(bandwidth, "bandwidth", low=0.0)
-    return _ipm.mmd(X, Y, kernel="gaussian", bandwidth=h, estimator="unbiased")
+    # divest.ipm.mmd without checking X and Y again
+    return _mmd(*_mmd_iv(X, Y, "gaussian", h, "unbiased", None, None, {}, arrays_checked=True))
 
 
 def _sqrtm_psd(S):

@@ -620,6 +620,10 @@ def mi_bound(X=None, Y=None, *, sampler=None, bound="nwj", critic="separable", b
     TypeError
         Non-numeric data, a sampler that does not return a pair, unknown bound
         parameters, a critic that is not a name or module.
+    FloatingPointError
+        The held-out value is NaN: the critic diverged (NWJ, DV and MINE exponentiate
+        the scores; at large MI, or with heavy-tailed inputs such as the cubic
+        staircase, float32 overflows).  Try a smaller ``lr`` or ``dtype="float64"``.
 
     Notes
     -----

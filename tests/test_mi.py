@@ -307,3 +307,10 @@ def test_gaussian_says_what_it_assumes():
     X2, Y2 = get_mi_task("student-identity-2-2-1").sample(3000, rng=0)
     raw = dv.mutual_information(X2, Y2, method="gaussian")
     assert not raw.is_lower_bound and "0 for uncorrelated" in raw.details["assumes"]
+
+
+def test_ksg_workers_give_the_same_numbers():
+    x, y, _ = _correlated(20_000, 1, 0.5, np.random.default_rng(11))
+    a = dv.mutual_information(x, y, method="ksg", rng=0)
+    b = dv.mutual_information(x, y, method="ksg", rng=0, workers=2)
+    assert a.value == b.value and a.standard_error == b.standard_error

@@ -346,7 +346,9 @@ def _ksg(X, Y, Z, rng, options):
     se = _subsample_se(part, n, k, rng)
     details = {"k": k, "variant": variant,
                "standard_error": "spread of the estimate over disjoint parts of the rows, "
-                                 "scaled to n (Holmes & Nemenman 2019)"}
+                                 "scaled to n (Holmes & Nemenman 2019)" if math.isfinite(se)
+               else f"not available: parts need at least {max(20, 4 * k)} rows and there "
+                    f"are {n} rows"}
     return Estimate.from_value(value, standard_error=se, method="ksg",
                                name="mi" if Z is None else "cmi", n_p=n, n_q=n,
                                details=details)

@@ -132,7 +132,10 @@ def mutual_information(X, Y, *, method="auto", rng=None, **options) -> Estimate:
         ``"ranks"`` (normal scores :math:`\Phi^{-1}(\mathrm{rank}/(n+1))` of every
         column; MI is invariant under invertible maps of each coordinate, so this only
         changes the estimator's finite-sample behaviour), ``"standardize"`` or
-        ``"none"``.  Other options go to the method (``k``, ``variant`` for ``ksg``;
+        ``"none"``.  Other options go to the method (``k``, ``variant``, ``workers``
+        and ``interval`` for ``ksg``: ``"bias_aware"`` widens the interval on the side
+        the estimates at k, 2k, 4k trend to, as :func:`divest.estimators.knn` does;
+        ``"sampling"`` is value -/+ 1.96 SE;
         the estimator's options for ``knn``, ``classifier``, ``variational``;
         :func:`divest.torch.mi_bound`'s for ``neural``).
 
@@ -260,38 +263,68 @@ def _n_workers(workers):
     return int(workers)
 
 
-def _ksg_value(X, Y, Z, k, variant, workers):
-    """The KSG estimate (Kraskov et al. 2004; Frenzel & Pompe 2007 with ``Z``)."""
+def _ksg_value(X, Y, Z, ks, variant, workers):
+    """KSG estimates for each k of ``ks`` from one joint neighbour search (Kraskov et al.
+    2004; Frenzel & Pompe 2007 with ``Z``)."""
     from scipy.spatial import cKDTree
     blocks = (X, Y) if Z is None else (X, Y, Z)
     J = np.hstack(blocks)
     n = J.shape[0]
-    dist, idx = cKDTree(J).query(J, k=k + 1, p=np.inf, workers=workers)
-    eps = dist[:, k]
-    if not np.all(eps > 0):
+    dist, idx = cKDTree(J).query(J, k=max(ks) + 1, p=np.inf, workers=workers)
+    if not np.all(dist[:, ks[0]] > 0):
+        eps = dist[:, ks[0]]
         i = int(np.argmin(eps))
-        raise ValueError(f"ksg: row {i} has {k} or more exact duplicates in (X, Y): the KSG "
-                         f"estimator needs continuous data (distinct rows); got "
+        raise ValueError(f"ksg: row {i} has {ks[0]} or more exact duplicates in (X, Y): the "
+                         f"KSG estimator needs continuous data (distinct rows); got "
                          f"{int(np.sum(eps == 0))} such rows of {n}")
+    return [_ksg_one(X, Y, Z, k, variant, workers, dist[:, k], idx[:, 1:k + 1], n)
+            for k in ks]
+
+
+def _ksg_one(X, Y, Z, k, variant, workers, eps, nbr, n):
     if Z is None:
         if variant == 1:
             r = np.nextafter(eps, 0.0)
             nx, ny = _counts(X, r, workers), _counts(Y, r, workers)
             terms = special.digamma(nx + 1) + special.digamma(ny + 1)
-            return special.digamma(k) + special.digamma(n) - terms.mean(), terms
-        nbr = idx[:, 1:]
+            return special.digamma(k) + special.digamma(n) - terms.mean()
         ex = np.abs(X[nbr] - X[:, None, :]).max(axis=(1, 2))
         ey = np.abs(Y[nbr] - Y[:, None, :]).max(axis=(1, 2))
         nx = _counts(X, np.nextafter(ex, np.inf), workers)
         ny = _counts(Y, np.nextafter(ey, np.inf), workers)
         terms = special.digamma(nx) + special.digamma(ny)
-        return special.digamma(k) - 1.0 / k + special.digamma(n) - terms.mean(), terms
+        return special.digamma(k) - 1.0 / k + special.digamma(n) - terms.mean()
     r = np.nextafter(eps, 0.0)
     nxz = _counts(np.hstack([X, Z]), r, workers)
     nyz = _counts(np.hstack([Y, Z]), r, workers)
     nz = _counts(Z, r, workers)
     terms = special.digamma(nxz + 1) + special.digamma(nyz + 1) - special.digamma(nz + 1)
-    return special.digamma(k) - terms.mean(), terms
+    return special.digamma(k) - terms.mean()
+
+
+#: the bias trend over k, 2k, 4k assumes a rate (k/n)^gamma, gamma = 1/(d + 4), as
+#: divest.estimators.knn does
+_KSG_TREND = (1, 2, 4)
+
+
+def _ksg_trend(ks, values, d):
+    """Allowance for KSG's finite-sample bias from the trend of the estimates over k.
+
+    The estimates at k, 2k, 4k (same rows) move with the size of the neighbour boxes;
+    with the bias modelled as c (k/n)^gamma, gamma = 1/(d + 4), the bias left at k is the
+    change per doubling over 2^gamma - 1, put on the side the trend points to
+    (:func:`divest.estimators._common.trend_allowance`).
+    """
+    from .estimators._common import trend_allowance
+    slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
+    gamma = 1.0 / (d + 4.0)
+    (below, above), size = trend_allowance(slope, gamma)
+    reason = (f"KSG estimates at k = {', '.join(map(str, ks))}: {', '.join(f'{v:.4g}' for v in values)}; "
+              f"the bias left at k = {ks[0]} is about the change per doubling of k over "
+              f"2^gamma - 1 with gamma = 1/(d + 4) = {gamma:.3g}")
+    return Allowance("ksg_trend", below, above, reason), {
+        "ks": list(ks), "values": list(values), "change_per_doubling": -slope,
+        "gamma": gamma, "allowance": size}
 
 
 def _parts(n, k):
@@ -332,15 +365,20 @@ def _ksg(X, Y, Z, rng, options):
     workers = options.pop("workers", 1)
     if workers != -1:
         workers = check_positive_int(workers, "workers")
+    interval = check_choice(options.pop("interval", "bias_aware"), "interval",
+                            ("bias_aware", "sampling"))
     _no_more(options, "ksg")
     n = X.shape[0]
     if k >= n:
         raise ValueError(f"k must be smaller than the number of rows; got k={k} with X of "
                          f"shape {X.shape}")
-    value, terms = _ksg_value(X, Y, Z, k, variant, workers)
+    trend = interval == "bias_aware" and _KSG_TREND[-1] * k < n
+    ks = tuple(f * k for f in _KSG_TREND) if trend else (k,)
+    values = _ksg_value(X, Y, Z, ks, variant, workers)
+    value = values[0]
 
     def part(rows):
-        return _ksg_value(X[rows], Y[rows], None if Z is None else Z[rows], k, variant,
+        return _ksg_value(X[rows], Y[rows], None if Z is None else Z[rows], (k,), variant,
                           workers)[0]
 
     se = _subsample_se(part, n, k, rng)
@@ -349,9 +387,14 @@ def _ksg(X, Y, Z, rng, options):
                                  "scaled to n (Holmes & Nemenman 2019)" if math.isfinite(se)
                else f"not available: parts need at least {max(20, 4 * k)} rows and there "
                     f"are {n} rows"}
+    allowances = ()
+    if trend:
+        d = X.shape[1] + Y.shape[1] + (0 if Z is None else Z.shape[1])
+        allowance, details["ksg_trend"] = _ksg_trend(ks, values, d)
+        allowances = (allowance,)
     return Estimate.from_value(value, standard_error=se, method="ksg",
                                name="mi" if Z is None else "cmi", n_p=n, n_q=n,
-                               details=details)
+                               details=details, allowances=allowances)
 
 
 # -- Gaussian closed form ----------------------------------------------------------------
@@ -491,7 +534,7 @@ MI_METHODS = {
     "ksg": MIMethod("ksg", "Kraskov–Stögbauer–Grassberger kNN estimator 1 or 2 (max-norm, "
                     "k neighbours); Frenzel–Pompe with Z", _ksg, conditional=True,
                     min_rows=_ksg_rows, marginals="standardize",
-                    options=("k", "variant", "workers")),
+                    options=("k", "variant", "workers", "interval")),
     "gaussian": MIMethod("gaussian", "closed form under joint normality (canonical "
                          "correlations), unbiased log-determinants; Gaussian copula with "
                          "marginals='ranks'", _gaussian, conditional=True,

@@ -314,3 +314,19 @@ def test_ksg_workers_give_the_same_numbers():
     a = dv.mutual_information(x, y, method="ksg", rng=0)
     b = dv.mutual_information(x, y, method="ksg", rng=0, workers=2)
     assert a.value == b.value and a.standard_error == b.standard_error
+
+
+def test_ksg_interval_allows_for_the_bias_trend():
+    """In 10-D KSG is biased low; the trend over k, 2k, 4k opens the interval upwards."""
+    x, y, truth = _correlated(3000, 5, 0.6, np.random.default_rng(12))
+    est = dv.mutual_information(x, y, method="ksg", k=3, rng=0)
+    plain = dv.mutual_information(x, y, method="ksg", k=3, rng=0, interval="sampling")
+    assert est.value == plain.value < truth - 4 * plain.standard_error  # biased low
+    trend = est.details["ksg_trend"]
+    assert trend["ks"] == [3, 6, 12] and trend["values"][0] > trend["values"][-1]
+    (a,) = est.allowances
+    assert a.source == "ksg_trend" and a.above > 0 and a.below == 0
+    assert est.confidence_interval[0] < truth < est.confidence_interval[1]
+    lo, hi = plain.confidence_interval
+    assert lo == pytest.approx(plain.value - 1.96 * plain.standard_error, rel=1e-3)
+    assert hi < truth

@@ -182,8 +182,12 @@ def _heatmap(by, tasks, methods, sizes):
                 M[i, j] = np.mean(ok)
     truths = np.array([get_mi_task(t).mutual_information for t in tasks])
     fig, ax = plt.subplots(figsize=(1.0 * len(methods) + 5, 0.28 * len(tasks) + 2))
-    ratio = np.log(M / truths[:, None]) / math.log(FACTOR)
-    ax.imshow(np.clip(ratio, -3, 3), cmap="RdBu_r", vmin=-3, vmax=3, aspect="auto")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.log(M / truths[:, None]) / math.log(FACTOR)
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("0.6")  # mean <= 0 (a bound below zero) or not run: grey, never "solved"
+    ax.imshow(np.ma.masked_invalid(np.clip(ratio, -3, 3)), cmap=cmap, vmin=-3, vmax=3,
+              aspect="auto")
     for i in range(len(tasks)):
         for j in range(len(methods)):
             if np.isfinite(M[i, j]):
@@ -192,7 +196,7 @@ def _heatmap(by, tasks, methods, sizes):
     ax.set_yticks(range(len(tasks)), [f"{t} ({v:.2f})" for t, v in zip(tasks, truths)],
                   fontsize=6)
     ax.set_title(f"Beyond Normal, N = {n}: mean estimate (colour: log ratio to the truth in "
-                 f"units of log {FACTOR}; white = solved band centre)", fontsize=8)
+                 f"units of log {FACTOR}; white = the truth; grey = mean <= 0)", fontsize=8)
     fig.tight_layout()
     fig.savefig(OUT / "mutual_information.png", dpi=130)
     plt.close(fig)

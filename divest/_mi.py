@@ -55,11 +55,9 @@ class MIMethod:
 
 
 def _as_2d(x, name):
-    if hasattr(x, "to_numpy"):  # pandas
-        x = x.to_numpy()
-    arr = check_finite_array(x, name, ndim=(1, 2))
+    from .estimators._common import as_2d
     # C order: pandas frames come column-major, and the sums must not depend on it
-    return np.ascontiguousarray(arr[:, None] if arr.ndim == 1 else arr)
+    return np.ascontiguousarray(as_2d(x, name, min_n=1))
 
 
 def _check_columns(arr, name):
@@ -187,7 +185,7 @@ def _mutual_information(X, Y, Z, method, rng, options):
         return _run(method, X, Y, Z, rng, options)
     from . import _policy
     ctx = _policy.MIContext(n=X.shape[0], dx=X.shape[1], dy=Y.shape[1],
-                            conditional=Z is not None, dz=0 if Z is None else Z.shape[1])
+                            dz=0 if Z is None else Z.shape[1])
     rule = _policy.explain(_policy.MI_RULES, ctx)
     options = {**dict(rule.options), **options}
     plan = rule.plan if rule.combine == "max" else rule.plan[:1]
@@ -316,8 +314,9 @@ def _ksg_trend(ks, values, d):
     (:func:`divest.estimators._common.trend_allowance`).
     """
     from .estimators._common import trend_allowance
+    from .estimators._knn._driver import _TREND_GAMMA_OFFSET
     slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
-    gamma = 1.0 / (d + 4.0)
+    gamma = 1.0 / (d + _TREND_GAMMA_OFFSET)
     (below, above), size = trend_allowance(slope, gamma)
     reason = (f"KSG estimates at k = {', '.join(map(str, ks))}: {', '.join(f'{v:.4g}' for v in values)}; "
               f"the bias left at k = {ks[0]} is about the change per doubling of k over "

@@ -198,22 +198,23 @@ def rules_table(rules) -> str:
 
 @dataclass(frozen=True)
 class MIContext:
-    """What the mutual-information policy reads: rows, the two dimensions, a Z."""
+    """What the mutual-information policy reads: rows and the dimensions of X, Y and Z."""
 
     n: int
     dx: int
     dy: int
-    conditional: bool = False
-    dz: int = 0
+    dz: int = 0  # 0: no Z (plain mutual information)
 
     @property
-    def d(self) -> int:
-        return self.dx + self.dy
+    def gaussian_defined(self) -> bool:
+        """Enough rows for the Gaussian form (its ``min_rows`` in the MI method table)."""
+        from ._mi import MI_METHODS
+        return self.n >= MI_METHODS["gaussian"].min_rows(self.dx, self.dy, self.dz, {})
 
 
 MI_RULES = (
-    Rule("gaussian-too-few-rows", lambda c: c.n < c.d + (c.dz if c.conditional else 0) + 3,
-         "fewer rows than d_x + d_y (+ d_z) + 3", ("ksg",),
+    Rule("gaussian-too-few-rows", lambda c: not c.gaussian_defined,
+         "fewer rows than d_x + d_y (+ d_z) + 2", ("ksg",),
          "the sample covariance is singular, so the Gaussian-copula estimate is undefined; "
          "KSG on normal scores needs only more rows than k",
          options=(("marginals", "ranks"), ("k", 1))),

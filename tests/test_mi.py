@@ -217,7 +217,7 @@ def test_knn_on_shuffled_same_rows_would_be_biased():
 
 @pytest.mark.parametrize("ctx,rule", [
     (_policy.MIContext(n=5, dx=2, dy=2), "gaussian-too-few-rows"),
-    (_policy.MIContext(n=10, dx=3, dy=3, conditional=True, dz=3), "gaussian-too-few-rows"),
+    (_policy.MIContext(n=10, dx=3, dy=3, dz=3), "gaussian-too-few-rows"),
     (_policy.MIContext(n=100, dx=2, dy=2), "copula-max"),
     (_policy.MIContext(n=5000, dx=50, dy=50), "copula-max"),
 ])

@@ -239,18 +239,20 @@ def _count_chunk(A, queries, radii):
     return KDTree(A, metric="chebyshev").query_radius(queries, r=radii, count_only=True)
 
 
-def _counts(A, radii, workers):
-    """For each row of A, the number of other rows within max-norm distance ``radii``.
+def _counts(A, radii, workers, rows=None):
+    """For each row of A (or each row of ``rows``), the number of other rows of A within
+    max-norm distance ``radii`` (one radius per queried row).
 
     scikit-learn's KDTree counts about 2.5 times faster than cKDTree here but holds the
     GIL, so with ``workers != 1`` the rows are counted in chunks by joblib processes.
     """
+    Q = A if rows is None else A[rows]
     n_jobs = _n_workers(workers)
-    if n_jobs == 1 or A.shape[0] < 20_000:
-        return _count_chunk(A, A, radii) - 1
+    if n_jobs == 1 or Q.shape[0] < 20_000:
+        return _count_chunk(A, Q, radii) - 1
     from joblib import Parallel, delayed
-    chunks = np.array_split(np.arange(A.shape[0]), n_jobs)
-    out = Parallel(n_jobs=n_jobs)(delayed(_count_chunk)(A, A[c], radii[c]) for c in chunks)
+    chunks = np.array_split(np.arange(Q.shape[0]), n_jobs)
+    out = Parallel(n_jobs=n_jobs)(delayed(_count_chunk)(A, Q[c], radii[c]) for c in chunks)
     return np.concatenate(out) - 1
 
 
@@ -261,43 +263,80 @@ def _n_workers(workers):
     return int(workers)
 
 
-def _ksg_value(X, Y, Z, ks, variant, workers):
-    """KSG estimates for each k of ``ks`` from one joint neighbour search (Kraskov et al.
-    2004; Frenzel & Pompe 2007 with ``Z``)."""
+#: above this many rows, the bias trend (the estimates at 2k and 4k) is evaluated on this
+#: many query rows drawn at random (against all rows); the value at k uses every row
+_TREND_ROWS = 10_000
+
+
+def _ksg_value(X, Y, Z, ks, variant, workers, rng=None):
+    """KSG estimates for each k of ``ks`` (Kraskov et al. 2004; Frenzel & Pompe 2007 with
+    ``Z``).
+
+    The estimate at ``ks[0]`` averages every row's terms.  Those at the larger k only
+    serve the bias trend; above ``_TREND_ROWS`` rows their terms are averaged over a
+    random subset of query rows (neighbours still searched among all rows) and shifted
+    by the full-sample estimate at ``ks[0]`` minus the subset's, so each is an unbiased
+    estimate of its full-sample value whose difference from the estimate at ``ks[0]``
+    has the small variance of a paired difference.
+    """
     from scipy.spatial import cKDTree
     blocks = (X, Y) if Z is None else (X, Y, Z)
     J = np.hstack(blocks)
     n = J.shape[0]
-    dist, idx = cKDTree(J).query(J, k=max(ks) + 1, p=np.inf, workers=workers)
-    if not np.all(dist[:, ks[0]] > 0):
-        eps = dist[:, ks[0]]
+    tree = cKDTree(J)
+    dist, idx = tree.query(J, k=ks[0] + 1, p=np.inf, workers=workers)
+    eps = dist[:, ks[0]]
+    if not np.all(eps > 0):
         i = int(np.argmin(eps))
         raise ValueError(f"ksg: row {i} has {ks[0]} or more exact duplicates in (X, Y): the "
                          f"KSG estimator needs continuous data (distinct rows); got "
                          f"{int(np.sum(eps == 0))} such rows of {n}")
-    return [_ksg_one(X, Y, Z, k, variant, workers, dist[:, k], idx[:, 1:k + 1], n)
-            for k in ks]
+    terms = _ksg_terms(X, Y, Z, ks[0], variant, workers, eps, idx[:, 1:], None)
+    values = [_ksg_constant(ks[0], variant, Z, n) - terms.mean()]
+    if len(ks) == 1:
+        return values
+    rows = None
+    if n > _TREND_ROWS:
+        rows = np.sort(rng.choice(n, _TREND_ROWS, replace=False))
+        dist, idx = tree.query(J[rows], k=ks[-1] + 1, p=np.inf, workers=workers)
+        shift = terms.mean() - terms[rows].mean()
+    else:
+        dist, idx = tree.query(J, k=ks[-1] + 1, p=np.inf, workers=workers)
+        shift = 0.0
+    for k in ks[1:]:
+        t = _ksg_terms(X, Y, Z, k, variant, workers, dist[:, k], idx[:, 1:k + 1], rows)
+        values.append(_ksg_constant(k, variant, Z, n) - (t.mean() + shift))
+    return values
 
 
-def _ksg_one(X, Y, Z, k, variant, workers, eps, nbr, n):
+def _ksg_constant(k, variant, Z, n):
+    if Z is not None:
+        return special.digamma(k)
+    if variant == 1:
+        return special.digamma(k) + special.digamma(n)
+    return special.digamma(k) - 1.0 / k + special.digamma(n)
+
+
+def _ksg_terms(X, Y, Z, k, variant, workers, eps, nbr, rows):
+    """Per-row terms of KSG (the estimate is a constant minus their mean) for the rows
+    ``rows`` (all rows if None), whose joint k-th neighbour distances are ``eps`` and
+    neighbour indices ``nbr`` (k columns)."""
     if Z is None:
         if variant == 1:
             r = np.nextafter(eps, 0.0)
-            nx, ny = _counts(X, r, workers), _counts(Y, r, workers)
-            terms = special.digamma(nx + 1) + special.digamma(ny + 1)
-            return special.digamma(k) + special.digamma(n) - terms.mean()
-        ex = np.abs(X[nbr] - X[:, None, :]).max(axis=(1, 2))
-        ey = np.abs(Y[nbr] - Y[:, None, :]).max(axis=(1, 2))
-        nx = _counts(X, np.nextafter(ex, np.inf), workers)
-        ny = _counts(Y, np.nextafter(ey, np.inf), workers)
-        terms = special.digamma(nx) + special.digamma(ny)
-        return special.digamma(k) - 1.0 / k + special.digamma(n) - terms.mean()
+            nx, ny = _counts(X, r, workers, rows), _counts(Y, r, workers, rows)
+            return special.digamma(nx + 1) + special.digamma(ny + 1)
+        Xq, Yq = (X, Y) if rows is None else (X[rows], Y[rows])
+        ex = np.abs(X[nbr] - Xq[:, None, :]).max(axis=(1, 2))
+        ey = np.abs(Y[nbr] - Yq[:, None, :]).max(axis=(1, 2))
+        nx = _counts(X, np.nextafter(ex, np.inf), workers, rows)
+        ny = _counts(Y, np.nextafter(ey, np.inf), workers, rows)
+        return special.digamma(nx) + special.digamma(ny)
     r = np.nextafter(eps, 0.0)
-    nxz = _counts(np.hstack([X, Z]), r, workers)
-    nyz = _counts(np.hstack([Y, Z]), r, workers)
-    nz = _counts(Z, r, workers)
-    terms = special.digamma(nxz + 1) + special.digamma(nyz + 1) - special.digamma(nz + 1)
-    return special.digamma(k) - terms.mean()
+    nxz = _counts(np.hstack([X, Z]), r, workers, rows)
+    nyz = _counts(np.hstack([Y, Z]), r, workers, rows)
+    nz = _counts(Z, r, workers, rows)
+    return special.digamma(nxz + 1) + special.digamma(nyz + 1) - special.digamma(nz + 1)
 
 
 #: the bias trend over k, 2k, 4k assumes a rate (k/n)^gamma, gamma = 1/(d + 4), as
@@ -329,26 +368,37 @@ def _ksg_trend(ks, values, d):
 def _parts(n, k):
     """Numbers b of disjoint parts whose spread gives the KSG standard error.
 
-    2-5 parts up to 20,000 rows; above, parts of about 10,000 and 5,000 rows (cheaper,
-    and more degrees of freedom).  Parts keep at least ``max(20, 4 k)`` rows.
+    2-5 parts up to 20,000 rows; above, parts of about 5,000 rows (cheaper than one
+    estimate on all rows, and more degrees of freedom).  Parts keep at least
+    ``max(20, 4 k)`` rows.
     """
-    bs = (2, 3, 4, 5) if n <= 20_000 else (n // 10_000, n // 5_000)
+    bs = (2, 3, 4, 5) if n <= 20_000 else (n // 5_000,)
     return tuple(b for b in bs if n // b >= max(20, 4 * k))
 
 
-def _subsample_se(estimate, n, k, rng):
+def _subsample_se(estimate, n, k, rng, n_jobs=1):
     """Standard error of an estimate at n rows from its spread over disjoint parts.
 
     For each b of :func:`_parts` the rows are split at random into b parts; the
     variance of the b part estimates, times ``(n / b) / n``, estimates the variance at
     n rows (the variance of KSG scales like 1/n; Holmes & Nemenman 2019).  The
-    estimates are pooled with weights b - 1 (their degrees of freedom).
+    estimates are pooled with weights b - 1 (their degrees of freedom).  With
+    ``n_jobs > 1`` the parts are estimated by joblib processes (same splits, same result).
     """
+    splits = [np.array_split(rng.permutation(n), b) for b in _parts(n, k)]
+    flat = [p for parts in splits for p in parts]
+    if n_jobs > 1 and len(flat) > 1:
+        from joblib import Parallel, delayed
+        vals = Parallel(n_jobs=n_jobs)(delayed(estimate)(p) for p in flat)
+    else:
+        vals = [estimate(p) for p in flat]
     num = den = 0.0
-    for b in _parts(n, k):
-        parts = np.array_split(rng.permutation(n), b)
-        vals = np.array([estimate(p) for p in parts])
-        num += (b - 1) * vals.var(ddof=1) / b
+    start = 0
+    for parts in splits:
+        b = len(parts)
+        v = np.array(vals[start:start + b])
+        start += b
+        num += (b - 1) * v.var(ddof=1) / b
         den += b - 1
     return math.sqrt(num / den) if den else math.nan
 
@@ -373,14 +423,18 @@ def _ksg(X, Y, Z, rng, options):
                          f"shape {X.shape}")
     trend = interval == "bias_aware" and _KSG_TREND[-1] * k < n
     ks = tuple(f * k for f in _KSG_TREND) if trend else (k,)
-    values = _ksg_value(X, Y, Z, ks, variant, workers)
+    values = _ksg_value(X, Y, Z, ks, variant, workers, rng)
     value = values[0]
+
+    # above 20,000 rows the parts (about 5,000 rows each) go to joblib processes
+    n_jobs = _n_workers(workers) if n > 20_000 else 1
+    inner = 1 if n_jobs > 1 else workers
 
     def part(rows):
         return _ksg_value(X[rows], Y[rows], None if Z is None else Z[rows], (k,), variant,
-                          workers)[0]
+                          inner)[0]
 
-    se = _subsample_se(part, n, k, rng)
+    se = _subsample_se(part, n, k, rng, n_jobs)
     details = {"k": k, "variant": variant,
                "standard_error": "spread of the estimate over disjoint parts of the rows, "
                                  "scaled to n (Holmes & Nemenman 2019)" if math.isfinite(se)

@@ -310,10 +310,44 @@ def test_gaussian_says_what_it_assumes():
 
 
 def test_ksg_workers_give_the_same_numbers():
-    x, y, _ = _correlated(20_000, 1, 0.5, np.random.default_rng(11))
+    """Above 20,000 rows the counts and the parts of the SE go to joblib processes."""
+    x, y, _ = _correlated(24_000, 1, 0.5, np.random.default_rng(11))
     a = dv.mutual_information(x, y, method="ksg", rng=0)
     b = dv.mutual_information(x, y, method="ksg", rng=0, workers=2)
     assert a.value == b.value and a.standard_error == b.standard_error
+    assert a.confidence_interval == b.confidence_interval
+
+
+def _ksg1_row_terms(X, Y, k):
+    """Per-row terms psi(n_x + 1) + psi(n_y + 1) of KSG estimator 1, by brute force."""
+    J = np.hstack([X, Y])
+    out = []
+    for i in range(len(X)):
+        eps = np.sort(_maxdist(J, i))[k - 1]
+        out.append(special.digamma(np.sum(_maxdist(X, i) < eps) + 1)
+                   + special.digamma(np.sum(_maxdist(Y, i) < eps) + 1))
+    return np.array(out)
+
+
+def test_ksg_trend_from_a_subset_of_query_rows(monkeypatch):
+    """Above _TREND_ROWS rows the estimates at 2k and 4k average a random subset of query
+    rows (neighbours among all rows), shifted by the full-sample estimate at k minus the
+    subset's; the value at k uses every row."""
+    x, y, _ = _correlated(400, 2, 0.6, np.random.default_rng(13))
+    n, ks = len(x), (3, 6, 12)
+    terms = {k: _ksg1_row_terms(x, y, k) for k in ks}
+    const = {k: special.digamma(k) + special.digamma(n) for k in ks}
+    full = _mi._ksg_value(x, y, None, ks, 1, 1)
+    for k, v in zip(ks, full):
+        assert v == pytest.approx(const[k] - terms[k].mean(), abs=1e-10)
+    monkeypatch.setattr(_mi, "_TREND_ROWS", 150)
+    part = _mi._ksg_value(x, y, None, ks, 1, 1, np.random.default_rng(5))
+    rows = np.sort(np.random.default_rng(5).choice(n, 150, replace=False))
+    shift = terms[3].mean() - terms[3][rows].mean()
+    assert part[0] == full[0]
+    for k, v in zip(ks[1:], part[1:]):
+        assert v == pytest.approx(const[k] - terms[k][rows].mean() - shift, abs=1e-10)
+        assert v != pytest.approx(full[ks.index(k)], abs=1e-12)  # a subset, not all rows
 
 
 def test_ksg_interval_allows_for_the_bias_trend():

@@ -6,6 +6,23 @@ quadrature in 1-D otherwise).  Tests, benchmarks and ``divest crosscheck`` use t
 For five 1-D pairs it also carries *independent* values computed outside divest by
 arbitrary-precision quadrature (``ReferencePair.independent``).
 
+Beside these standard pairs (:func:`pairs`) it holds *hard* pairs (:func:`hard_pairs`),
+the data on which sample estimators fail quietly (issue 16), each with exact values checked
+independently in ``tests/test_hard_pairs.py``:
+
+* heavy tails: multivariate Student t (nu = 3, 5, 10) against N(0, I) and t_3 against t_10
+  both ways, in d = 1, 3, 10 (``t5-normal-d3``, ``t3-t10-d10``, ...), exact by the radial
+  reduction to the laws of :math:`|X|^2` and 1-D quadrature;
+* high dimension: Gaussian mean shift, scale change and AR(1) correlation in d = 25, 50, 100
+  with KL between 0.9 and 4.7 (``gauss-shift-d50``, ...), closed forms;
+* log-normals (``lognormal-1-2``, ``lognormal-d3``), whose values are those of the normals;
+* ties: normals rounded to a grid (:class:`Rounded`; ``rounded-normal-1-2``,
+  ``rounded0.1-shift-d2``, ``rounded1-shift-d2``), whose truth is the divergence of the
+  discrete laws, summed over the grid;
+* a far-away small mixture component (``mixture-far-d1``, ``mixture-far-d2``).
+
+:func:`get_pair` finds both kinds; :func:`pairs` lists only the standard ones.
+
 It also holds mutual-information benchmark tasks, joint distributions of (X, Y) with exact
 I(X; Y) (:class:`MITask`, :func:`mi_tasks`, :func:`get_mi_task`): the 40 tasks of the
 Beyond Normal benchmark (Czyż et al. 2023) and the correlated-Gaussian staircase of
@@ -16,12 +33,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from typing import Callable
 
 import numpy as np
 from scipy import stats
 
 from . import _names
+from ._hard_pairs import LogNormal, Rounded, hard_pair_specs
 from ._mi_tasks import (
     STAIRCASE_MI, MITask, get_mi_task, mi_tasks, staircase_schedule, staircase_task,
 )
@@ -30,9 +49,9 @@ from ._validation import check_positive_int, check_rng
 from .distributions import Mixture, ParallelLines, dimension
 from .exact import _best_exact
 
-__all__ = ["DEFAULT_PAIR", "MITask", "ReferencePair", "STAIRCASE_MI", "STANDARD_NAMES",
-           "get_mi_task", "get_pair", "mi_tasks", "pairs", "parallel_lines",
-           "staircase_schedule", "staircase_task"]
+__all__ = ["DEFAULT_PAIR", "LogNormal", "MITask", "ReferencePair", "Rounded", "STAIRCASE_MI",
+           "STANDARD_NAMES", "get_mi_task", "get_pair", "hard_pairs", "mi_tasks", "pairs",
+           "parallel_lines", "staircase_schedule", "staircase_task"]
 
 #: the divergences evaluated on every reference pair (where they apply)
 STANDARD_NAMES = (
@@ -131,6 +150,11 @@ class ReferencePair:
         Gaussians :math:`\int p^a q^{1-a}` is finite only while
         :math:`a\Sigma_P^{-1} + (1-a)\Sigma_Q^{-1}` is positive definite, there for
         :math:`a < 2.25`.
+    exact_method : callable or None
+        For pairs whose distributions divest's closed forms and 1-D quadrature do not
+        cover (the hard pairs: multivariate t, rounded data, a 2-D mixture, log-normals):
+        ``exact_method(label)`` returns the exact :class:`~divest.Estimate` of the
+        divergence ``label`` or None; :meth:`exact` asks it first.
 
     Examples
     --------
@@ -151,6 +175,7 @@ class ReferencePair:
     ratio_bounded: bool | None = None
     log_ratio_variance_finite: bool | None = None
     chi2_variance_finite: bool | None = None
+    exact_method: Callable[[str], Estimate | None] | None = field(default=None, repr=False)
 
     @property
     def facts(self):
@@ -168,8 +193,14 @@ class ReferencePair:
         return dimension(self.P)
 
     def exact(self, name: str, **params) -> Estimate | None:
-        """Exact value of one divergence (closed form or quadrature), or None if unavailable."""
-        return _best_exact(self.P, self.Q, _names.resolve(name, **params).label)
+        """Exact value of one divergence (the pair's ``exact_method``, else a closed form or
+        1-D quadrature), or None if unavailable."""
+        label = _names.resolve(name, **params).label
+        if self.exact_method is not None:
+            est = self.exact_method(label)
+            if est is not None:
+                return est
+        return _best_exact(self.P, self.Q, label)
 
     @cached_property
     def exact_estimates(self) -> dict[str, Estimate]:
@@ -289,17 +320,59 @@ def pairs() -> tuple[str, ...]:
     return tuple(_PAIRS)
 
 
+@cache
+def _hard() -> dict[str, ReferencePair]:
+    """The hard pairs, built on first use."""
+    out = {}
+    for spec in hard_pair_specs():
+        src = spec["independent_from"]
+        bounded, finite, chi2_finite = spec["facts"]
+        out[spec["name"]] = ReferencePair(
+            spec["name"], spec["description"], spec["P"], spec["Q"],
+            independent=dict(_INDEPENDENT[src]) if src else {}, ratio_bounded=bounded,
+            log_ratio_variance_finite=finite, chi2_variance_finite=chi2_finite,
+            exact_method=spec["exact_method"])
+    return out
+
+
+def hard_pairs() -> tuple[str, ...]:
+    """Names of the hard reference pairs: heavy tails, high dimension, ties, far components.
+
+    They are kept apart from :func:`pairs` (which the tests and the golden snapshot run
+    over); :func:`get_pair` finds both.  See the module docstring for the list.  Exact
+    values are available for at least ``kl`` on every pair (``pair.values``); divergences
+    that cannot be computed reliably for a pair are absent from its values.
+
+    Examples
+    --------
+    >>> from divest import reference
+    >>> "t5-normal-d3" in reference.hard_pairs(), "t5-normal-d3" in reference.pairs()
+    (True, False)
+    >>> pair = reference.get_pair("t5-normal-d3")
+    >>> pair.dim, round(pair.values["kl"], 4), pair.values["pearson"]
+    (3, 0.4208, inf)
+    >>> X, Y = pair.sample(10, rng=0)
+    >>> X.shape, Y.shape
+    ((10, 3), (10, 3))
+    """
+    return tuple(_hard())
+
+
 def get_pair(name: str = DEFAULT_PAIR) -> ReferencePair:
-    """The reference pair called ``name`` (see :func:`pairs`).
+    """The reference pair called ``name``, standard (:func:`pairs`) or hard (:func:`hard_pairs`).
 
     Raises
     ------
     ValueError
         Unknown name; the message lists the valid ones.
     """
-    if name not in _PAIRS:
-        raise ValueError(f"unknown reference pair {name!r}; available: {', '.join(_PAIRS)}")
-    return _PAIRS[name]
+    if name in _PAIRS:
+        return _PAIRS[name]
+    hard = _hard()
+    if name not in hard:
+        raise ValueError(f"unknown reference pair {name!r}; available: {', '.join(_PAIRS)}; "
+                         f"hard pairs: {', '.join(hard)}")
+    return hard[name]
 
 
 def parallel_lines(theta: float) -> ReferencePair:

@@ -207,9 +207,18 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
           :math:`\mathbb{E}_{P,\mathrm{te}}[\log\hat r] - \log\mathbb{E}_{Q,\mathrm{te}}[\hat r]`:
           the plain held-out log-likelihood of the paper ignores the constraint on
           new points of Y and picks bandwidths so small that it fails there.
-    model : "auto", "logistic", "spline", "boosting", "mlp" or a scikit-learn classifier
-        Classifier route only.  ``"logistic"``: standardise, degree-2 polynomial
+    model : "auto", "linear", "logistic", "radial", "spline", "boosting", "mlp" or a scikit-learn classifier
+        Classifier route only.  ``"linear"``: standardise, L2-penalised logistic
+        regression (C = 1) on the coordinates (exact for Gaussians that differ in
+        the mean only, and well determined in any dimension); ``"logistic"``:
+        standardise, degree-2 polynomial
         features, standardise, L2-penalised logistic regression (C = 1);
+        ``"radial"``: standardise, then the coordinates, their squares and a cubic
+        spline in :math:`\log(1 + \lVert z\rVert^2/d)` (5 quantile knots, linear
+        beyond), standardise, logistic regression with C = 10
+        (:class:`~divest.estimators._ratio._radial.RadialFeatures`: diagonal Gaussian
+        pairs exactly, elliptical heavy-tailed pairs such as a multivariate t against
+        a normal up to the spline; 2d + 7 features, so usable in d = 25-100);
         ``"spline"``: an additive logistic model (a GAM, Hastie & Tibshirani 1990)
         on normal scores,
 
@@ -232,7 +241,7 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         MLPClassifier with two hidden layers of 32 units, L2 penalty 0.01, 200
         epochs of Adam (no early stopping: scikit-learn's stops on validation
         accuracy, which is flat for overlapping classes); ``"auto"``: the one of
-        these four with the smallest out-of-fold log-loss (the spline model only
+        these six with the smallest out-of-fold log-loss (the spline model only
         in dimension d <= 10: in higher dimension its 8 d features cost more
         than they add), compared on at most ``select_max`` points (a random
         subsample, in the proportion n : m, when n + m is larger; the chosen

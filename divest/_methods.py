@@ -7,6 +7,8 @@ methods x divergences table (:func:`methods_table`).  A method declares
 
 * ``supports(spec)``: ``None`` if it estimates the divergence, else one sentence why
   not;
+* ``auto_supports(spec)`` (optional): the same for ``method="auto"``, which may
+  withhold names that the method estimates but auto's rules were not measured on;
 * ``requires(P, Q, spec)`` (distribution methods): ``None`` if the pair has what the
   method needs (1-D densities, a sampler...), else why not;
 * ``claim(spec, facts)``: whether its 95% interval is claimed on a pair with the given
@@ -33,6 +35,9 @@ KNN_KL_NAMES = ("kl", "reverse_kl", "jeffreys")
 #: Hellinger and Bhattacharyya, 2 for Pearson, -1 for Neyman
 KNN_CHERNOFF_NAMES = ("alpha", "renyi", "tsallis", "squared_hellinger", "bhattacharyya",
                       "pearson", "neyman")
+#: names computed from nearest-neighbour entropies of P, Q and their mixture
+#: M = pi P + (1 - pi) Q: JS_pi = H(M) - pi H(P) - (1 - pi) H(Q), gan = 2 JS - log 4
+KNN_JS_NAMES = ("js", "js_weighted", "gan")
 #: names the one-sample kNN form estimates (samples of P, the density of Q)
 KNN_ONE_SAMPLE_NAMES = ("kl",)
 #: distances between samples computed by divest.ipm
@@ -86,6 +91,9 @@ class Method:
     lower_bound: bool = False
     opt_in: bool = False  # crosscheck runs it only when asked (cost)
     smoother: bool = False  # ratio capped by sample geometry or a kernel
+    #: which of the supported names ``method="auto"`` may give the method (``None``: all
+    #: of them); same signature as ``supports``
+    auto_supports: Callable | None = None
 
 
 # -- supports ------------------------------------------------------------------------
@@ -105,11 +113,21 @@ def _density_based(spec):
 
 
 def _knn(spec):
-    if spec.base in KNN_KL_NAMES + KNN_CHERNOFF_NAMES:
+    if spec.base in KNN_KL_NAMES + KNN_CHERNOFF_NAMES + KNN_JS_NAMES:
         return None
     return _not_ipm(spec) or (
-        "not a function of a mean of log-ratios or of a Chernoff coefficient "
-        "int p^a q^(1-a), the quantities nearest neighbours estimate")
+        "not a function of a mean of log-ratios, of a Chernoff coefficient "
+        "int p^a q^(1-a) or of the entropies of P, Q and their mixture, the quantities "
+        "nearest neighbours estimate (knn estimates "
+        f"{', '.join(KNN_KL_NAMES + KNN_CHERNOFF_NAMES + KNN_JS_NAMES)})")
+
+
+def _knn_auto(spec):
+    if spec.base in KNN_JS_NAMES:
+        return ("the kNN mixture-entropy estimate of the JS names is not an auto candidate: "
+                "auto's kNN rule was chosen on measurements of the KL-type and Chernoff "
+                "names (benchmarks/results/knn_js.md measures JS)")
+    return _knn(spec)
 
 
 def _f_only(spec):
@@ -171,8 +189,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            _quadrature_spec, _requires_quadrature),
     Method("monte_carlo", "distributions", "sample mean of the integrand under Q (or P)",
            _density_based, _requires_monte_carlo),
-    Method("knn", "samples", "nearest-neighbour log-ratio means and Chernoff coefficients",
-           _knn, smoother=True),
+    Method("knn", "samples", "nearest-neighbour log-ratio means, Chernoff coefficients and "
+           "mixture entropies", _knn, smoother=True, auto_supports=_knn_auto),
     Method("classifier", "samples", "cross-fitted probabilistic classifier density ratio",
            _density_based),
     Method("ulsif", "samples", "least-squares kernel density ratio (uLSIF)", _density_based,
@@ -195,6 +213,14 @@ OPT_IN_METHODS = tuple(k for k, m in METHODS.items() if m.opt_in)
 def supports(method: str, spec) -> tuple[bool, str | None]:
     """``(ok, reason)``: whether ``method`` estimates the divergence ``spec``."""
     reason = METHODS[method].supports(spec)
+    return reason is None, reason
+
+
+def auto_supports(method: str, spec) -> tuple[bool, str | None]:
+    """``(ok, reason)``: whether ``method="auto"`` may give ``spec`` to ``method`` (a
+    supported name that the method's ``auto_supports`` does not withhold)."""
+    m = METHODS[method]
+    reason = (m.auto_supports or m.supports)(spec)
     return reason is None, reason
 
 

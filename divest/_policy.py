@@ -70,7 +70,8 @@ class SampleContext:
 
     @property
     def knn(self) -> bool:
-        return _methods.supports("knn", self.spec)[0]
+        """kNN estimates the name and auto may use it (``_methods.auto_supports``)."""
+        return _methods.auto_supports("knn", self.spec)[0]
 
     @property
     def growth(self) -> float:
@@ -111,7 +112,8 @@ SAMPLE_RULES = (
          "method estimates them"),
     Rule("knn-large-sample", lambda c: c.knn and c.d <= KNN_MAX_DIM
          and c.n + c.m >= KNN_MIN_SAMPLES,
-         f"nearest neighbours estimate the name, d <= {KNN_MAX_DIM} and "
+         f"nearest neighbours estimate the name (an auto candidate for it: not the JS "
+         f"names, whose kNN estimate auto has not been measured on), d <= {KNN_MAX_DIM} and "
          f"n + m >= {KNN_MIN_SAMPLES}",
          ("knn",), "in low dimension at this size the kNN bias has shrunk and kNN is "
          "orders of magnitude faster than fitting a classifier"),

@@ -47,6 +47,7 @@ from ._chernoff import ChernoffEvaluator, _chernoff_alpha, _min_k_alpha
 from ._driver import (_DEFAULT_K, _ESTIMATORS, _INTERVALS, _SE, _TIES, _all_identical,
                       _check_k, _check_workers, _run)
 from ._entropy import cross_entropy, entropy
+from ._js import JSEvaluator, _js_pi, _reference_sizes
 from ._kl import KLEvaluator, OneSampleKLEvaluator
 
 __all__ = ["cross_entropy", "entropy", "knn"]
@@ -70,8 +71,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         ``"kl"``, ``"reverse_kl"``, ``"jeffreys"``, ``"alpha"`` (with ``alpha=``),
         ``"renyi"`` or ``"tsallis"`` (with ``alpha=``), ``"squared_hellinger"``,
         ``"bhattacharyya"``,
-        ``"pearson"`` or ``"neyman"``; parameters may also be given in the label, e.g.
-        ``"alpha(alpha=0.5)"``.  Other divergences (``js``, ``tv``, ``gan``, ...) have no
+        ``"pearson"``, ``"neyman"``, ``"js"``, ``"js_weighted"`` (with ``pi=``) or
+        ``"gan"``; parameters may also be given in the label, e.g.
+        ``"alpha(alpha=0.5)"``.  Other divergences (``tv``, ...) have no
         nearest-neighbour estimator here: use :func:`divest.estimators.classifier`.
     k : int, optional
         Neighbour rank of the fixed-k estimators, ``1 <= k < n`` and ``k < m``.  Default 5
@@ -81,7 +83,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     estimator : {"auto", "fixed", "adaptive"}
         For KL-type names, ``"adaptive"`` is the bias-reduced adaptive-k estimator and
         ``"fixed"`` the fixed-k one; ``"auto"`` is ``"adaptive"`` unless ``k`` is given.
-        The alpha family and the one-sample form only have ``"fixed"``.
+        The alpha family, the JS names and the one-sample form only have ``"fixed"``.
     ties : {"raise", "jitter", "adaptive"}
         What to do when a distance the estimator uses is zero (duplicate points), which
         would put :math:`\log 0` into the estimate: ``"raise"`` a ValueError; ``"jitter"``:
@@ -98,7 +100,8 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     workers : int
         Threads of the tree queries (-1: all cores).
     rng : None, int or numpy.random.Generator
-        Randomness of the jackknife blocks and of the jitter.
+        Randomness of the jackknife blocks, of the jitter and of the mixture's reference
+        subsample (JS names with :math:`\pi \ne n/(n+m)`).
     se : {"jackknife", "none"}
         Standard error by the delete-a-block jackknife (see Notes), or none (NaN).
     interval : {"bias_aware", "sampling"}
@@ -115,7 +118,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         ``method="knn"``, ``name`` the canonical label; ``details`` holds ``estimator``,
         ``k`` (or ``adaptive_k``, a summary of the ranks :math:`l_i, k_i`), ``ties``,
         ``ties_policy``, ``workers``, ``d``, ``n``, ``m``, ``se_method``,
-        ``jackknife_blocks`` or ``se_note``, ``interval``, and with the bias-aware
+        ``jackknife_blocks`` or ``se_note``, ``interval``, ``mixture_reference`` (JS
+        names: ``pi``, the sizes ``n_r``, ``m_r`` of the mixture's reference sample and
+        which sample was subsampled, ``None`` if neither), and with the bias-aware
         interval ``bias_trend`` (ranks, their estimates, the change per doubling, γ and
         the allowance) and ``bias_allowance`` (below, above).  ``sample_tails``
         compares the tails of X and Y (generalized-Pareto shapes of the distances
@@ -180,6 +185,31 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     ``bhattacharyya`` :math:`-\log c_{1/2}`, ``pearson`` :math:`c_2-1`, ``neyman``
     :math:`c_{-1}-1`.
 
+    JS names through the entropies of P, Q and the mixture :math:`M_\pi = \pi P +
+    (1-\pi)Q` (:math:`\pi = 1/2` for ``js`` and ``gan``), read at a common radius: with
+    R = X_R ∪ Y_R a sample of the mixture (the pooled sample X ∪ Y when
+    :math:`\pi = n/(n+m)`; otherwise all of the sample that :math:`\pi` under-represents
+    and a random subset of the other, drawn from ``rng``, reported in
+    ``details["mixture_reference"]``), :math:`\varepsilon_i` the distance from
+    :math:`X_i` to its k-th nearest neighbour in :math:`X_R\setminus\{X_i\}`
+    (:math:`n'_i` points) and :math:`c_i` the number of points of :math:`Y_R`
+    (:math:`m'` points) within :math:`\varepsilon_i`,
+
+    .. math:: \widehat{\mathrm{JS}}_\pi = \frac{\pi}{n}\sum_i \big(\psi(k) -
+              \psi(k + c_i) + \psi(n'_i + m' + 1) - \psi(n'_i + 1)\big)
+              + \frac{1-\pi}{m}\sum_j \big(\ldots\big),
+
+    the Y terms alike with the roles of X and Y swapped; ``gan`` is
+    :math:`2\widehat{\mathrm{JS}} - \log 4`.  Each term estimates
+    :math:`\log(p/m_\pi)` at the point (the Kozachenko–Leonenko estimates of p and of
+    the mixture density in one ball, whose volume cancels, as in Kraskov et al.'s
+    mutual-information estimator); it is consistent with k fixed, has mean exactly 0
+    when P = Q (any n, m, k, d), and never exceeds its constant, so with R = X ∪ Y the
+    value is at most :math:`H(\pi) + 1/(2(n+m))` (:math:`H(1/2) = \log 2`), reached by
+    separated samples.  Values outside :math:`[0, H(\pi)]` are reported as they are
+    and the interval is clipped to the range.  Derivation and references:
+    :mod:`divest.estimators._knn._js`.
+
     One-sample form (Pérez-Cruz, 2008) when Y is a distribution with density q:
     :math:`\hat D_{KL} = -\hat H(X) - \frac1n\sum_i \log q(X_i)` with :math:`\hat H` the
     Kozachenko–Leonenko entropy (:func:`entropy`); infinite if some :math:`q(X_i) = 0`.
@@ -233,7 +263,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     Cost: one kd-tree per sample and one query of k + 4 neighbours per pair of samples
     (adaptive: 6, and 40 at the points whose ball holds more), then vectorised work on
     these tables; :math:`O((n+m)\log(n+m))` for small d.  The jackknife costs a few
-    times the estimate, Jeffreys twice KL (both directions).  Timings:
+    times the estimate, Jeffreys twice KL (both directions), the JS names two to three
+    times KL (an own-sample and an other-sample table for each of X and Y; the counts
+    are exact, re-querying the points whose ball holds more than the table).  Timings:
     ``docs/tables/accuracy.rst``.
 
     References
@@ -241,6 +273,11 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     Q. Wang, S. R. Kulkarni, S. Verdú (2009), Divergence estimation for multidimensional
     densities via k-nearest-neighbor distances, IEEE Trans. Inf. Theory 55(5), 2392–2405.
     B. Póczos, J. Schneider (2011), On the estimation of alpha-divergences, AISTATS.
+    L. F. Kozachenko, N. N. Leonenko (1987), Sample estimate of the entropy of a random
+    vector, Problems Inform. Transmission 23(2).  A. Kraskov, H. Stögbauer,
+    P. Grassberger (2004), Estimating mutual information, Phys. Rev. E 69.  W. Gao, S. Oh,
+    P. Viswanath (2018), Demystifying fixed k-nearest neighbor information estimators,
+    IEEE Trans. Inf. Theory 64(8).
     F. Pérez-Cruz (2008), Kullback–Leibler divergence estimation of continuous
     distributions, IEEE ISIT.  B. Efron, C. Stein (1981), The jackknife estimate of
     variance, Ann. Statist. 9(3).
@@ -341,6 +378,23 @@ def _knn_iv(X, Y, name, k, estimator, ties, workers, rng, se, interval, params, 
             kk = _check_k(k, n=n, m=m, shapes=shapes)
         return _KnnArgs(X, Y, spec, KLEvaluator, mode, kk, ties, workers, rng, se, interval, s)
 
+    if JSEvaluator.supports(spec):
+        if estimator == "adaptive":
+            raise ValueError(f"estimator='adaptive' exists for kl, reverse_kl and jeffreys "
+                             f"only; name={spec.label!r} uses the fixed-k mixture-entropy "
+                             "estimator (estimator='fixed' or 'auto')")
+        kk = _check_k(k, n=n, m=m, shapes=shapes)
+        n_r, m_r = _reference_sizes(n, m, _js_pi(spec))
+        if kk >= min(n_r, m_r):
+            raise ValueError(
+                f"k={kk} is too large for name={spec.label!r} with samples of shape "
+                f"{' and '.join(shapes)}: the mixture's sample (weight pi = "
+                f"{_js_pi(spec):g}) has n_r={n_r} points of X and m_r={m_r} of Y; need "
+                f"k < min(n_r, m_r) (more points of the under-represented sample, or a "
+                "smaller k)")
+        return _KnnArgs(X, Y, spec, JSEvaluator, "fixed", kk, ties, workers, rng, se,
+                        interval, s)
+
     alpha = _chernoff_alpha(spec)
     if estimator == "adaptive":
         raise ValueError(f"estimator='adaptive' exists for kl, reverse_kl and jeffreys "
@@ -379,11 +433,19 @@ def _knn(X, Y, spec, family, mode, k, ties, workers, rng, se, interval, s):
     m = Y.shape[0]
     if family is KLEvaluator:
         ev = family(spec, mode=mode, k=k, d=d, se=se, workers=workers, trend=trend)
+    elif family is JSEvaluator:  # draws the mixture's sample from rng
+        ev = family(spec, n=n, m=m, k=k, d=d, se=se, workers=workers, trend=trend, rng=rng)
     else:
         ev = family(spec, k=k, d=d, se=se, workers=workers, trend=trend)
     value, se_value, details, allowances = _run(ev, [X, Y], ties=ties, rng=rng, se=se)
     details = {"estimator": ev.estimator, "k": k, **details, "workers": workers, "d": d,
                "n": n, "m": m, "interval": interval}
+    if family is JSEvaluator:
+        details["mixture_reference"] = ev.reference_info
+        if trend and "bias_trend" not in details and math.isfinite(se_value):
+            details["bias_trend"] = {"note": f"no bias trend: rank {4 * k} needs more points "
+                                             "in the mixture's sample"}
+            details["bias_allowance"] = compose(())
     details["sample_tails"] = sample_tails(X, Y)
     if trend and math.isfinite(value):
         above, note = unbounded_tail_side(spec, details["sample_tails"])
@@ -436,10 +498,11 @@ def _separation_gap(X, Y, workers):
 
 
 def _singular_value(spec):
-    """The divergence of mutually singular P, Q: f(0) + f'(inf) (mapped for Rényi types)."""
+    """The divergence of mutually singular P, Q: f(0) + f'(inf) (mapped for Rényi types;
+    0 for gan, whose f(1) = -log 4 is not subtracted: D_f = E_Q f(p/q))."""
     fd = spec.fd if spec.is_f else spec.alpha_fd
     with np.errstate(all="ignore"):
-        sv = fd.f_zero + fd.f_infinity - fd.f_one
+        sv = fd.f_zero + fd.f_infinity
     if not spec.is_f:
         sv = float(spec.from_alpha_value(sv)[0])
     return float(sv) if not math.isnan(sv) else math.inf

@@ -24,16 +24,19 @@ class _Neighbours:
     One query at ``k`` neighbours (``k + 1`` when ``A`` is the reference set itself, whose
     own point is masked by index, which stays correct with duplicates) is kept as the base
     table; :meth:`view` evaluates statistics on it for any subset of alive reference
-    points.  Rows the table cannot answer are re-queried with more neighbours (at least
-    4x); these longer tables are kept as extra chunks for the next calls (the jackknife
-    replicates).
+    points.  ``own`` (with ``self_query``) gives the reference index of each query row
+    (-1: the row is not a reference point), for query points that are only partly the
+    reference set (a sample against its subsample, :mod:`._js`).  Rows the table cannot
+    answer are re-queried with more neighbours (at least 4x); these longer tables are
+    kept as extra chunks for the next calls (the jackknife replicates).
     """
 
-    def __init__(self, tree, A, k, *, self_query, workers):
+    def __init__(self, tree, A, k, *, self_query, workers, own=None):
         self.tree = tree
         self.A = A
         self.N = int(tree.n)
         self.self_query = self_query
+        self.own = own
         self.workers = workers
         k0 = max(1, min(int(k) + int(self_query), self.N))
         D, I = self._query(None, k0)
@@ -52,6 +55,8 @@ class _Neighbours:
         valid = I < self.N  # cKDTree marks missing neighbours with index N
         if self.self_query:
             own = np.arange(len(I)) if rows is None else rows
+            if self.own is not None:
+                own = self.own[own]
             valid &= I != own[:, None]
         return valid
 
@@ -129,6 +134,11 @@ class _View:
         return self._run(need, _within_fn, k_min=cap + 2 * _MARGIN, eps=eps, positive=positive,
                          cap=cap)
 
+    def count(self, need, eps):
+        """(count,): the number of alive neighbours within ``eps`` (closed ball), uncapped;
+        rows whose table ends inside the ball are re-queried with 4x the neighbours."""
+        return self._run(need, _count_fn, eps=eps)
+
 
 def _first_positive(D, valid, rank, dist, zero, ok):
     """Where ``zero``, move to the first positive alive distance (rank = #zeros + 1)."""
@@ -184,6 +194,13 @@ def _within_fn(D, valid, exhaustive, eps, positive, cap):
     if exhaustive:
         ok = np.ones(len(D), dtype=bool)
     return (rank, dist, zero), ok
+
+
+def _count_fn(D, valid, exhaustive, eps):
+    count = np.count_nonzero(valid & (D <= eps[:, None]), axis=1)
+    # answered when the table reaches beyond eps (missing neighbours have distance inf)
+    ok = np.ones(len(D), dtype=bool) if exhaustive else D[:, -1] > eps
+    return (count,), ok
 
 
 def _rows(alive, n):

@@ -41,6 +41,9 @@ def _divest_methods():
     return [
         ("divest knn", "kl", lambda X, Y, r: E.knn(X, Y, "kl", rng=r)),
         ("divest knn (fixed k=5)", "kl", lambda X, Y, r: E.knn(X, Y, "kl", k=5, estimator="fixed", rng=r)),
+        # rounded data: dequantised at the detected resolution (the same as "divest knn"
+        # on data without ties)
+        ("divest knn (ties='jitter')", "kl", lambda X, Y, r: E.knn(X, Y, "kl", ties="jitter", rng=r)),
         ("divest classifier", "kl", None),           # from the shared classifier fit
         ("divest kliep", "kl", lambda X, Y, r: E.kliep(X, Y, "kl", rng=r)),
         ("divest variational (dv, quadratic)", "kl",
@@ -358,7 +361,7 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     kl = [r for r in rows if r["divergence"] == "kl"]
-    pairs = sorted({(r["pair"], r["n"]) for r in kl}, key=lambda t: (t[1], PAIRS.index(t[0])))
+    pairs = sorted({(r["pair"], r["n"]) for r in kl}, key=lambda t: (t[1], _pair_key(t[0])))
     methods = sorted({r["method"] for r in kl})
     fig, ax = plt.subplots(figsize=(max(8, 0.6 * len(pairs)), 5))
     for j, m in enumerate(methods):

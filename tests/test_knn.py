@@ -461,8 +461,8 @@ def test_ties_remedies(ties, opts):
     est = knn(X, Y, ties=ties, rng=0, **opts)
     assert est.details["ties"] > 0 and est.details["ties_policy"] == ties
     assert np.isfinite(est.value) and np.isfinite(est.standard_error)
-    if ties == "jitter":
-        assert len(est.details["jitter_scale"]) == 1
+    if ties == "jitter":  # X is rounded to 0.01, Y continuous
+        assert est.details["resolution"] == [[0.01], [None]]
     assert np.isfinite(entropy(X, ties=ties, rng=0).value)
 
 
@@ -493,8 +493,8 @@ def test_ties_adaptive_matches_brute_force():
 
 def test_duplicated_points_remedies():
     """A few duplicated points: ties='adaptive' gives about the estimate without them;
-    ties='jitter' gives a finite number (the jittered atoms have tiny distances, which the
-    estimator reads as very high density: documented)."""
+    ties='jitter' refuses (no coordinate is on a grid: noise of an arbitrary size would set
+    the answer)."""
     pair = get_pair("mean-shift-d1")
     X, Y = pair.sample(3000, rng=9)
     Xd = np.concatenate([X, X[:30]])
@@ -505,10 +505,32 @@ def test_duplicated_points_remedies():
     est = knn(Xd, Yd, ties="adaptive", rng=0)
     assert est.details["ties"] > 0
     assert abs(est.value - clean.value) < 0.5 * clean.standard_error
-    est = knn(Xd, Yd, ties="jitter", rng=0)
-    assert est.details["ties"] > 0 and np.isfinite(est.value)
+    with pytest.raises(ValueError, match=r"ties='jitter'.*no coordinate.*grid.*'adaptive'"):
+        knn(Xd, Yd, ties="jitter", rng=0)
     # with k = 5 a single duplicate never makes the 5th distance zero: nothing to do
     assert knn(Xd, Yd, k=5, se="none").details["ties"] == 0
+
+
+def test_jitter_dequantises_rounded_data_at_their_resolution():
+    """Rounded data: ties='jitter' adds U(-h/2, h/2) at the detected grid step h, which
+    leaves the discretised distributions' KL unchanged, so that is what it estimates; the
+    answer does not depend on the unit of the data."""
+    pair = get_pair("rounded0.1-shift-d2")  # N((.5, .5), I) vs N(0, I) rounded to 0.1
+    truth = pair.values["kl"]
+    X, Y = pair.sample(4000, rng=3)
+    with pytest.raises(ValueError, match="zero nearest-neighbour distance"):
+        knn(X, Y)
+    est = knn(X, Y, ties="jitter", rng=0)
+    assert est.details["resolution"] == [[0.1, 0.1], [0.1, 0.1]]
+    lo, hi = est.confidence_interval
+    assert lo <= truth <= hi
+    assert abs(est.value - truth) < 4 * est.standard_error + 0.03
+    # the same data in other units (x 1000, and shifted) give the same estimate
+    other = knn(1000 * X + 7, 1000 * Y + 7, ties="jitter", rng=0)
+    assert other.details["resolution"] == [[100.0, 100.0], [100.0, 100.0]]
+    assert other.value == pytest.approx(est.value, rel=1e-9, abs=1e-12)
+    # one-sample (X against a distribution) and entropy use the same treatment
+    assert entropy(X, ties="jitter", rng=0).details["resolution"] == [[0.1, 0.1]]
 
 
 def test_all_identical_samples():

@@ -86,22 +86,28 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         The alpha family, the JS names and the one-sample form only have ``"fixed"``.
     ties : {"raise", "jitter", "adaptive"}
         What to do when a distance the estimator uses is zero (duplicate points), which
-        would put :math:`\log 0` into the estimate: ``"raise"`` a ValueError; ``"jitter"``:
-        add Gaussian noise of :math:`10^{-10}` times the per-dimension standard deviation
-        of the pooled samples (drawn from ``rng``) and start again; ``"adaptive"``: at such
+        would put :math:`\log 0` into the estimate: ``"raise"`` a ValueError;
+        ``"jitter"``: for data recorded to a resolution, *dequantise*: each coordinate
+        whose values lie on a grid :math:`a + h\mathbb Z` (detected per coordinate, from
+        the pooled samples or else each sample's own values:
+        :func:`divest.estimators._resolution.resolution`) gets independent
+        :math:`U(-h/2, h/2)` noise (drawn from ``rng``), and the estimator starts again.
+        The dequantised densities are constant on each grid cell, so every divergence
+        between them equals the divergence of the discretised distributions, which is
+        therefore what is estimated, whatever the unit of the data
+        (``details["resolution"]``, ``details["ties_treatment"]``).  Ties that are not
+        on a grid (duplicated rows of continuous data) raise: noise of a size not set by
+        the data would make the estimate depend on that size.  ``"adaptive"``: at such
         a point use the first positive distance and its rank (k is raised until the
         distance is positive; the digamma / Gamma corrections use the raised rank).  The
-        count is reported in ``details["ties"]``.  Atoms make every density-based
-        estimate questionable: the remedies make the number finite, not right.  A few
-        duplicates barely move the ``"adaptive"`` estimate; jittered duplicates have
-        distances of about 1e-10 of the scale, which the estimator reads as a very high
-        density (each adds about :math:`d\log(10^{10})/n` to KL), so for rounded data add
-        noise at the rounding scale yourself.
+        count is reported in ``details["ties"]``.  A few duplicated rows barely move the
+        ``"adaptive"`` estimate; on rounded data it is biased (the distances to the
+        rank-raised neighbours still see the grid).
     workers : int
         Threads of the tree queries (-1: all cores).
     rng : None, int or numpy.random.Generator
-        Randomness of the jackknife blocks, of the jitter and of the mixture's reference
-        subsample (JS names with :math:`\pi \ne n/(n+m)`).
+        Randomness of the jackknife blocks, of the dequantising noise and of the
+        mixture's reference subsample (JS names with :math:`\pi \ne n/(n+m)`).
     se : {"jackknife", "none"}
         Standard error by the delete-a-block jackknife (see Notes), or none (NaN).
     interval : {"bias_aware", "sampling"}

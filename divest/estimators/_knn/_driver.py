@@ -1,5 +1,6 @@
 """The shared driver of the nearest-neighbour estimators: option checks, the ties policy
-(raise, jitter, adaptive), the delete-a-block jackknife and the bias-trend allowance.
+(raise; jitter, i.e. dequantise at the data's resolution; adaptive), the delete-a-block
+jackknife and the bias-trend allowance.
 
 Each family of estimators (KL-type, Chernoff/alpha-type, entropy) is one
 :class:`Evaluator` subclass; :func:`_run` drives any of them through the same steps."""
@@ -14,6 +15,7 @@ import numpy as np
 from ..._result import Allowance, compose
 from ..._validation import _describe, check_positive_int
 from .._common import trend_allowance
+from .._resolution import dequantize, resolution
 from ._neighbours import _MARGIN
 
 _ESTIMATORS = ("auto", "fixed", "adaptive")
@@ -27,8 +29,6 @@ _INTERVALS = ("bias_aware", "sampling")
 _TREND_FACTORS = (1, 2, 4)
 #: the bias trend assumes a rate (k/n)^gamma with gamma = 1/(d + offset) (see knn's Notes)
 _TREND_GAMMA_OFFSET = 4.0
-#: relative size of the noise added by ties="jitter"
-_JITTER = 1e-10
 
 
 def _all_identical(arr, name):
@@ -38,21 +38,13 @@ def _all_identical(arr, name):
                          "no density)")
 
 
-def _jitter(arrays, rng):
-    """Add Gaussian noise of 1e-10 x the per-dimension scale of the pooled samples."""
-    pooled = np.concatenate(arrays, axis=0)
-    scale = np.std(pooled, axis=0)
-    # never below what float64 can resolve at the magnitude of the data
-    scale = np.maximum(_JITTER * scale, 1e-13 * np.max(np.abs(pooled), axis=0))
-    scale = np.where(scale > 0, scale, _JITTER)
-    return [a + rng.standard_normal(a.shape) * scale for a in arrays], scale
-
-
 def _ties_message(count, total):
     return (f"{count} of the {total} per-point terms use a zero nearest-neighbour distance "
             "(duplicate points within X, within Y or shared by X and Y), and log 0 is "
             "undefined; pass ties='adaptive' (raise k at those points until the distance is "
-            "positive) or ties='jitter' (add noise of 1e-10 x the per-dimension scale)")
+            "positive) or, for data recorded to a resolution (values on a grid such as "
+            "multiples of 0.1), ties='jitter' (uniform noise of one grid step: estimates the "
+            "divergence of the discretised distributions)")
 
 
 class Evaluator:
@@ -130,12 +122,30 @@ def _run(ev, arrays, *, ties, rng, se):
     if nties and ties == "raise":
         raise ValueError(_ties_message(nties, total_terms))
     if nties and ties == "jitter":
-        arrays, scale = _jitter(arrays, rng)
-        details["jitter_scale"] = scale.tolist()
+        spacing = resolution(arrays)
+        if all(h is None for hs in spacing for h in hs):
+            raise ValueError(
+                f"ties='jitter': {nties} of the {total_terms} per-point terms use a zero "
+                "nearest-neighbour distance, but no coordinate of the samples lies on a grid "
+                "(values recorded to a resolution, such as multiples of 0.1): the ties are "
+                "duplicated rows of otherwise continuous data, and noise of a size not set "
+                "by the data would make the estimate depend on that size; pass "
+                "ties='adaptive' (raise k at those points until the distance is positive)")
+        arrays = dequantize(arrays, spacing, rng)
+        details["resolution"] = spacing
+        details["ties_treatment"] = (
+            "dequantised: U(-h/2, h/2) noise on each coordinate recorded to a grid of step "
+            "h (details['resolution'], per sample and coordinate), which leaves the "
+            "divergence of the discretised distributions unchanged, so that is what is "
+            "estimated")
         ev.prepare(arrays)
         value, nties2, info = evaluate(nones, False)
         if nties2:
-            raise ValueError("ties='jitter' left " + _ties_message(nties2, total_terms))
+            raise ValueError(
+                f"ties='jitter' dequantised the coordinates on a grid (steps {spacing}) but "
+                f"{nties2} of the {total_terms} per-point terms still use a zero "
+                "nearest-neighbour distance (ties in coordinates off any grid); pass "
+                "ties='adaptive'")
     details.update(info)
     se_value, note = math.nan, None
     details["se_method"] = "none"

@@ -753,3 +753,30 @@ def test_separated_samples_open_the_upper_end():
     est = knn(X, Y, "kl", rng=0)
     assert "separated_supports" not in [a.source for a in est.allowances]
     assert "separated_supports" not in est.details
+
+
+def test_trend_sign_checked_against_its_noise_in_high_dimension():
+    """d > TREND_SIGN_DIM: a change over ranks k..4k within twice its jackknife SE puts the
+    allowance on both sides, sized by 2 SE; a clear trend keeps the one-sided rule."""
+    from divest.estimators._knn._driver import TREND_SIGN_DIM, _bias_allowance
+    d = 50
+    gamma = 1.0 / (d + 4.0)
+    (below, above), info = _bias_allowance([1, 2, 4], [1.00, 1.02, 1.01], d, noise=0.05)
+    size = 2 * 0.05 / 2 / (2 ** gamma - 1)   # 2 SE over two doublings
+    assert info["two_sided"] and below == above == pytest.approx(size)
+    (below, above), info = _bias_allowance([1, 2, 4], [1.00, 1.30, 1.50], d, noise=0.05)
+    # estimates rising with k (with the balls): the truth lies below
+    assert "two_sided" not in info and above == 0 and below == pytest.approx(
+        0.25 / (2 ** gamma - 1))
+    (below, above), info = _bias_allowance([1, 2, 4], [1.00, 1.02, 1.01], 2)
+    assert "change_se" not in info and below > 0 and above == 0   # d <= 10: as before
+    assert TREND_SIGN_DIM == 10
+    # on a 50-d Gaussian mean shift (KL 2) kNN is far low; the interval still covers
+    pair = get_pair("gauss-shift-d50")
+    X, Y = pair.sample(1000, rng=0)
+    est = knn(X, Y, rng=0)
+    assert est.value < 1.2 and est.details["bias_trend"]["change_se"] > 0
+    lo, hi = est.confidence_interval
+    assert lo <= 2.0 <= hi
+    X, Y = get_pair("mean-shift-d10").sample(1000, rng=0)
+    assert "change_se" not in knn(X, Y, rng=0).details["bias_trend"]

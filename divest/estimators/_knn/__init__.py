@@ -250,7 +250,12 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
     :math:`1/d` for Lipschitz ones, slower in the tails); divest takes the conservative
     :math:`\gamma = 1/(d+4)`, chosen for coverage on the reference pairs
     (:math:`1/(d+2)` under-covered KL on mean-shift-d10 and fixed k = 5 on
-    correlated-shift-d2), at the price of wider intervals where the bias is small.  The
+    correlated-shift-d2), at the price of wider intervals where the bias is small.  In
+    dimension d > 10 the trend is flat and its sign often noise (on Gaussians in
+    d = 25-50 the one-sided allowance pointed the wrong way in 3 of 5 samples): there
+    the change :math:`v(k_0) - v(4k_0)` is compared with its jackknife SE (same blocks),
+    and when within twice it the allowance goes on both sides, sized by twice that SE
+    (``details["bias_trend"]["two_sided"]``).  The
     allowance is the :class:`~divest.Allowance` ``"knn_trend"`` of
     ``Estimate.allowances`` (with ``"sample_tails"`` below; their
     :func:`~divest._result.compose` is ``details["bias_allowance"]``).  Neither the

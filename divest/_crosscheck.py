@@ -690,7 +690,7 @@ def _reference_facts(P, Q):
     """The facts of the reference pair whose distributions P and Q are (the same
     objects, as ``pair.P, pair.Q``), else None."""
     from . import reference
-    for name in reference.pairs():
+    for name in reference.pairs() + reference.hard_pairs():
         pair = reference.get_pair(name)
         if pair.P is P and pair.Q is Q:
             return pair.facts

@@ -96,6 +96,10 @@ def main(argv=None) -> int:
             pair = reference.get_pair(name)
             mark = "*" if name == reference.DEFAULT_PAIR else " "
             print(f"{mark} {name:22s} d={pair.dim:<3d} {pair.description}")
+        print("hard pairs (heavy tails, high dimension, ties, far components):")
+        for name in reference.hard_pairs():
+            pair = reference.get_pair(name)
+            print(f"  {name:22s} d={pair.dim:<3d} {pair.description}")
         return 0
     from ._crosscheck import crosscheck
     try:

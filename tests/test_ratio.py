@@ -975,3 +975,19 @@ def test_high_dimensional_gaussians_need_the_linear_and_radial_models():
     rad = classifier(X, Y, "kl", model="radial", rng=0)
     assert abs(rad.value - 1.0) <= 4 * rad.standard_error
     assert classifier(X, Y, "kl", model="linear", rng=0).value < 0.1  # cannot see a scale
+
+
+def test_kernel_models_open_the_upper_end_above_dimension_10():
+    """uLSIF and KLIEP in d > 10: the flattened kernel ratio gives far too small values
+    (KL 2 as ~0.4 in d = 50), so the upper end is open with its reason; not in d <= 10."""
+    from divest.estimators._ratio._allowances import KERNEL_MAX_DIM
+    X, Y = get_pair("gauss-shift-d25").sample(600, rng=0)
+    for f in (ulsif, kliep):
+        est = f(X, Y, "kl", rng=0)
+        (a,) = [a for a in est.allowances if a.source == "kernel_dimension"]
+        assert a.above == math.inf and a.below == 0 and "d = 25 > 10" in a.reason
+        assert est.value < 1.5 and est.confidence_interval[1] == math.inf
+        assert f(X, Y, "kl", rng=0, interval="sampling").confidence_interval[1] < math.inf
+    assert KERNEL_MAX_DIM == 10
+    X, Y = samples("mean-shift-d10", 600)
+    assert all(a.source != "kernel_dimension" for a in kliep(X, Y, "kl", rng=0).allowances)

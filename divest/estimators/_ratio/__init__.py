@@ -99,6 +99,8 @@ divergences), the bias of the fitted ratio dominates the sampling error.  With
   the allowance.
 * ``"tail_terms"`` and ``"sample_tails"``: heavy-tail checks that open the upper end
   (:meth:`DensityRatio.divergence`).
+* ``"kernel_dimension"``: uLSIF and KLIEP in d > 10 open the upper end (their
+  one-bandwidth Gaussian-kernel ratio flattens there; measured on the hard pairs).
 
 What no allowance sees is a model class that cannot represent the log-ratio (logistic
 regression on quadratic features for exp-gamma, :math:`\log r = -\log x`, which is why

@@ -17,6 +17,11 @@ from ._state import HalfFits
 _GAMMA = 1.0 / 3.0
 #: power of the bandwidth in KLIEP's smoothing bias c sigma^beta (see kliep)
 _SMOOTH_BETA = 1.0
+#: above this dimension uLSIF's and KLIEP's upper ends are open (Allowance
+#: "kernel_dimension"): on the hard pairs in d = 25-50 (divest.reference.hard_pairs)
+#: KLIEP gave 0.4 for KL 2 (gauss-shift-d50) and 0.08 for KL 1.13 (gauss-ar1-d25) with
+#: closed intervals that never covered
+KERNEL_MAX_DIM = 10
 
 
 def _allowance(source, part, info):

@@ -91,7 +91,7 @@ def report():
              "Produced by `python benchmarks/mi_speed.py` on this machine (2 cores, no GPU). "
              "`load` is the 1-minute load average just before the run: other processes "
              "shared the cores when it is above about 0.5, and the wall time is then "
-             "pessimistic.  Targets of issue 15: KSG at N = 10^5, d = 10 in <= 10 s on 2 "
+             "pessimistic; it lags (a 1-minute average), so rows measured right after other jobs were paused (SIGSTOP) still show their load.  Targets of issue 15: KSG at N = 10^5, d = 10 in <= 10 s on 2 "
              "cores; one staircase bound (20k steps, batch 64, separable) <= 60 s on CPU.", "",
              "| what | workers | wall s | CPU s (this process) | load | estimate |",
              "|---|---|---|---|---|---|"]
@@ -109,17 +109,18 @@ def main():
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     if not args.report_only:
-        LOG.write_text("")
+        sections = ("ksg", "staircase") if args.only is None else (args.only,)
+        kept = [line for line in (LOG.read_text().splitlines() if LOG.exists() else [])
+                if json.loads(line).get("section") not in sections]
+        LOG.write_text("".join(line + "\n" for line in kept))
+        for section in sections:
+            def emit(row, section=section):
+                row = {"section": section, **row}
+                with LOG.open("a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(row, flush=True)
 
-        def emit(row):
-            with LOG.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(row, flush=True)
-
-        if args.only in (None, "ksg"):
-            run_ksg(emit)
-        if args.only in (None, "staircase"):
-            run_staircase(emit)
+            (run_ksg if section == "ksg" else run_staircase)(emit)
     report()
 
 

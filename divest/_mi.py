@@ -339,30 +339,20 @@ def _ksg_terms(X, Y, Z, k, variant, workers, eps, nbr, rows):
     return special.digamma(nxz + 1) + special.digamma(nyz + 1) - special.digamma(nz + 1)
 
 
-#: the bias trend over k, 2k, 4k assumes a rate (k/n)^gamma, gamma = 1/(d + 4), as
-#: divest.estimators.knn does
-_KSG_TREND = (1, 2, 4)
-
-
 def _ksg_trend(ks, values, d):
     """Allowance for KSG's finite-sample bias from the trend of the estimates over k.
 
     The estimates at k, 2k, 4k (same rows) move with the size of the neighbour boxes;
     with the bias modelled as c (k/n)^gamma, gamma = 1/(d + 4), the bias left at k is the
-    change per doubling over 2^gamma - 1, put on the side the trend points to
-    (:func:`divest.estimators._common.trend_allowance`).
+    change per doubling over 2^gamma - 1, put on the side the trend points to: the rule
+    of :func:`divest.estimators.knn` (``_knn._driver._bias_allowance``).
     """
-    from .estimators._common import trend_allowance
-    from .estimators._knn._driver import _TREND_GAMMA_OFFSET
-    slope = (values[0] - values[-1]) / math.log2(ks[-1] / ks[0])
-    gamma = 1.0 / (d + _TREND_GAMMA_OFFSET)
-    (below, above), size = trend_allowance(slope, gamma)
+    from .estimators._knn._driver import _bias_allowance
+    (below, above), info = _bias_allowance(list(ks), list(values), d)
     reason = (f"KSG estimates at k = {', '.join(map(str, ks))}: {', '.join(f'{v:.4g}' for v in values)}; "
               f"the bias left at k = {ks[0]} is about the change per doubling of k over "
-              f"2^gamma - 1 with gamma = 1/(d + 4) = {gamma:.3g}")
-    return Allowance("ksg_trend", below, above, reason), {
-        "ks": list(ks), "values": list(values), "change_per_doubling": -slope,
-        "gamma": gamma, "allowance": size}
+              f"2^gamma - 1 with gamma = 1/(d + 4) = {info.get('gamma', math.nan):.3g}")
+    return Allowance("ksg_trend", below, above, reason), info
 
 
 def _parts(n, k):
@@ -421,8 +411,9 @@ def _ksg(X, Y, Z, rng, options):
     if k >= n:
         raise ValueError(f"k must be smaller than the number of rows; got k={k} with X of "
                          f"shape {X.shape}")
-    trend = interval == "bias_aware" and _KSG_TREND[-1] * k < n
-    ks = tuple(f * k for f in _KSG_TREND) if trend else (k,)
+    from .estimators._knn._driver import _TREND_FACTORS  # k, 2k, 4k as knn's trend
+    trend = interval == "bias_aware" and _TREND_FACTORS[-1] * k < n
+    ks = tuple(f * k for f in _TREND_FACTORS) if trend else (k,)
     values = _ksg_value(X, Y, Z, ks, variant, workers, rng)
     value = values[0]
 

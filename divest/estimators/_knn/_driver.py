@@ -162,10 +162,11 @@ def _run(ev, arrays, *, ties, rng, se):
         note = size_check(replicate_sizes) if B >= 2 else "fewer than 2 points"
         if note is None:
             blocks = [rng.permutation(s) % B for s in sizes]
-            reps = np.array([evaluate([blk != b for blk in blocks], True)[0] for b in range(B)])
+            masks = [[blk != b for blk in blocks] for b in range(B)]  # rows kept per replicate
+            reps = np.array([evaluate(a, True)[0] for a in masks])
             details["se_method"] = f"delete-a-block jackknife ({B} blocks)"
             if np.all(np.isfinite(reps)):
-                se_value = float(math.sqrt((B - 1) / B * np.sum((reps - reps.mean()) ** 2)))
+                se_value = _jackknife_se(reps)
                 details["jackknife_blocks"] = B
             else:
                 note = "a jackknife replicate is not finite"
@@ -181,10 +182,9 @@ def _run(ev, arrays, *, ties, rng, se):
             noise = None
             if d > TREND_SIGN_DIM:
                 # jackknife SE of the change v(k0) - v(4 k0), same blocks as the SE
-                reps = np.array([evaluate(a, True, kfix=ks[0])[0]
-                                 - evaluate(a, True, kfix=ks[-1])[0]
-                                 for a in ([blk != b for blk in blocks] for b in range(B))])
-                noise = float(math.sqrt((B - 1) / B * np.sum((reps - reps.mean()) ** 2)))
+                noise = _jackknife_se(np.array([evaluate(a, True, kfix=ks[0])[0]
+                                                - evaluate(a, True, kfix=ks[-1])[0]
+                                                for a in masks]))
             (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d, noise)
             if below and above:
                 allowances = (Allowance(
@@ -206,6 +206,12 @@ def _run(ev, arrays, *, ties, rng, se):
                                              f"{min(sizes)} points per sample"}
         details["bias_allowance"] = compose(allowances)
     return value, se_value, details, allowances
+
+
+def _jackknife_se(reps):
+    """Delete-a-block jackknife SE from the B replicates (Efron & Stein 1981)."""
+    B = reps.size
+    return float(math.sqrt((B - 1) / B * np.sum((reps - reps.mean()) ** 2)))
 
 
 def _bias_allowance(ks, values, d, noise=None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,18 @@ from .estimators._common import check_samples
 __all__ = ["ALTERNATIVES", "STATISTICS", "TwoSampleResult", "two_sample_test"]
 
 #: names accepted by ``two_sample_test(statistic=...)``
-STATISTICS: tuple[str, ...] = ("c2st", "energy", "mmd", "mmd_agg", "mmd_linear", "wasserstein")
+STATISTICS: tuple[str, ...] = ("c2st", "c2st_logit", "c2st_sign", "energy", "mmd", "mmd_agg",
+                                "mmd_deep", "mmd_linear", "mmdagg", "mmdagginc", "mmdfuse",
+                                "wasserstein")
+#: statistics whose tests train a network (``divest.torch``; the torch extra)
+_LEARNED = ("c2st_logit", "c2st_sign", "mmd_deep")
+#: statistics defined by a decision at a level alpha (no single-level p-value of their own)
+_DECISION = ("mmdagg", "mmdagginc")
+#: default number of permutations when ``n_permutations=None``
+_DEFAULT_PERMUTATIONS = 999
+#: statistics with another default B (the published one); None: B is set by their own options
+_PERMUTATIONS_DEFAULT: dict[str, int | None] = {"mmdfuse": 2000, "mmdagg": None,
+                                                "mmdagginc": None}
 #: names accepted by ``two_sample_test(alternative=...)``
 ALTERNATIVES: tuple[str, ...] = ("greater", "less", "two-sided")
 
@@ -45,6 +56,8 @@ _WASSERSTEIN_MAX_PAIRS = 250_000
 #: permutation-calibrated "mmd" (exact at any size).
 _MMD_LINEAR_MIN_PAIRS = 25
 
+#: ``precision=`` of the aggregated tests: the dtype of the kernel matrices in the products
+_PRECISIONS = {"float64": np.float64, "float32": np.float32}
 _ENGINE_OPTIONS = {"max_memory": _perm.MAX_MEMORY, "batch_size": None}
 _KERNEL_OPTIONS = {"kernel": "gaussian", "kernel_params": None}
 #: options of each statistic with their defaults (``progress`` is accepted by all)
@@ -57,6 +70,14 @@ _OPTIONS: dict[str, dict[str, Any]] = {
     "mmd_linear": {**_KERNEL_OPTIONS, "bandwidth": "median"},
     "wasserstein": {"p": 1, "metric": "euclidean"},
     "c2st": {"classifier": None, "test_size": 0.5, "calibration": "binomial"},
+    "mmdagg": {"kernel": "laplace_gaussian", "number_bandwidths": 10, "bandwidths": None,
+               "weights": "uniform", "B1": 2000, "B2": 2000, "B3": 50, "resampling": "auto",
+               "alpha": 0.05, "precision": "float64", **_ENGINE_OPTIONS},
+    "mmdagginc": {"R": 200, "number_bandwidths": 10, "bandwidths": None, "weights": "uniform",
+                  "B1": 500, "B2": 500, "B3": 50, "alpha": 0.05},
+    "mmdfuse": {"kernel": ("laplace", "gaussian"), "number_bandwidths": 10,
+                "bandwidths": None, "lambda_multiplier": 1.0, "precision": "float64",
+                **_ENGINE_OPTIONS},
 }
 
 
@@ -87,6 +108,12 @@ class TwoSampleResult:
         ``n``, ``m``, ``alternative``, ``n_permutations``, the p-values of all three
         alternatives (``"pvalues"``), the tie tolerance, the resolved kernel bandwidth(s),
         the engine's memory plan, ``"seconds"`` and statistic-specific diagnostics.
+    reject : bool or None
+        The decision at level ``alpha``: for the tests defined by a decision
+        (``"mmdagg"``, ``"mmdagginc"``) the published rule; for the others
+        ``pvalue <= alpha``.  None when no ``alpha`` was given.
+    alpha : float or None
+        The level of ``reject`` (None when no level was given).
 
     Examples
     --------
@@ -105,19 +132,22 @@ class TwoSampleResult:
     statistic_name: str
     method: str
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    reject: bool | None = None
+    alpha: float | None = None
 
     def __repr__(self) -> str:
         B = self.null_distribution.size
         perms = f", B={B}" if B else ""
+        decision = "" if self.reject is None else f", reject={self.reject} at alpha={self.alpha:g}"
         return (f"TwoSampleResult({self.statistic_name}={self.statistic:.6g}, "
-                f"pvalue={self.pvalue:.4g} [{self.method}{perms}])")
+                f"pvalue={self.pvalue:.4g}{decision} [{self.method}{perms}])")
 
 
 # ----------------------------------------------------------------------------------------
 # the public function
 # ----------------------------------------------------------------------------------------
 
-def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="greater",
+def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="greater",
                     rng=None, **options) -> TwoSampleResult:
     r"""Test whether two samples come from the same distribution.
 
@@ -129,23 +159,31 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="g
         Sample of Q, same dimension d; ``m`` may differ from ``n``.
     statistic : str, default ``"mmd"``
         One of :data:`STATISTICS` (see Notes): ``"mmd"``, ``"energy"``, ``"mmd_agg"``,
-        ``"wasserstein"``, ``"c2st"``, ``"mmd_linear"``.
-    n_permutations : int, default 999
-        Number B of random relabellings of the pooled sample (ignored by ``"mmd_linear"``
-        and by ``"c2st"`` with ``calibration="binomial"``).
+        ``"mmdagg"``, ``"mmdagginc"``, ``"mmdfuse"``, ``"wasserstein"``, ``"c2st"``,
+        ``"mmd_linear"``, and the learned tests ``"mmd_deep"``, ``"c2st_sign"``,
+        ``"c2st_logit"`` (they train a network: ``divest[torch]``).
+    n_permutations : int or None, default None
+        Number B of random relabellings of the pooled sample; None: 999, or the published
+        2000 for ``"mmdfuse"`` (ignored by ``"mmd_linear"`` and by ``"c2st"`` with
+        ``calibration="binomial"``).  ``"mmdagg"`` and ``"mmdagginc"`` take their
+        resampling sizes from their options ``B1`` and ``B2`` and refuse this one.
     alternative : {"greater", "less", "two-sided"}, default ``"greater"``
         ``"greater"``: the statistic is larger than under exchangeability (the samples
         differ; the usual choice for every statistic here).  ``"less"``: smaller (the
         samples are *more alike* than random relabellings, e.g. copied data).
         ``"two-sided"``: twice the smaller one-sided p-value, at most 1 (the convention
         of ``scipy.stats.permutation_test``; the permutation null is not symmetric, so
-        this is not a ``|T|`` test).  ``"mmd_agg"`` supports only ``"greater"``.
+        this is not a ``|T|`` test).  ``"mmd_agg"``, ``"mmdagg"`` and ``"mmdagginc"``
+        support only ``"greater"``.
     rng : int, numpy.random.Generator or None
         Source of the permutations (and of the data split of ``"c2st"``).  The same seed
         gives the identical result, whatever ``max_memory`` or ``batch_size``.
     **options
         Options of the chosen statistic (an unknown one raises ``TypeError`` listing the
-        valid ones).  All accept ``progress=False`` (a tqdm bar over the permutations).
+        valid ones).  All accept ``progress=False`` (a tqdm bar over the permutations) and
+        ``alpha=None`` (a level in (0, 1): the result's ``reject`` is then
+        ``pvalue <= alpha``; ``"mmdagg"`` and ``"mmdagginc"`` are defined by their
+        decision at ``alpha``, default 0.05).
 
         * ``"mmd"``: ``kernel="gaussian"`` (any name of ``divest.ipm.KERNELS`` or a callable
           ``k(A, B)``), ``bandwidth="median"``, ``kernel_params=None`` (dict, e.g.
@@ -156,6 +194,24 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="g
         * ``"mmd_agg"``: ``kernel="gaussian"`` (a radial kernel), ``bandwidths=None`` (the
           median bandwidth times 2**k, k = -4, ..., 2), ``kernel_params``, ``estimator``,
           ``max_memory``, ``batch_size``.
+        * ``"mmdagg"``: ``kernel="laplace_gaussian"`` (a collection name:
+          ``"laplace_gaussian"``, ``"all_matern_l1"``, ``"all_matern_l2"``,
+          ``"all_matern_l1_l2"``, ``"all"``; a kernel name: ``"gaussian"``, ``"laplace"``,
+          ``"imq"``, ``"matern_{0,1,2,3,4}.5_{l1,l2}"``; a callable ``k(A, B)``; or a list of
+          names and callables), ``number_bandwidths=10``, ``bandwidths=None`` (the same
+          bandwidths for every named kernel), ``weights="uniform"`` (``"centred"``,
+          ``"increasing"``, ``"decreasing"``), ``B1=2000`` (draws for the quantiles),
+          ``B2=2000`` (for the level correction), ``B3=50`` (bisection steps),
+          ``resampling="auto"`` (``"wild_bootstrap"`` when n = m, as published, else
+          ``"permutation"``), ``alpha=0.05``, ``precision="float64"`` (or ``"float32"``:
+          matrix products in single precision, about twice as fast), ``max_memory``,
+          ``batch_size``.
+        * ``"mmdagginc"``: ``R=200`` (superdiagonals), ``number_bandwidths=10``,
+          ``bandwidths=None``, ``weights="uniform"``, ``B1=500``, ``B2=500``, ``B3=50``,
+          ``alpha=0.05``.
+        * ``"mmdfuse"``: ``kernel=("laplace", "gaussian")`` (names, callables or a list),
+          ``number_bandwidths=10``, ``bandwidths=None``, ``lambda_multiplier=1.0``,
+          ``precision="float64"``, ``max_memory``, ``batch_size``.
         * ``"mmd_linear"``: ``kernel``, ``bandwidth``, ``kernel_params``.
         * ``"wasserstein"``: ``p=1``, ``metric="euclidean"``.
         * ``"c2st"``: ``classifier=None`` (standardise + ``LogisticRegression()``; or any
@@ -283,26 +339,46 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=999, alternative="g
 
 
 def _two_sample_test_iv(X, Y, statistic, n_permutations, alternative, rng, options):
-    """``(X, Y, statistic, B, alternative, rng, progress, opts)`` (opts with defaults)."""
+    """``(X, Y, statistic, B, alternative, rng, progress, opts)`` (opts with defaults).
+
+    ``B`` is None for the statistics whose resampling sizes are their own options
+    (``"mmdagg"``: ``B1``, ``B2``); ``opts["alpha"]`` is the validated level or None.
+    """
     X, Y = check_samples(X, Y, min_n=2)
     if not isinstance(statistic, str):
         raise TypeError(f"statistic must be a string, one of {', '.join(map(repr, STATISTICS))}"
                         f"; got {_describe(statistic)}")
     check_choice(statistic, "statistic", STATISTICS)
-    B = check_positive_int(n_permutations, "n_permutations")
+    default_B = _PERMUTATIONS_DEFAULT.get(statistic, _DEFAULT_PERMUTATIONS)
+    if n_permutations is None:
+        B = default_B
+    elif default_B is None and statistic in _PERMUTATIONS_DEFAULT:
+        raise TypeError(f"statistic={statistic!r} takes its resampling sizes from the options "
+                        f"B1 (quantiles) and B2 (level correction), not n_permutations="
+                        f"{n_permutations!r}")
+    else:
+        B = check_positive_int(n_permutations, "n_permutations")
     check_choice(alternative, "alternative", ALTERNATIVES)
     rng = check_rng(rng)
     opts = _check_options(statistic, options)
     progress = opts.pop("progress")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False; got {_describe(progress)}")
+    if opts["alpha"] is not None:
+        opts["alpha"] = check_real(opts["alpha"], "alpha", low=0, high=1)
     return X, Y, statistic, B, alternative, rng, bool(progress), opts
 
 
 def _two_sample_test(X, Y, statistic, B, alternative, rng, progress, opts):
     """The test from validated arguments (:func:`_two_sample_test_iv`)."""
     start = time.perf_counter()
-    result = _RUNNERS[statistic](X, Y, B, alternative, rng, progress, **opts)
+    if statistic in _DECISION:
+        result = _RUNNERS[statistic](X, Y, B, alternative, rng, progress, **opts)
+    else:
+        alpha = opts.pop("alpha")
+        result = _RUNNERS[statistic](X, Y, B, alternative, rng, progress, **opts)
+        if alpha is not None:
+            result = replace(result, reject=bool(result.pvalue <= alpha), alpha=alpha)
     if math.isnan(result.statistic) or np.isnan(result.null_distribution).any():
         # distances and radial kernels are computed in a scaled frame and cannot overflow;
         # a NaN comes from a kernel that does (linear, polynomial, a callable) at this scale
@@ -315,8 +391,18 @@ def _two_sample_test(X, Y, statistic, B, alternative, rng, progress, opts):
     return result
 
 
+def _statistic_options(statistic):
+    """The options of ``statistic`` with their defaults (``progress`` and ``alpha`` too)."""
+    if statistic in _LEARNED:
+        from .torch._twosample import OPTIONS as learned  # ImportError names the extra
+        own = learned[statistic]
+    else:
+        own = _OPTIONS[statistic]
+    return {"alpha": None, **own, "progress": False}
+
+
 def _check_options(statistic, options):
-    defaults = {**_OPTIONS[statistic], "progress": False}
+    defaults = _statistic_options(statistic)
     unknown = sorted(set(options) - set(defaults))
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(map(repr, unknown))} for statistic="
@@ -625,5 +711,173 @@ def _run_mmd_linear(X, Y, B, alternative, rng, progress, *, kernel, bandwidth, k
     return _result(stat, np.empty(0), pvals, alternative, name, "asymptotic normal", details)
 
 
-_RUNNERS = {"mmd": _run_mmd, "energy": _run_energy, "mmd_agg": _run_mmd_agg,
-            "wasserstein": _run_wasserstein, "c2st": _run_c2st, "mmd_linear": _run_mmd_linear}
+# ----------------------------------------------------------------------------------------
+# aggregated tests: MMDAgg, MMDAggInc, MMD-FUSE (divest._aggregated)
+# ----------------------------------------------------------------------------------------
+
+def _only_greater(statistic, alternative):
+    if alternative != "greater":
+        raise ValueError(f"statistic={statistic!r} supports only alternative='greater'; got "
+                         f"alternative={alternative!r}")
+
+
+def _resampling_sizes(B1, B2, B3, alpha):
+    B1 = check_positive_int(B1, "B1")
+    B2 = check_positive_int(B2, "B2")
+    B3 = check_positive_int(B3, "B3")
+    if alpha is None:
+        raise TypeError("alpha must be a level in (0, 1) for a test defined by its decision at "
+                        "alpha; got None")
+    if B2 * alpha < 1:
+        raise ValueError(f"B2={B2} is too small for alpha={alpha}: the level correction needs "
+                         f"B2 * alpha >= 1 (B2 >= {math.ceil(1 / alpha)})")
+    return B1, B2, B3
+
+
+def _decision_result(statistic, dec, members, weights, stats, name, method, details, alpha):
+    per_kernel = [{**mem.describe(), "weight": float(w), "statistic": float(st),
+                   "pvalue": float(p), "threshold": float(t), "reject": bool(r)}
+                  for mem, w, st, p, t, r in zip(members, weights, stats[:, 0],
+                                                 dec["pvalues_per_kernel"], dec["thresholds"],
+                                                 dec["reject_per_kernel"])]
+    details = {**details, "kernels": per_kernel, "u_alpha": dec["u_alpha"],
+               "n_permutations": 0}
+    null = np.asarray(dec["null"], dtype=np.float64)
+    null.setflags(write=False)
+    pvals = {"greater": float(dec["pvalue"])}
+    details.update(pvalues=pvals, alternative="greater")
+    return TwoSampleResult(statistic=dec["statistic"], pvalue=pvals["greater"],
+                           null_distribution=null, statistic_name=name, method=method,
+                           details=details, reject=dec["reject"], alpha=alpha)
+
+
+def _collection(kernel, X, Y, number_bandwidths, bandwidths, profiles, collections, scheme):
+    from . import _aggregated as agg
+    names = agg.kernel_names(kernel, profiles, collections)
+    number_bandwidths = agg.check_number_bandwidths(number_bandwidths)
+    bandwidths = agg.check_bandwidths(bandwidths)
+    members = agg.members(names, X, Y, profiles=profiles, number_bandwidths=number_bandwidths,
+                          bandwidths=bandwidths, scheme=scheme)
+    return members, number_bandwidths, bandwidths
+
+
+def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidths, bandwidths,
+                weights, B1, B2, B3, resampling, alpha, precision, max_memory, batch_size):
+    from . import _aggregated as agg
+    _only_greater("mmdagg", alternative)
+    B1, B2, B3 = _resampling_sizes(B1, B2, B3, alpha)
+    check_choice(resampling, "resampling", agg.RESAMPLINGS)
+    max_memory, batch_size, _ = _check_engine(max_memory, batch_size, "unbiased")
+    n, m = X.shape[0], Y.shape[0]
+    if resampling == "auto":
+        resampling = "wild_bootstrap" if n == m else "permutation"
+    if resampling == "wild_bootstrap" and n != m:
+        raise ValueError(f"resampling='wild_bootstrap' needs samples of equal size (it pairs "
+                         f"x_i with y_i); got shapes {X.shape} and {Y.shape}: use "
+                         "resampling='permutation'")
+    members, L, bws = _collection(kernel, X, Y, number_bandwidths, bandwidths, agg.PROFILES,
+                                  agg.COLLECTIONS, "agg")
+    w = agg.collection_weights(members, weights, L, bws)
+    dtype = _PRECISIONS[check_choice(precision, "precision", tuple(_PRECISIONS))]
+    mats = agg.Matrices(np.concatenate([X, Y]), members)
+    details = {"n": n, "m": m, "resampling": resampling, "B1": B1, "B2": B2, "B3": B3,
+               "weights": weights}
+    if resampling == "wild_bootstrap":
+        stats, scale = agg.wild_null((mats.kernel(mem) for mem in members), n, 1 + B1 + B2,
+                                     rng, dtype=dtype)
+        method = "wild bootstrap, MMDAgg level correction"
+    else:
+        stats, scale, info, _ = agg.permutation_null(mats, members, n, m, B1 + B2, rng,
+                                                     max_memory=max_memory, batch=batch_size,
+                                                     progress=progress, dtype=dtype)
+        details["plan"] = info
+        method = "permutation, MMDAgg level correction"
+    dec = agg.aggregate_decision(stats, B1, w, alpha, B3, _perm.TIE_RTOL * scale)
+    name = _label("mmdagg", kernel=kernel if isinstance(kernel, str) else "custom",
+                  n_kernels=len(members), weights=weights)
+    return _decision_result("mmdagg", dec, members, w, stats, name, method, details, alpha)
+
+
+def _run_mmdagginc(X, Y, B, alternative, rng, progress, *, R, number_bandwidths, bandwidths,
+                   weights, B1, B2, B3, alpha):
+    from . import _aggregated as agg
+    _only_greater("mmdagginc", alternative)
+    B1, B2, B3 = _resampling_sizes(B1, B2, B3, alpha)
+    R = check_positive_int(R, "R")
+    members, L, bws = _collection("gaussian", X, Y, number_bandwidths, bandwidths,
+                                  agg.PROFILES, agg.COLLECTIONS, "agg")
+    w = agg.collection_weights(members, weights, L, bws)
+    stats, scale, pairs = agg.incomplete_null(X, Y, R, [mem.bandwidth for mem in members],
+                                              1 + B1 + B2, rng)
+    dec = agg.aggregate_decision(stats, B1, w, alpha, B3, _perm.TIE_RTOL * scale)
+    n, m = X.shape[0], Y.shape[0]
+    details = {"n": n, "m": m, "R": min(R, min(n, m) - 1), "n_pairs": pairs,
+               "points_used": min(n, m), "B1": B1, "B2": B2, "B3": B3, "weights": weights}
+    name = _label("mmdagginc", R=R, n_kernels=len(members), weights=weights)
+    return _decision_result("mmdagginc", dec, members, w, stats, name,
+                            "wild bootstrap (incomplete U-statistics), MMDAgg level correction",
+                            details, alpha)
+
+
+def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidths,
+                 bandwidths, lambda_multiplier, precision, max_memory, batch_size):
+    from . import _aggregated as agg
+    lam = check_real(lambda_multiplier, "lambda_multiplier", low=0)
+    check_choice(precision, "precision", tuple(_PRECISIONS))
+    max_memory, batch_size, _ = _check_engine(max_memory, batch_size, "unbiased")
+    members, L, bws = _collection(kernel, X, Y, number_bandwidths, bandwidths,
+                                  agg.FUSE_PROFILES, {}, "fuse")
+    n, m = X.shape[0], Y.shape[0]
+    mats = agg.Matrices(np.concatenate([X, Y]), members)
+    if bws is None:  # bandwidths from the pooled distances, per norm
+        per_norm = {norm: agg.fuse_bandwidths(D, L) for norm, D in mats.dist.items()
+                    if norm != "points"}
+        members = _with_fuse_bandwidths(members, per_norm, L)
+    mmd2, _, info, frob = agg.permutation_null(mats, members, n, m, B, rng,
+                                               max_memory=max_memory, batch=batch_size,
+                                               progress=progress, dtype=_PRECISIONS[precision])
+    if min(frob) == 0.0:
+        raise ValueError(f"statistic='mmdfuse': a kernel of the collection is 0 off the "
+                         f"diagonal on the pooled sample of shapes {X.shape} and {Y.shape} "
+                         "(bandwidth far below every distance), so its MMD cannot be "
+                         "normalised")
+    fused = agg.fuse_statistics(mmd2, frob, min(n, m), lam)
+    details = {"n": n, "m": m, "plan": info, "lambda_multiplier": lam,
+               "kernels": [{**mem.describe(), "statistic": float(s), "frobenius": f}
+                           for mem, s, f in zip(members, mmd2[:, 0], frob)]}
+    tol = _perm.TIE_RTOL * max(1.0, abs(float(fused[0])))
+    name = _label("mmdfuse", n_kernels=len(members), lambda_multiplier=lam)
+    return _permutation_result(fused[0], fused[1:], tol, alternative, name, details)
+
+
+def _with_fuse_bandwidths(members, per_norm, L):
+    from dataclasses import replace as _replace
+    out, seen = [], {}
+    for mem in members:
+        if mem.function is not None:
+            out.append(mem)
+            continue
+        i = seen.get(mem.label, 0)
+        seen[mem.label] = i + 1
+        out.append(_replace(mem, bandwidth=float(per_norm[mem.norm][i % L])))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# learned tests (divest.torch): a network trained on one part, permutations on the other
+# ----------------------------------------------------------------------------------------
+
+def _learned_runner(statistic):
+    def run(X, Y, B, alternative, rng, progress, **opts):
+        from .torch._twosample import run_learned
+        out = run_learned(statistic, X, Y, B, rng=rng, progress=progress, **opts)
+        return _permutation_result(out["statistic"], out["null"], out["tolerance"],
+                                   alternative, out["name"], out["details"])
+    run.__name__ = f"_run_{statistic}"
+    return run
+
+
+_RUNNERS = {**{name: _learned_runner(name) for name in _LEARNED},
+            "mmd": _run_mmd, "energy": _run_energy, "mmd_agg": _run_mmd_agg,
+            "wasserstein": _run_wasserstein, "c2st": _run_c2st, "mmd_linear": _run_mmd_linear,
+            "mmdagg": _run_mmdagg, "mmdagginc": _run_mmdagginc, "mmdfuse": _run_mmdfuse}

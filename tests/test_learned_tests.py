@@ -244,6 +244,12 @@ def test_bad_mmd_deep_options(option, value, words):
         _run(X, Y, "mmd_deep", **{option: value})
 
 
+def test_mmd_deep_batch_of_one_is_refused():
+    X, Y = _shifted(np.random.default_rng(0), n=20, m=20)
+    with pytest.raises(ValueError, match="batch_size must be >= 2; got 1"):
+        _run(X, Y, "mmd_deep", batch_size=1)
+
+
 def test_bad_score_and_unknown_option():
     X, Y = _shifted(np.random.default_rng(0), n=20, m=20)
     with pytest.raises(ValueError, match="score='raw'"):

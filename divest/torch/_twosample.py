@@ -224,7 +224,9 @@ def _check_options(statistic, X, Y, options):
     o["epochs"] = check_positive_int(o["epochs"], "epochs")
     o["learning_rate"] = check_real(o["learning_rate"], "learning_rate", low=0)
     if o["batch_size"] is not None or statistic != "mmd_deep":
-        o["batch_size"] = check_positive_int(o["batch_size"], "batch_size")
+        # MMD-D's U-statistics need two rows of each sample per batch
+        o["batch_size"] = check_positive_int(o["batch_size"], "batch_size",
+                                             minimum=2 if statistic == "mmd_deep" else 1)
     for key in ("width", "n_features"):
         o[key] = check_positive_int(o[key], key)
     o["depth"] = check_positive_int(o["depth"], "depth", minimum=0)

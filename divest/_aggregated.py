@@ -312,7 +312,8 @@ def wild_null(kernels, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
         scales.append(float(np.mean(np.abs(K))))
         H = K[:n, :n] + K[n:, n:] - K[:n, n:] - K[n:, :n]
         np.fill_diagonal(H, 0.0)
-        H = H.astype(dtype, copy=False)
+        if np.dtype(dtype) != np.float64:
+            H = _perm.to_precision(H, dtype)
         vals = np.empty(total)
         with _perm._blas_limit(n * n * min(step, total) < _perm._SINGLE_THREAD_WORK):
             for j0 in range(0, total, step):

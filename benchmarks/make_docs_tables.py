@@ -7,7 +7,9 @@ rewritten with every rerun and never drift from the code.
     python benchmarks/make_docs_tables.py            # write docs/tables/accuracy*.rst
     python benchmarks/make_docs_tables.py --check    # exit 1 if a committed page differs
 
-Two pages: ``accuracy.rst`` from ``accuracy.json`` (the reference pairs) and
+Three pages: ``power_curves.inc`` from ``power_curves_summary.json`` (written by
+``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
+(the reference pairs) and
 ``accuracy_hard.rst`` from ``accuracy_hard.json`` (the hard pairs of
 ``divest.reference.hard_pairs()``, merged from the per-pair runs with
 ``python benchmarks/accuracy.py --merge acc_hard_<pair>,... --tag accuracy_hard``).
@@ -29,6 +31,8 @@ SOURCE = ROOT / "benchmarks" / "results" / "accuracy.json"
 TARGET = ROOT / "docs" / "tables" / "accuracy.rst"
 SOURCE_HARD = ROOT / "benchmarks" / "results" / "accuracy_hard.json"
 TARGET_HARD = ROOT / "docs" / "tables" / "accuracy_hard.rst"
+SOURCE_POWER = ROOT / "benchmarks" / "results" / "power_curves_summary.json"
+TARGET_POWER = ROOT / "docs" / "tables" / "power_curves.inc"
 
 #: the order of the divergences on the page (others follow, sorted)
 ORDER = ("kl", "js", "squared_hellinger", "tv", "pearson")
@@ -162,7 +166,20 @@ def pages():
         if source.exists():
             out.append((source, target, render(json.loads(source.read_text()), header,
                                                mean_se)))
+    if SOURCE_POWER.exists():
+        out.append((SOURCE_POWER, TARGET_POWER,
+                    _power_module().render_docs(json.loads(SOURCE_POWER.read_text()))))
     return out
+
+
+def _power_module():
+    """benchmarks/power_curves.py (its tables of published values and its renderer)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("power_curves",
+                                                  ROOT / "benchmarks" / "power_curves.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv=None) -> int:

@@ -213,6 +213,15 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
           ``number_bandwidths=10``, ``bandwidths=None``, ``lambda_multiplier=1.0``,
           ``precision="float64"``, ``max_memory``, ``batch_size``.
         * ``"mmd_linear"``: ``kernel``, ``bandwidth``, ``kernel_params``.
+        * ``"mmd_deep"``, ``"c2st_sign"``, ``"c2st_logit"`` (``divest[torch]``):
+          ``train_fraction=0.5`` (of each sample, to train; the rest is tested),
+          ``epochs=1000``, ``learning_rate`` (5e-4 for MMD-D, 1e-3 for the classifiers),
+          ``batch_size`` (None: full batch for MMD-D; 128 for the classifiers), ``width=50``,
+          ``depth=3``, ``n_features=50``, ``device="auto"``, ``num_threads=1``; MMD-D also
+          ``reg=1e-8``, ``epsilon_init=0.5``, ``bandwidths="median"`` (initial
+          :math:`\sigma_q`, :math:`\sigma_\phi`); ``"c2st_logit"`` also ``score="logit"``
+          (or ``"probability"``).  The split, the budget and the trained parameters are
+          recorded in ``details``.
         * ``"wasserstein"``: ``p=1``, ``metric="euclidean"``.
         * ``"c2st"``: ``classifier=None`` (standardise + ``LogisticRegression()``; or any
           scikit-learn classifier with ``fit`` and ``predict``, cloned for each fit),
@@ -271,8 +280,8 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
       values, :math:`z_\ell = (T_\ell - \bar T_\ell) / \mathrm{sd}(T_\ell)`; the statistic
       is :math:`\max_\ell z_\ell`, calibrated by the same permutations (the max over the
       grid of each relabelling), which corrects for trying several bandwidths.  This is a
-      single-level permutation test with an exact level, not the exact MMDAgg procedure
-      (which uses weights and a second set of permutations).  ``details["pvalues_per
+      single-level permutation test with an exact level, not the published MMDAgg
+      procedure (which uses weights and a second set of draws: that is ``"mmdagg"``).  ``details["pvalues_per
       _bandwidth"]`` gives the uncorrected p-value of each bandwidth.
     * ``"wasserstein"``: :math:`W_p` of ``divest.ipm.wasserstein``, recomputed for every
       relabelling: :math:`O(N \log N)` per permutation in 1-D, one exact transport problem
@@ -299,6 +308,45 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
       (0.13 at 5 points per sample): a ``UserWarning`` says so (also in
       ``details["warning"]``) and the permutation-calibrated ``"mmd"`` is the test to use.
 
+    * ``"mmdagg"`` (Schrab et al. 2023, as in the authors' ``mmdagg`` package): for each
+      kernel :math:`\ell` of the collection (by default Laplace and Gaussian kernels,
+      :math:`e^{-\|x-y\|_1/\lambda}` and :math:`e^{-\|x-y\|_2^2/\lambda^2}`, with 10
+      bandwidths each spaced geometrically between half the smallest and twice the
+      largest inter-sample distance of the first 500 points) the MMD² is computed for the
+      data and for B1 + B2 wild-bootstrap draws (n = m: the one-sample U-statistic
+      :math:`\sum_{i \ne j} \epsilon_i \epsilon_j H_{ij} / (n(n-1))`) or relabellings
+      (n ≠ m: the two-sample U-statistic).  Kernel :math:`\ell` rejects when its p-value
+      among the observed and the B1 draws is at most :math:`u_\alpha w_\ell`
+      (weights :math:`w` summing to 1); :math:`u_\alpha` is the largest u, found by B3
+      bisection steps, at which the B2 draws reject with frequency at most alpha.  The
+      test rejects when one kernel does (``reject``; ``details["kernels"]`` lists each
+      kernel's bandwidth, weight, MMD², p-value, threshold and decision).  The
+      statistic is :math:`c = \min_\ell p_\ell / w_\ell`, its null distribution the B2
+      values of c, and ``pvalue`` :math:`= (1 + \#\{b: c_b \le c\})/(1 + B_2)`
+      (``pvalue <= alpha`` implies ``reject``; ``reject`` is the published rule,
+      :math:`\#\{b: c_b \le c\} \le \alpha B_2`).  Bandwidths for n < m come from the
+      leading square block of the cross distances (the package reads past the matrix).
+    * ``"mmdagginc"`` (Schrab et al. 2022, the ``agginc`` package): the same aggregation
+      with Gaussian kernels and incomplete U-statistics over the pairs :math:`(i, i + r)`,
+      :math:`r = 1, \dots, R`, of the first :math:`\min(n, m)` points of each sample, wild
+      bootstrap; cost :math:`O(\min(n,m) R)` per draw and bandwidth.
+    * ``"mmdfuse"`` (Biggs, Schrab & Gretton 2023, the ``mmdfuse`` package): for Laplace
+      :math:`e^{-\sqrt 2 \|x-y\|_1/\lambda}` and Gaussian :math:`e^{-\|x-y\|^2/(2
+      \lambda^2)}` kernels with 10 bandwidths each, evenly spaced from half the 5% to twice
+      the 95% quantile of the pooled distances, :math:`M_\ell =
+      \widehat{\mathrm{MMD}}^2_\ell\, n(n-1)\sqrt{n(n-1)} / \|K_\ell\|_F` (n the smaller
+      size, :math:`K_\ell` the pooled matrix without its diagonal) and the statistic
+      :math:`\frac1\lambda \log \frac1L \sum_\ell e^{\lambda M_\ell}` (λ =
+      ``lambda_multiplier``; the package omits the :math:`1/\lambda`, which leaves the
+      p-value unchanged), calibrated by permutations.
+    * ``"mmd_deep"``, ``"c2st_sign"``, ``"c2st_logit"`` (Liu et al. 2020): each sample is
+      split at random; a deep kernel (MMD-D, trained to maximise
+      :math:`\widehat{\mathrm{MMD}}^2_u / \hat\sigma_{H_1}`) or a classifier (C2ST) is
+      trained on the first part, and the permutation test runs on the second with the
+      trained network fixed: exact at any size, whatever the training did.  C2ST-S is
+      the held-out accuracy, C2ST-L the mean log-odds over X minus over Y (see
+      ``divest.torch._twosample``).
+
     **Cost and memory.**  The engine costs one kernel/distance matrix (:math:`N^2 d`) and
     :math:`2 N^2 (B + 1)` flops of matrix products; its working arrays stay below
     ``max_memory`` (default 1 GiB): the :math:`8 N^2`-byte matrix is kept when it takes at
@@ -316,6 +364,11 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
     on distances. J. Stat. Plan. Inference 143, 1249-1272.
     Lopez-Paz, D. & Oquab, M. (2017). Revisiting classifier two-sample tests. ICLR.
     Schrab, A. et al. (2023). MMD aggregated two-sample test. JMLR 24(194), 1-81.
+    Schrab, A., Kim, I., Guedj, B. & Gretton, A. (2022). Efficient aggregated kernel tests
+    using incomplete U-statistics. NeurIPS.
+    Biggs, F., Schrab, A. & Gretton, A. (2023). MMD-FUSE: learning and combining kernels
+    for two-sample testing without data splitting. NeurIPS.
+    Liu, F. et al. (2020). Learning deep kernels for non-parametric two-sample tests. ICML.
     Phipson, B. & Smyth, G. K. (2010). Permutation p-values should never be zero. Stat.
     Appl. Genet. Mol. Biol. 9(1), 39.
 

@@ -340,19 +340,22 @@ def run_speed(args):
         for n, d in args.speed_sizes:
             rng = np.random.default_rng(seed_sequence(args.seed, 99, n, d))
             X, Y = rng.random((n, d)), rng.random((n, d))
-            for name in tests:
+            for name, precision in ((t, p) for t in tests for p in ("float64", "float32")):
                 for run_index in range(args.speed_runs):
                     load = os.getloadavg()[0]
                     start = time.perf_counter()
-                    res = run_test(name, X, Y, run_index)
+                    res = two_sample_test(X, Y, name, alpha=ALPHA, rng=run_index,
+                                          precision=precision, **TESTS[name]["kwargs"])
                     wall = time.perf_counter() - start
-                    rec = {"test": name, "n": n, "m": n, "d": d, "run": run_index,
+                    rec = {"test": name, "precision": precision, "n": n, "m": n, "d": d,
+                           "run": run_index,
                            "wall": wall, "seconds": float(res.details.get("seconds", wall)),
                            "pvalue": float(res.pvalue), "loadavg": load,
                            "date": time.strftime("%Y-%m-%d %H:%M:%S"), **host()}
                     fh.write(json.dumps(rec) + "\n")
                     fh.flush()
-                    print(f"speed {name} n=m={n} d={d} run {run_index}: {wall:.2f} s "
+                    print(f"speed {name} ({precision}) n=m={n} d={d} run {run_index}: "
+                          f"{wall:.2f} s "
                           f"(load {load:.1f})")
 
 
@@ -577,14 +580,15 @@ def _speed_table(path):
         return out + ["No speed runs yet.", ""]
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["test"], r["n"], r["d"], r["host"], r["cpus"])].append(r)
-    out += ["| test | n = m | d | runs | mean s | min s | max s | load | host (CPUs) | "
-            "paper (GPU) s |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for (t, n, d, h, c), rs in sorted(groups.items()):
+        groups[(r["test"], r.get("precision", "float64"), r["n"], r["d"], r["host"],
+                r["cpus"])].append(r)
+    out += ["| test | precision | n = m | d | runs | mean s | min s | max s | load | "
+            "host (CPUs) | paper (GPU) s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (t, prec, n, d, h, c), rs in sorted(groups.items()):
         w = [r["wall"] for r in rs]
         pub = PUBLISHED_SPEED.get((t, n, d))
-        out.append(f"| {t} | {n} | {d} | {len(w)} | {np.mean(w):.2f} | {min(w):.2f} | "
-                   f"{max(w):.2f} | {np.mean([r['loadavg'] for r in rs]):.1f} | {h} ({c}) | "
+        out.append(f"| {t} | {prec} | {n} | {d} | {len(w)} | {np.mean(w):.2f} | "
+                   f"{min(w):.2f} | {max(w):.2f} | {np.mean([r['loadavg'] for r in rs]):.1f} | {h} ({c}) | "
                    f"{'' if pub is None else f'{pub:.3f}'} |")
     return out + ["", "Paper: mean of 10 runs of the compiled JAX code on a GPU "
                   "(`results/runtimes_vary_d_mean.npy`, n = m = 500; MMDAgg there is its "

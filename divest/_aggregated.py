@@ -42,9 +42,8 @@ _S3, _S5, _S7 = math.sqrt(3.0), math.sqrt(5.0), math.sqrt(7.0)
 
 
 def _matern(nu2):
-    """Matérn profile of smoothness nu2 / 2 (nu2 = 1, 3, 5, 7, 9), as in the mmdagg code."""
-    if nu2 == 1:
-        return lambda r: np.exp(-r)
+    """Matérn profile of smoothness nu2 / 2 (nu2 = 3, 5, 7, 9), as in the mmdagg code (nu2 =
+    1 is the exponential, :class:`_Exp`)."""
     if nu2 == 3:
         return lambda r: (1.0 + _S3 * r) * np.exp(-_S3 * r)
     if nu2 == 5:
@@ -56,20 +55,34 @@ def _matern(nu2):
                        + 6.0 ** 4 / 1680.0 * r ** 4) * np.exp(-3.0 * r))
 
 
+@dataclass(frozen=True)
+class _Exp:
+    """The profile :math:`\exp(-c\, r^p)`, p = 1 or 2: evaluated in place from the stored
+    distances (squared distances for p = 2), one multiplication and one exponential."""
+
+    power: int
+    scale: float = 1.0
+
+    def __call__(self, r):
+        return np.exp(-self.scale * r ** self.power)
+
+
 #: name -> (norm, profile) in MMDAgg's convention (Gaussian exp(-r^2), Laplace exp(-r))
 PROFILES: dict[str, tuple[str, object]] = {
-    "gaussian": ("l2", lambda r: np.exp(-r ** 2)),
-    "laplace": ("l1", lambda r: np.exp(-r)),
+    "gaussian": ("l2", _Exp(2)),
+    "laplace": ("l1", _Exp(1)),
     "imq": ("l2", lambda r: 1.0 / np.sqrt(1.0 + r ** 2)),
-    **{f"matern_{k}.5_{norm}": (norm, _matern(2 * k + 1)) for k in range(5)
+    "matern_0.5_l1": ("l1", _Exp(1)),
+    "matern_0.5_l2": ("l2", _Exp(1)),
+    **{f"matern_{k}.5_{norm}": (norm, _matern(2 * k + 1)) for k in range(1, 5)
        for norm in ("l1", "l2")},
 }
 #: MMD-FUSE's own profiles where they differ (its code: Gaussian exp(-r^2 / 2), Laplace
 #: exp(-sqrt(2) r), rational quadratic of exponent 1/2)
 FUSE_PROFILES: dict[str, tuple[str, object]] = {
     **PROFILES,
-    "gaussian": ("l2", lambda r: np.exp(-r ** 2 / 2.0)),
-    "laplace": ("l1", lambda r: np.exp(-r * math.sqrt(2.0))),
+    "gaussian": ("l2", _Exp(2, 0.5)),
+    "laplace": ("l1", _Exp(1, math.sqrt(2.0))),
     "rq": ("l2", lambda r: (1.0 + r ** 2) ** -0.5),
 }
 _MATERN_L1 = tuple(f"matern_{k}.5_l1" for k in range(5))
@@ -99,11 +112,27 @@ class Member:
     bandwidth: float | None = None
     function: object = None  # a callable k(A, B) (then norm/profile/bandwidth are None)
 
-    def matrix(self, distances: dict) -> np.ndarray:
-        """The pooled kernel matrix, from the pooled distance matrices by norm."""
+    @property
+    def source(self) -> str | None:
+        """The stored distances this kernel is computed from (``"l2sq"``: squared)."""
         if self.function is not None:
-            return distances["points"](self.function)
-        return self.profile(distances[self.norm] / self.bandwidth)
+            return None
+        if isinstance(self.profile, _Exp) and self.profile.power == 2:
+            return "l2sq"
+        return self.norm
+
+    def block(self, D: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """The kernel on a block ``D`` of :attr:`source` distances, in ``dtype`` (values below
+        the smallest normal number of a lower precision flushed to 0)."""
+        prof = self.profile
+        if isinstance(prof, _Exp):
+            out = np.multiply(D, -prof.scale / self.bandwidth ** prof.power, dtype=dtype)
+            np.exp(out, out=out)
+        else:
+            out = np.asarray(prof(np.divide(D, self.bandwidth, dtype=dtype)), dtype=dtype)
+        if np.dtype(dtype) != np.float64:
+            out[out < np.finfo(dtype).tiny] = 0
+        return out
 
     def describe(self) -> dict:
         return {"kernel": self.label, "bandwidth": self.bandwidth}
@@ -180,11 +209,12 @@ def create_weights(L: int, weights_type: str) -> np.ndarray:
 # distances and bandwidths
 # ----------------------------------------------------------------------------------------
 
-def pooled_distances(Z, norms) -> dict:
-    """The pooled distance matrices for the norms needed (``"l1"``: cityblock)."""
+def pooled_distances(Z, sources) -> dict:
+    """The pooled distance matrices for the sources needed (``"l1"``: cityblock, ``"l2"``:
+    euclidean, ``"l2sq"``: squared euclidean)."""
     from scipy.spatial.distance import cdist
-    metric = {"l1": "cityblock", "l2": "euclidean"}
-    return {norm: cdist(Z, Z, metric[norm]) for norm in sorted(set(norms))}
+    metric = {"l1": "cityblock", "l2": "euclidean", "l2sq": "sqeuclidean"}
+    return {src: cdist(Z, Z, metric[src]) for src in sorted(set(sources))}
 
 
 def agg_bandwidths(X, Y, norm: str, L: int) -> np.ndarray:
@@ -266,25 +296,59 @@ def collection_weights(members_, weights_type, number_bandwidths, bandwidths) ->
 
 
 class Matrices:
-    """Pooled distance matrices and the kernel matrices of a collection's members."""
+    """Pooled distance matrices and the kernel matrices (or blocks) of a collection's
+    members."""
 
     def __init__(self, Z, members_):
         self.Z = Z
-        self.dist = pooled_distances(Z, [m.norm for m in members_ if m.function is None])
-        self.dist["points"] = lambda fn: _callable_matrix(fn, Z)
+        self.dist = pooled_distances(Z, [m.source for m in members_ if m.function is None])
 
-    def kernel(self, member: Member) -> np.ndarray:
-        return member.matrix(self.dist)
+    def kernel(self, member: Member, rows=slice(None), cols=slice(None),
+               dtype=np.float64) -> np.ndarray:
+        """The kernel matrix on pooled ``rows`` x ``cols`` (slices or index arrays)."""
+        if member.function is not None:
+            Z = self.Z
+            return np.asarray(_callable_matrix(member.function, Z[rows], Z[cols]), dtype=dtype)
+        D = self.dist[member.source]
+        if isinstance(rows, slice) and isinstance(cols, slice):
+            blk = D[rows, cols]
+        else:
+            blk = D[rows][:, cols]
+        return member.block(blk, dtype)
+
+    def distances(self, norm: str) -> np.ndarray:
+        """The pooled distances in ``norm`` (from the squared ones when only those are kept)."""
+        if norm in self.dist:
+            return self.dist[norm]
+        return np.sqrt(self.dist["l2sq"])
+
+    def wild_h(self, member: Member, n: int, dtype=np.float64):
+        r""":math:`H = K_{XX} + K_{YY} - K_{XY} - K_{XY}^\top` with a zero diagonal (the
+        wild bootstrap's matrix, n = m) from three n x n blocks, and the mean absolute
+        kernel value (the tie tolerance's scale)."""
+        X, Y = slice(0, n), slice(n, 2 * n)
+        H = self.kernel(member, X, X, dtype)
+        scale = float(np.abs(H).sum(dtype=np.float64))
+        Kyy = self.kernel(member, Y, Y, dtype)
+        scale += float(np.abs(Kyy).sum(dtype=np.float64))
+        H += Kyy
+        del Kyy
+        Kxy = self.kernel(member, X, Y, dtype)
+        scale += 2.0 * float(np.abs(Kxy).sum(dtype=np.float64))
+        H -= Kxy
+        H -= Kxy.T
+        np.fill_diagonal(H, 0.0)
+        return H, scale / (4.0 * n * n)
 
 
-def _callable_matrix(fn, Z):
-    K = np.asarray(fn(Z, Z), dtype=np.float64)
-    N = Z.shape[0]
-    if K.shape != (N, N):
-        raise ValueError(f"the kernel returned an array of shape {K.shape} for {N} pooled "
-                         f"points (expected ({N}, {N}))")
+def _callable_matrix(fn, A, B):
+    K = np.asarray(fn(A, B), dtype=np.float64)
+    if K.shape != (A.shape[0], B.shape[0]):
+        raise ValueError(f"the kernel returned an array of shape {K.shape} for blocks of "
+                         f"{A.shape[0]} and {B.shape[0]} points")
     if not np.all(np.isfinite(K)):
-        raise ValueError(f"the kernel returned non-finite values on {N} pooled points")
+        raise ValueError(f"the kernel returned non-finite values on blocks of {A.shape[0]} "
+                         f"and {B.shape[0]} points")
     return K
 
 
@@ -292,28 +356,24 @@ def _callable_matrix(fn, Z):
 # resampled statistics
 # ----------------------------------------------------------------------------------------
 
-def wild_null(kernels, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
+def wild_null(hs, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
               dtype=np.float64):
-    r"""MMD² by the wild bootstrap of MMDAgg (n = m), for each pooled kernel matrix.
+    r"""MMD² by the wild bootstrap of MMDAgg (n = m), for each kernel of a collection.
 
     With :math:`H_{ij} = k(x_i, x_j) + k(y_i, y_j) - k(x_i, y_j) - k(x_j, y_i)` for
     :math:`i \ne j` and :math:`H_{ii} = 0`, the value for a Rademacher vector
     :math:`\epsilon` is :math:`\epsilon^\top H \epsilon / (n (n - 1))`; column 0 is the
     observed statistic (:math:`\epsilon = 1`), columns 1..``total - 1`` are draws
     (``rng.integers(0, 2, (total - 1, n))`` mapped to ±1, in batches that do not change them).
-    ``kernels`` yields the pooled ``2n x 2n`` matrices one at a time.  Also returns, per
-    kernel, the mean absolute kernel value (the scale of the tie tolerance).
+    ``hs`` yields ``(H, scale)`` one kernel at a time (:meth:`Matrices.wild_h`); the scales
+    are returned with the values.
     """
     out, scales = [], []
     step = max(1, batch_bytes // (8 * n))
     draws = 2.0 * rng.integers(0, 2, size=(total - 1, n)).astype(np.float64) - 1.0
     E = np.concatenate([np.ones((1, n)), draws]).astype(dtype)
-    for K in kernels:
-        scales.append(float(np.mean(np.abs(K))))
-        H = K[:n, :n] + K[n:, n:] - K[:n, n:] - K[n:, :n]
-        np.fill_diagonal(H, 0.0)
-        if np.dtype(dtype) != np.float64:
-            H = _perm.to_precision(H, dtype)
+    for H, scale in hs:
+        scales.append(scale)
         vals = np.empty(total)
         with _perm._blas_limit(n * n * min(step, total) < _perm._SINGLE_THREAD_WORK):
             for j0 in range(0, total, step):
@@ -333,7 +393,7 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
     """
     N = n + m
     if _perm.plan(N, len(members_), B + 1, max_memory, batch).stored:
-        kernels = [matrices.kernel(mem) for mem in members_]
+        kernels = [matrices.kernel(mem, dtype=dtype) for mem in members_]
         frob = [_offdiagonal_norm(K) for K in kernels]
         sources = [_perm.Dense(K, diagonal=0.0) for K in kernels]
     else:
@@ -349,7 +409,9 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
 
 def _offdiagonal_norm(K) -> float:
     r""":math:`\|K_0\|_F`: the Frobenius norm of K without its diagonal."""
-    return math.sqrt(max(float(np.sum(K * K) - np.sum(np.diag(K) ** 2)), 0.0))
+    total = float(np.einsum("ij,ij->", K, K, dtype=np.float64))
+    diag = np.diag(K).astype(np.float64)
+    return math.sqrt(max(total - float(diag @ diag), 0.0))
 
 
 class _IndexedKernel:
@@ -361,13 +423,9 @@ class _IndexedKernel:
 
     def __call__(self, A, B):
         ia, ib = A[:, 0].astype(np.intp), B[:, 0].astype(np.intp)
-        mem = self.member
-        if mem.function is not None:
-            Z = self.matrices.Z
-            return np.asarray(mem.function(Z[ia], Z[ib]), dtype=np.float64)
-        D = self.matrices.dist[mem.norm]
-        rows = D[ia] if ib.size == D.shape[1] else D[ia][:, ib]
-        return mem.profile(rows / mem.bandwidth)
+        if ib.size == self.matrices.Z.shape[0]:  # the engine asks for whole rows
+            return self.matrices.kernel(self.member, ia)
+        return self.matrices.kernel(self.member, ia, ib)
 
 
 #: largest N for which MMDAggInc's bootstrap uses dense banded N x N matrices (one matrix

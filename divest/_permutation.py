@@ -246,7 +246,8 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
     clock = _Clock()
     with clock:
         stored = [s.full() for s in sources] if pl.stored else None
-    sums = [M.sum(axis=1) for M in stored] if pl.stored else [None] * len(sources)
+    sums = ([M.sum(axis=1, dtype=np.float64) for M in stored] if pl.stored
+            else [None] * len(sources))
     low = pl.stored and np.dtype(dtype) != np.float64
     if low:
         stored = [to_precision(M, dtype) for M in stored]
@@ -286,6 +287,8 @@ def to_precision(M: np.ndarray, dtype) -> np.ndarray:
     """``M`` in a lower precision, with values below the smallest normal number of ``dtype``
     set to 0 (flush to zero: subnormal operands make matrix products tens of times slower,
     and they are far below the precision of the sums)."""
+    if M.dtype == dtype:  # already in that precision (and flushed by its maker)
+        return M
     low = M.astype(dtype)
     low[np.abs(low) < np.finfo(dtype).tiny] = 0
     return low

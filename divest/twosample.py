@@ -836,8 +836,8 @@ def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidth
     details = {"n": n, "m": m, "resampling": resampling, "B1": B1, "B2": B2, "B3": B3,
                "weights": weights}
     if resampling == "wild_bootstrap":
-        stats, scale = agg.wild_null((mats.kernel(mem) for mem in members), n, 1 + B1 + B2,
-                                     rng, dtype=dtype)
+        stats, scale = agg.wild_null((mats.wild_h(mem, n, dtype) for mem in members), n,
+                                     1 + B1 + B2, rng, dtype=dtype)
         method = "wild bootstrap, MMDAgg level correction"
     else:
         stats, scale, info, _ = agg.permutation_null(mats, members, n, m, B1 + B2, rng,
@@ -883,8 +883,8 @@ def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidt
     n, m = X.shape[0], Y.shape[0]
     mats = agg.Matrices(np.concatenate([X, Y]), members)
     if bws is None:  # bandwidths from the pooled distances, per norm
-        per_norm = {norm: agg.fuse_bandwidths(D, L) for norm, D in mats.dist.items()
-                    if norm != "points"}
+        per_norm = {norm: agg.fuse_bandwidths(mats.distances(norm), L)
+                    for norm in {mem.norm for mem in members if mem.function is None}}
         members = _with_fuse_bandwidths(members, per_norm, L)
     mmd2, _, info, frob = agg.permutation_null(mats, members, n, m, B, rng,
                                                max_memory=max_memory, batch=batch_size,

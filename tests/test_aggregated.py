@@ -129,7 +129,10 @@ def test_wild_bootstrap_values_are_sign_vector_statistics():
     X, Y = normal(n, n, seed=3)
     Z = np.concatenate([X, Y])
     K = np.exp(-cdist(Z, Z) ** 2)
-    vals, scale = agg.wild_null([K.copy()], n, 40, np.random.default_rng(0))
+    gauss = agg.Member("gaussian", "l2", agg.PROFILES["gaussian"][1], 1.0)
+    H, scale = agg.Matrices(Z, [gauss]).wild_h(gauss, n)
+    assert scale == pytest.approx(np.mean(K), rel=1e-12)
+    vals, _ = agg.wild_null([(H, scale)], n, 40, np.random.default_rng(0))
 
     def value(eps):
         tot = 0.0

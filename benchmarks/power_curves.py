@@ -485,7 +485,7 @@ def render_docs(summ: dict) -> str:
                 if TESTS[t]["published"]:
                     cells.append(_fmt(published(experiment, TESTS[t]["published"])[i]))
             out.append("   * - " + "\n     - ".join(cells))
-        out += ["", f".. image:: ../_static/power_curves_{experiment}.png",
+        out += ["", f".. image:: /_static/power_curves_{experiment}.png",
                 f"   :alt: power curves, {experiment}", ""]
     if summ.get("seconds"):
         out += [".. list-table:: Mean seconds per test in the study (n = m = 500, 2 cores, "

@@ -238,9 +238,14 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
         n or m < 2, dimensions that differ, NaN or inf in the samples, B < 1, an unknown
         statistic, alternative or option value, ``"wasserstein"`` in d > 1 with
         ``n * m > 250000``, ``"mmd_linear"`` with fewer than 4 points in a sample
-        (it warns below 50), a statistic that evaluates to NaN (a non-radial kernel overflowing on huge values).
+        (it warns below 50), a statistic that evaluates to NaN (a non-radial kernel
+        overflowing on huge values); ``alpha`` outside (0, 1), or too small for B
+        (:math:`1/(B + 1) > \alpha`: the test could never reject; for ``"mmdagg"`` and
+        ``"mmdagginc"``: :math:`B_2 \alpha < 1`); ``resampling="wild_bootstrap"`` with
+        n ≠ m; a learned test with too few rows to split.
     TypeError
-        An unknown option, or an option of the wrong type.
+        An unknown option, or an option of the wrong type; ``n_permutations`` for
+        ``"mmdagg"`` / ``"mmdagginc"`` (they take ``B1`` and ``B2``).
 
     See Also
     --------
@@ -419,7 +424,22 @@ def _two_sample_test_iv(X, Y, statistic, n_permutations, alternative, rng, optio
         raise TypeError(f"progress must be True or False; got {_describe(progress)}")
     if opts["alpha"] is not None:
         opts["alpha"] = check_real(opts["alpha"], "alpha", low=0, high=1)
+        _check_resolution(statistic, B, opts)
     return X, Y, statistic, B, alternative, rng, bool(progress), opts
+
+
+def _check_resolution(statistic, B, opts):
+    """A permutation p-value is at least 1 / (B + 1): refuse a B that cannot reach alpha."""
+    no_permutations = statistic == "mmd_linear" or (
+        statistic == "c2st" and opts.get("calibration") == "binomial")
+    if B is None or no_permutations:
+        return
+    alpha = opts["alpha"]
+    if 1.0 / (B + 1) > alpha:
+        raise ValueError(f"n_permutations={B} is too small for alpha={alpha}: the smallest "
+                         f"permutation p-value is 1/(B + 1) = {1.0 / (B + 1):.4g}, so the test "
+                         f"could never reject; use n_permutations >= "
+                         f"{math.ceil(1.0 / alpha) - 1}")
 
 
 def _two_sample_test(X, Y, statistic, B, alternative, rng, progress, opts):

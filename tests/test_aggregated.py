@@ -344,6 +344,19 @@ def test_bad_input(statistic, kwargs, exc, match):
         two_sample_test(X, Y, statistic, rng=0, **kwargs)
 
 
+@pytest.mark.parametrize("statistic", ["mmd", "energy", "mmdfuse", "mmd_agg"])
+def test_too_few_permutations_for_alpha(statistic):
+    X, Y = normal(12, 12, seed=12)
+    with pytest.raises(ValueError, match=r"n_permutations=10 is too small for alpha=0.05.*"
+                                         r"n_permutations >= 19"):
+        two_sample_test(X, Y, statistic, n_permutations=10, alpha=0.05, rng=0)
+    res = two_sample_test(X, Y, statistic, n_permutations=19, alpha=0.05, rng=0)
+    assert res.alpha == 0.05
+    # without alpha, or with a calibration that uses no permutations, any B is fine
+    two_sample_test(X, Y, statistic, n_permutations=10, rng=0)
+    two_sample_test(X, Y, "c2st", n_permutations=1, alpha=0.05, rng=0)
+
+
 def test_wild_bootstrap_needs_equal_sizes():
     X, Y = normal(12, 14, seed=11)
     with pytest.raises(ValueError, match="equal size.*12, 2.*14, 2"):

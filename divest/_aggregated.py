@@ -255,13 +255,21 @@ def fuse_bandwidths(D: np.ndarray, L: int) -> np.ndarray:
     K = d.size
     i05, i95 = int(math.floor(K * 0.05)), int(math.floor(K * 0.95))
     part = np.partition(d, (i05, i95))
+    if not part[i05] > 0:
+        raise ValueError(f"statistic='mmdfuse': more than half of the {K} pooled distances "
+                         "are 0 (duplicated points), so the median that replaces zero "
+                         "distances is 0 and the smallest bandwidth would be 0; give "
+                         "bandwidths=... or use statistic='mmdagg'")
     return np.linspace(part[i05] / 2, part[i95] * 2, L)
 
 
 def members(names, X, Y, *, profiles, number_bandwidths, bandwidths, scheme) -> list:
     """The collection as a list of :class:`Member`, in the packages' order (l1 kernels
     first for MMDAgg); ``scheme`` is ``"agg"`` or ``"fuse"`` (whose bandwidths need the
-    pooled distances: the members then carry ``None`` and are resolved by :func:`resolve`)."""
+    pooled distances: the members then carry ``None`` until the runner fills them in)."""
+    if bandwidths is not None and not any(isinstance(k, str) for k in names):
+        raise ValueError("bandwidths apply to the named kernels of a collection; this one has "
+                         f"only callables ({len(names)}): omit bandwidths")
     out = []
     named = [k for k in names if isinstance(k, str)]
     order = sorted(named, key=lambda k: profiles[k][0]) if scheme == "agg" else (
@@ -302,6 +310,9 @@ class Matrices:
     def __init__(self, Z, members_):
         self.Z = Z
         self.dist = pooled_distances(Z, [m.source for m in members_ if m.function is None])
+        for mem in members_:
+            if mem.function is not None:
+                _check_symmetric(mem, Z[:_SYMMETRY_POINTS])
 
     def kernel(self, member: Member, rows=slice(None), cols=slice(None),
                dtype=np.float64) -> np.ndarray:
@@ -341,6 +352,20 @@ class Matrices:
         return H, scale / (4.0 * n * n)
 
 
+#: points on which a callable kernel is checked to be symmetric
+_SYMMETRY_POINTS = 64
+
+
+def _check_symmetric(member, Z):
+    K = _callable_matrix(member.function, Z, Z)
+    tol = 1e-10 * max(1.0, float(np.max(np.abs(K))))
+    if not np.allclose(K, K.T, rtol=0, atol=tol):
+        worst = float(np.max(np.abs(K - K.T)))
+        raise ValueError(f"kernel {member.label!r} is not symmetric: k(a, b) and k(b, a) differ "
+                         f"by up to {worst:.3g} on the first {Z.shape[0]} pooled points; the "
+                         "aggregated tests need a symmetric kernel k(A, B) = k(B, A).T")
+
+
 def _callable_matrix(fn, A, B):
     K = np.asarray(fn(A, B), dtype=np.float64)
     if K.shape != (A.shape[0], B.shape[0]):
@@ -370,21 +395,27 @@ def wild_null(hs, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
     """
     out, scales = [], []
     step = max(1, batch_bytes // (8 * n))
-    draws = 2.0 * rng.integers(0, 2, size=(total - 1, n)).astype(np.float64) - 1.0
-    E = np.concatenate([np.ones((1, n)), draws]).astype(dtype)
+    signs = _rademacher(rng, total, n)
     for H, scale in hs:
         scales.append(scale)
         vals = np.empty(total)
         with _perm._blas_limit(n * n * min(step, total) < _perm._SINGLE_THREAD_WORK):
             for j0 in range(0, total, step):
-                Eb = E[j0:j0 + step]
+                Eb = signs[j0:j0 + step].astype(dtype)
                 vals[j0:j0 + step] = np.einsum("ji,ji->j", Eb, Eb @ H, dtype=np.float64)
         out.append(vals / (n * (n - 1.0)))
     return np.array(out), np.array(scales)
 
 
+def _rademacher(rng, total: int, n: int) -> np.ndarray:
+    """Row 0: all ones (the observed statistic); rows 1..total-1: random signs (int8)."""
+    signs = np.ones((total, n), dtype=np.int8)
+    signs[1:] -= 2 * rng.integers(0, 2, size=(total - 1, n), dtype=np.int8)
+    return signs
+
+
 def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, batch,
-                     progress=False, dtype=np.float64):
+                     progress=False, dtype=np.float64, frobenius=True):
     """Unbiased MMD² of the observed labelling (column 0) and B relabellings (the engine),
     and the off-diagonal Frobenius norm of each kernel matrix.
 
@@ -397,7 +428,8 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
         frob = [_offdiagonal_norm(K) for K in kernels]
         sources = [_perm.Dense(K, diagonal=0.0) for K in kernels]
     else:
-        frob = [_offdiagonal_norm(matrices.kernel(mem)) for mem in members_]
+        frob = [_blocked_offdiagonal_norm(matrices, mem) if frobenius else float("nan")
+                for mem in members_]
         idx = np.arange(N, dtype=np.float64)[:, None]
         sources = [_perm.Pooled(_IndexedKernel(matrices, mem), idx, diagonal=0.0)
                    for mem in members_]
@@ -405,6 +437,17 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
                                               max_memory=max_memory, batch=batch,
                                               progress=progress, dtype=dtype)
     return stats, scale, info, np.array(frob)
+
+
+def _blocked_offdiagonal_norm(matrices, member, rows: int = 1024) -> float:
+    """:func:`_offdiagonal_norm` accumulated over row blocks (no N x N kernel in memory)."""
+    N = matrices.Z.shape[0]
+    total = 0.0
+    for i0 in range(0, N, rows):
+        K = matrices.kernel(member, slice(i0, min(i0 + rows, N)))
+        total += float(np.einsum("ij,ij->", K, K))
+        total -= float(np.sum(K[np.arange(K.shape[0]), np.arange(i0, i0 + K.shape[0])] ** 2))
+    return math.sqrt(max(total, 0.0))
 
 
 def _offdiagonal_norm(K) -> float:
@@ -447,8 +490,8 @@ def incomplete_null(X, Y, R: int, bandwidths, total: int, rng, *, batch_bytes: i
     """
     N = min(X.shape[0], Y.shape[0])
     R = min(R, N - 1)
-    draws = 2.0 * rng.integers(0, 2, size=(total - 1, N)).astype(np.float64) - 1.0
-    E = np.concatenate([np.ones((1, N)), draws])
+    signs = _rademacher(rng, total, N)
+    step = max(1, batch_bytes // (8 * N))
     inv2 = 1.0 / np.asarray(bandwidths, dtype=float) ** 2
     L = inv2.size
     pairs = R * N - R * (R + 1) // 2
@@ -463,17 +506,18 @@ def incomplete_null(X, Y, R: int, bandwidths, total: int, rng, *, batch_bytes: i
         abs_h += np.abs(h).sum(axis=0)
     vals = np.zeros((L, total))
     if N <= _INC_DENSE_MAX:
-        step = max(1, batch_bytes // (8 * N))
         for ell in range(L):
             band = np.zeros((N, N))
             for r, h in enumerate(h_diag, start=1):
                 band[np.arange(N - r), np.arange(r, N)] = h[:, ell]
             for j0 in range(0, total, step):
-                Eb = E[j0:j0 + step]
+                Eb = signs[j0:j0 + step].astype(np.float64)
                 vals[ell, j0:j0 + step] = np.einsum("ji,ji->j", Eb @ band, Eb)
     else:
-        for r, h in enumerate(h_diag, start=1):
-            vals += ((E[:, :N - r] * E[:, r:]) @ h).T
+        for j0 in range(0, total, step):
+            Eb = signs[j0:j0 + step].astype(np.float64)
+            for r, h in enumerate(h_diag, start=1):
+                vals[:, j0:j0 + step] += ((Eb[:, :N - r] * Eb[:, r:]) @ h).T
     return vals / pairs, abs_h / pairs, pairs
 
 

@@ -316,8 +316,9 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
     * ``"mmdagg"`` (Schrab et al. 2023, as in the authors' ``mmdagg`` package): for each
       kernel :math:`\ell` of the collection (by default Laplace and Gaussian kernels,
       :math:`e^{-\|x-y\|_1/\lambda}` and :math:`e^{-\|x-y\|_2^2/\lambda^2}`, with 10
-      bandwidths each spaced geometrically between half the smallest and twice the
-      largest inter-sample distance of the first 500 points) the MMD² is computed for the
+      bandwidths each spaced geometrically from half the smallest inter-sample distance
+      of the first 500 points (half the larger of 0.1 and the 5% quantile when some
+      distance is below 0.1) to twice the larger of 0.3 and the largest distance) the MMD² is computed for the
       data and for B1 + B2 wild-bootstrap draws (n = m: the one-sample U-statistic
       :math:`\sum_{i \ne j} \epsilon_i \epsilon_j H_{ij} / (n(n-1))`) or relabellings
       (n ≠ m: the two-sample U-statistic).  Kernel :math:`\ell` rejects when its p-value
@@ -327,8 +328,10 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
       test rejects when one kernel does (``reject``; ``details["kernels"]`` lists each
       kernel's bandwidth, weight, MMD², p-value, threshold and decision).  The
       statistic is :math:`c = \min_\ell p_\ell / w_\ell`, its null distribution the B2
-      values of c, and ``pvalue`` :math:`= (1 + \#\{b: c_b \le c\})/(1 + B_2)`
-      (``pvalue <= alpha`` implies ``reject``; ``reject`` is the published rule,
+      values of c, and ``pvalue`` :math:`= (1 + \#\{b: c_b \le c\})/(1 + B_2)` (valid
+      and conservative: the observed p-values are ranked among draws that include the
+      observed statistic; ``pvalue <= alpha`` implies ``reject``; ``reject`` is the
+      published rule,
       :math:`\#\{b: c_b \le c\} \le \alpha B_2`).  Bandwidths for n < m come from the
       leading square block of the cross distances (the package reads past the matrix).
     * ``"mmdagginc"`` (Schrab et al. 2022, the ``agginc`` package): the same aggregation
@@ -794,6 +797,14 @@ def _only_greater(statistic, alternative):
                          f"alternative={alternative!r}")
 
 
+def _tie_rtol(dtype, N) -> float:
+    """Relative tie tolerance: the engine's in float64; in a lower precision, its round-off
+    over sums of N terms (ties then count towards a larger, conservative p-value)."""
+    if np.dtype(dtype) == np.float64:
+        return _perm.TIE_RTOL
+    return max(_perm.TIE_RTOL, float(np.finfo(dtype).eps) * N)
+
+
 def _resampling_sizes(B1, B2, B3, alpha):
     B1 = check_positive_int(B1, "B1")
     B2 = check_positive_int(B2, "B2")
@@ -802,8 +813,10 @@ def _resampling_sizes(B1, B2, B3, alpha):
         raise TypeError("alpha must be a level in (0, 1) for a test defined by its decision at "
                         "alpha; got None")
     if B2 * alpha < 1:
-        raise ValueError(f"B2={B2} is too small for alpha={alpha}: the level correction needs "
-                         f"B2 * alpha >= 1 (B2 >= {math.ceil(1 / alpha)})")
+        raise ValueError(f"B2={B2} is too small for alpha={alpha}: with B2 * alpha < 1 the "
+                         "level correction is set so that none of the B2 draws rejects, and "
+                         "the p-value (1 + #)/(1 + B2) can never reach alpha; use B2 >= "
+                         f"{math.ceil(1 / alpha)}")
     return B1, B2, B3
 
 
@@ -814,7 +827,7 @@ def _decision_result(statistic, dec, members, weights, stats, name, method, deta
                                                  dec["pvalues_per_kernel"], dec["thresholds"],
                                                  dec["reject_per_kernel"])]
     details = {**details, "kernels": per_kernel, "u_alpha": dec["u_alpha"],
-               "n_permutations": 0}
+               "n_permutations": int(stats.shape[1] - 1)}
     null = np.asarray(dec["null"], dtype=np.float64)
     null.setflags(write=False)
     pvals = {"greater": float(dec["pvalue"])}
@@ -862,10 +875,11 @@ def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidth
     else:
         stats, scale, info, _ = agg.permutation_null(mats, members, n, m, B1 + B2, rng,
                                                      max_memory=max_memory, batch=batch_size,
-                                                     progress=progress, dtype=dtype)
+                                                     progress=progress, dtype=dtype,
+                                                     frobenius=False)
         details["plan"] = info
         method = "permutation, MMDAgg level correction"
-    dec = agg.aggregate_decision(stats, B1, w, alpha, B3, _perm.TIE_RTOL * scale)
+    dec = agg.aggregate_decision(stats, B1, w, alpha, B3, _tie_rtol(dtype, n + m) * scale)
     name = _label("mmdagg", kernel=kernel if isinstance(kernel, str) else "custom",
                   n_kernels=len(members), weights=weights)
     return _decision_result("mmdagg", dec, members, w, stats, name, method, details, alpha)
@@ -906,7 +920,7 @@ def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidt
         per_norm = {norm: agg.fuse_bandwidths(mats.distances(norm), L)
                     for norm in {mem.norm for mem in members if mem.function is None}}
         members = _with_fuse_bandwidths(members, per_norm, L)
-    mmd2, _, info, frob = agg.permutation_null(mats, members, n, m, B, rng,
+    mmd2, scale, info, frob = agg.permutation_null(mats, members, n, m, B, rng,
                                                max_memory=max_memory, batch=batch_size,
                                                progress=progress, dtype=_PRECISIONS[precision])
     if min(frob) == 0.0:
@@ -918,7 +932,10 @@ def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidt
     details = {"n": n, "m": m, "plan": info, "lambda_multiplier": lam,
                "kernels": [{**mem.describe(), "statistic": float(s), "frobenius": f}
                            for mem, s, f in zip(members, mmd2[:, 0], frob)]}
-    tol = _perm.TIE_RTOL * max(1.0, abs(float(fused[0])))
+    # the fused statistic moves by at most the largest normalised change of one kernel's MMD²
+    c = min(n, m) * (min(n, m) - 1.0)
+    tol = _tie_rtol(_PRECISIONS[precision], n + m) * float(
+        np.max(scale * c * math.sqrt(c) / np.asarray(frob)))
     name = _label("mmdfuse", n_kernels=len(members), lambda_multiplier=lam)
     return _permutation_result(fused[0], fused[1:], tol, alternative, name, details)
 

@@ -361,3 +361,53 @@ def test_wild_bootstrap_needs_equal_sizes():
     X, Y = normal(12, 14, seed=11)
     with pytest.raises(ValueError, match="equal size.*12, 2.*14, 2"):
         two_sample_test(X, Y, "mmdagg", resampling="wild_bootstrap", rng=0)
+
+
+def test_float32_keeps_ties_on_discrete_data():
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, (30, 1)).astype(float)
+    Y = rng.integers(0, 2, (30, 1)).astype(float)
+    a = two_sample_test(X, Y, "mmdagg", B1=500, B2=500, rng=0)
+    b = two_sample_test(X, Y, "mmdagg", B1=500, B2=500, rng=0, precision="float32")
+    assert a.pvalue == b.pvalue
+    X = rng.integers(0, 3, (30, 1)).astype(float)
+    Y = rng.integers(0, 3, (30, 1)).astype(float)
+    a = two_sample_test(X, Y, "mmdfuse", rng=0)
+    b = two_sample_test(X, Y, "mmdfuse", rng=0, precision="float32")
+    assert a.pvalue == b.pvalue
+
+
+def test_mmdfuse_refuses_mostly_duplicated_points():
+    X = np.zeros((30, 1))
+    X[:3] = 1.0
+    with pytest.raises(ValueError, match="more than half of the 1830 pooled distances are 0"):
+        two_sample_test(X, X.copy(), "mmdfuse", rng=0)
+
+
+def test_callable_checks():
+    X, Y = normal(20, 20, seed=13)
+
+    def lin(A, B):
+        return 1.0 + A @ B.T
+
+    with pytest.raises(ValueError, match="bandwidths apply to the named kernels"):
+        two_sample_test(X, Y, "mmdagg", kernel=lin, bandwidths=[1.0, 2.0], B1=50, B2=50)
+
+    def skew(A, B):
+        return 1.0 + A @ B.T + A[:, :1] - B[:, :1].T
+
+    with pytest.raises(ValueError, match="'skew' is not symmetric"):
+        two_sample_test(X, Y, "mmdfuse", kernel=skew, n_permutations=19)
+
+
+def test_streamed_matrices_give_the_stored_result():
+    X, Y = normal(150, 170, seed=14)
+    a = two_sample_test(X, Y, "mmdfuse", n_permutations=99, rng=3, number_bandwidths=3)
+    b = two_sample_test(X, Y, "mmdfuse", n_permutations=99, rng=3, number_bandwidths=3,
+                        max_memory=2 ** 20)
+    assert not b.details["plan"]["matrix_stored"] and a.details["plan"]["matrix_stored"]
+    assert b.statistic == pytest.approx(a.statistic, rel=1e-12)
+    np.testing.assert_allclose(b.null_distribution, a.null_distribution, rtol=1e-10)
+    c = two_sample_test(X, Y, "mmdagg", rng=3, B1=99, B2=99, max_memory=2 ** 20)
+    d = two_sample_test(X, Y, "mmdagg", rng=3, B1=99, B2=99)
+    assert c.pvalue == d.pvalue and c.reject == d.reject

@@ -820,7 +820,7 @@ def _resampling_sizes(B1, B2, B3, alpha):
     return B1, B2, B3
 
 
-def _decision_result(statistic, dec, members, weights, stats, name, method, details, alpha):
+def _decision_result(dec, members, weights, stats, name, method, details, alpha):
     per_kernel = [{**mem.describe(), "weight": float(w), "statistic": float(st),
                    "pvalue": float(p), "threshold": float(t), "reject": bool(r)}
                   for mem, w, st, p, t, r in zip(members, weights, stats[:, 0],
@@ -882,7 +882,7 @@ def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidth
     dec = agg.aggregate_decision(stats, B1, w, alpha, B3, _tie_rtol(dtype, n + m) * scale)
     name = _label("mmdagg", kernel=kernel if isinstance(kernel, str) else "custom",
                   n_kernels=len(members), weights=weights)
-    return _decision_result("mmdagg", dec, members, w, stats, name, method, details, alpha)
+    return _decision_result(dec, members, w, stats, name, method, details, alpha)
 
 
 def _run_mmdagginc(X, Y, B, alternative, rng, progress, *, R, number_bandwidths, bandwidths,
@@ -901,7 +901,7 @@ def _run_mmdagginc(X, Y, B, alternative, rng, progress, *, R, number_bandwidths,
     details = {"n": n, "m": m, "R": min(R, min(n, m) - 1), "n_pairs": pairs,
                "points_used": min(n, m), "B1": B1, "B2": B2, "B3": B3, "weights": weights}
     name = _label("mmdagginc", R=R, n_kernels=len(members), weights=weights)
-    return _decision_result("mmdagginc", dec, members, w, stats, name,
+    return _decision_result(dec, members, w, stats, name,
                             "wild bootstrap (incomplete U-statistics), MMDAgg level correction",
                             details, alpha)
 
@@ -941,7 +941,6 @@ def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidt
 
 
 def _with_fuse_bandwidths(members, per_norm, L):
-    from dataclasses import replace as _replace
     out, seen = [], {}
     for mem in members:
         if mem.function is not None:
@@ -949,7 +948,7 @@ def _with_fuse_bandwidths(members, per_norm, L):
             continue
         i = seen.get(mem.label, 0)
         seen[mem.label] = i + 1
-        out.append(_replace(mem, bandwidth=float(per_norm[mem.norm][i % L])))
+        out.append(replace(mem, bandwidth=float(per_norm[mem.norm][i % L])))
     return out
 
 

@@ -4,14 +4,14 @@ The conventions (see the docs page "Conventions"): every divergence is D(P ‖ Q
 f-divergence is defined by its generator f as E_Q[f(p/q)]; values are in nats.
 """
 
-from . import distributions, estimators, exact, fdiv, ipm, reference
+from . import distributions, estimators, exact, fdiv, ipm, reference, streaming
 from ._crosscheck import CrossCheckReport, CrossCheckRow, InequalityCheck, crosscheck
 from ._discrete import discrete_divergence
 from ._divergence import divergence
 from ._mi import mutual_information
 from ._result import Estimate
 from .fdiv import FDivergence, fdivergences, get_fdivergence, register_fdivergence
-from .twosample import TwoSampleResult, two_sample_test
+from .twosample import RejectionRate, TwoSampleResult, rejection_rate, two_sample_test
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "Estimate",
     "FDivergence",
     "InequalityCheck",
+    "RejectionRate",
     "TwoSampleResult",
     "crosscheck",
     "discrete_divergence",
@@ -39,6 +40,8 @@ __all__ = [
     "mutual_information",
     "reference",
     "register_fdivergence",
+    "rejection_rate",
+    "streaming",
     "testing",
     "two_sample_test",
 ]

@@ -22,7 +22,8 @@ from . import _permutation as _perm
 from ._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from .estimators._common import check_samples
 
-__all__ = ["ALTERNATIVES", "STATISTICS", "TwoSampleResult", "two_sample_test"]
+__all__ = ["ALTERNATIVES", "RejectionRate", "STATISTICS", "TwoSampleResult", "rejection_rate",
+           "two_sample_test"]
 
 #: names accepted by ``two_sample_test(statistic=...)``
 STATISTICS: tuple[str, ...] = ("c2st", "c2st_logit", "c2st_sign", "energy", "mmd", "mmd_agg",
@@ -777,14 +778,19 @@ def _run_mmd_linear(X, Y, B, alternative, rng, progress, *, kernel, bandwidth, k
                          f"(degenerate samples of shapes {X.shape} and {Y.shape}?)")
     se = sd / math.sqrt(L)
     z = stat / se
-    pg, pl = float(stats.norm.sf(z)), float(stats.norm.cdf(z))
-    pvals = {"greater": pg, "less": pl, "two-sided": min(1.0, 2 * min(pg, pl))}
+    pvals = _normal_pvalues(z)
     details = {"n": n, "m": m, "n_pairs": L, "standard_error": se, "z": z,
                "kernel": kern.name, "bandwidth": kern.bandwidth}
     if small:
         details["warning"] = small
     name = _label("mmd_linear", kernel=kern.name)
     return _result(stat, np.empty(0), pvals, alternative, name, "asymptotic normal", details)
+
+
+def _normal_pvalues(z):
+    """The p-values of the three alternatives for a standard-normal z."""
+    pg, pl = float(stats.norm.sf(z)), float(stats.norm.cdf(z))
+    return {"greater": pg, "less": pl, "two-sided": min(1.0, 2 * min(pg, pl))}
 
 
 # ----------------------------------------------------------------------------------------
@@ -970,3 +976,142 @@ _RUNNERS = {**{name: _learned_runner(name) for name in _LEARNED},
             "mmd": _run_mmd, "energy": _run_energy, "mmd_agg": _run_mmd_agg,
             "wasserstein": _run_wasserstein, "c2st": _run_c2st, "mmd_linear": _run_mmd_linear,
             "mmdagg": _run_mmdagg, "mmdagginc": _run_mmdagginc, "mmdfuse": _run_mmdfuse}
+
+
+# ----------------------------------------------------------------------------------------
+# rejection-rate studies (power and level): a sweep of independent tests
+# ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RejectionRate:
+    """How often a test rejects on repeated samples (power, or level under the null).
+
+    Attributes
+    ----------
+    rate : float
+        The fraction of the ``n_repetitions`` tests that rejected at ``alpha``.
+    standard_error : float
+        The binomial standard error :math:`\\sqrt{r(1 - r)/R}`.
+    confidence_interval : tuple of float
+        The exact 95% Clopper–Pearson interval of the rejection probability.
+    pvalues : ndarray, shape (R,)
+        The p-values in the order of the repetitions (read-only).
+    rejections : ndarray of bool, shape (R,)
+        The decisions (read-only); for MMDAgg/MMDAggInc the published rule, else
+        ``pvalue <= alpha``.
+    alpha : float
+    n_repetitions : int
+    statistic_name : str
+    details : dict
+        ``"seconds"``, ``"n_jobs"`` (as given), the options passed to every test.
+    """
+
+    rate: float
+    standard_error: float
+    confidence_interval: tuple[float, float]
+    pvalues: np.ndarray = field(compare=False)
+    rejections: np.ndarray = field(compare=False)
+    alpha: float
+    n_repetitions: int
+    statistic_name: str
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        lo, hi = self.confidence_interval
+        return (f"RejectionRate({self.statistic_name}: {self.rate:.4g} ± "
+                f"{self.standard_error:.2g} [{lo:.3g}, {hi:.3g}] over {self.n_repetitions} "
+                f"tests at alpha={self.alpha:g})")
+
+
+def _one_repetition(sample, seed, statistic, n_permutations, alpha, options):
+    """One test on one drawn pair: (pvalue, reject, statistic_name)."""
+    gen = np.random.default_rng(seed)
+    drawn = sample(gen)
+    if not (isinstance(drawn, tuple) and len(drawn) == 2):
+        raise TypeError(f"sample(rng) must return a tuple (X, Y); got {_describe(drawn)}")
+    X, Y = drawn
+    res = two_sample_test(X, Y, statistic, n_permutations=n_permutations, rng=gen,
+                          alpha=alpha, **options)
+    return res.pvalue, bool(res.reject), res.statistic_name
+
+
+def rejection_rate(sample, statistic="mmd", *, n_repetitions=200, alpha=0.05,
+                   n_permutations=None, n_jobs=None, rng=None, progress=False,
+                   **options) -> RejectionRate:
+    r"""Estimate a test's power (or level) by repeating it on fresh samples.
+
+    Repetition i draws ``X, Y = sample(rng_i)`` and runs
+    ``two_sample_test(X, Y, statistic, alpha=alpha, rng=rng_i, **options)``; the rate is
+    the fraction of rejections, with its binomial standard error and the exact
+    Clopper–Pearson 95% interval.  The generators ``rng_i`` come from
+    ``numpy.random.SeedSequence(rng).spawn(n_repetitions)``, so repetition i gives the
+    same result whoever runs it: the result is identical for any ``n_jobs`` and any
+    joblib backend.
+
+    Parameters
+    ----------
+    sample : callable
+        ``sample(rng) -> (X, Y)`` with ``rng`` a ``numpy.random.Generator``; draws one pair
+        of samples (P = Q for a level study).  Sent to the workers, so with process or
+        cluster backends it must be picklable by cloudpickle (a lambda or closure is).
+    statistic : str
+        One of :data:`STATISTICS`.
+    n_repetitions : int, default 200
+    alpha : float, default 0.05
+    n_permutations : int, optional
+        As in :func:`two_sample_test`.
+    n_jobs : int or None
+        Repetitions run at once by ``joblib.Parallel(n_jobs=n_jobs)``, with the backend of
+        the active ``joblib.parallel_config`` (``"loky"`` processes by default,
+        ``"threading"``, ``"dask"`` with a ``dask.distributed`` client, ``"ray"`` after
+        ``ray.util.joblib.register_ray()``).  None: the configured default (1 when none).
+    rng : None, int, Generator or SeedSequence
+        Root of the repetitions' seeds.
+    progress : bool
+        A tqdm bar of finished repetitions.
+    **options
+        Passed to every :func:`two_sample_test` call.
+
+    Returns
+    -------
+    RejectionRate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from divest.twosample import rejection_rate
+    >>> def shifted(rng):
+    ...     return rng.normal(size=(50, 1)), rng.normal(0.5, size=(50, 1))
+    >>> res = rejection_rate(shifted, "mmd", n_repetitions=20, n_permutations=199, rng=0)
+    >>> res.rate, res.n_repetitions
+    (0.5, 20)
+    """
+    from ._parallel import check_n_jobs, parallel_map, spawn_seeds
+
+    if not callable(sample):
+        raise TypeError(f"sample must be a callable sample(rng) -> (X, Y); got "
+                        f"{_describe(sample)}")
+    check_choice(statistic, "statistic", STATISTICS)
+    R = check_positive_int(n_repetitions, "n_repetitions")
+    alpha = check_real(alpha, "alpha", low=0, high=1)
+    n_jobs = check_n_jobs(n_jobs)
+    _check_options(statistic, {"alpha": alpha, **options})    # before any work starts
+    t0 = time.perf_counter()
+    seeds = spawn_seeds(rng, R)
+    out = parallel_map(_one_repetition,
+                       [(sample, s, statistic, n_permutations, alpha, options) for s in seeds],
+                       n_jobs=n_jobs, progress=progress, desc="rejection_rate",
+                       unit="test")
+    pvalues = np.array([o[0] for o in out], dtype=float)
+    rejections = np.array([o[1] for o in out], dtype=bool)
+    for a in (pvalues, rejections):
+        a.flags.writeable = False
+    k = int(rejections.sum())
+    rate = k / R
+    ci = stats.binomtest(k, R).proportion_ci(0.95, method="exact")
+    return RejectionRate(rate=rate, standard_error=math.sqrt(rate * (1 - rate) / R),
+                         confidence_interval=(float(ci.low), float(ci.high)),
+                         pvalues=pvalues, rejections=rejections, alpha=alpha,
+                         n_repetitions=R, statistic_name=out[0][2],
+                         details={"seconds": time.perf_counter() - t0, "n_jobs": n_jobs,
+                                  "n_permutations": n_permutations, "options": dict(options)})

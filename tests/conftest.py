@@ -15,3 +15,19 @@ def _one_blas_thread():
     """Small matrix products are much slower with several BLAS threads on a loaded machine."""
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real dask.distributed cluster on this machine: a scheduler and two worker
+    processes (one thread each), shared by the tests that need one."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed "
+                                      "(pip install -e '.[dask]')")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

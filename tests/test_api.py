@@ -8,7 +8,7 @@ import pytest
 import divest
 
 MODULES = ["divest", "divest.fdiv", "divest.exact", "divest.distributions", "divest.reference",
-           "divest.estimators", "divest.ipm", "divest.twosample", "divest.testing",
+           "divest.estimators", "divest.ipm", "divest.streaming", "divest.twosample", "divest.testing",
            "divest.testing.strategies",
            pytest.param("divest.torch", marks=pytest.mark.skipif(
                importlib.util.find_spec("torch") is None, reason="torch not installed"))]

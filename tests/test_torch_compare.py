@@ -75,13 +75,25 @@ def test_command_line(tmp_path, capsys):
 
 
 def test_worker_processes_give_the_same_table():
-    """Runs are seeded one by one: two processes give the rows of one, in the same order."""
+    """Runs are seeded one by one: two loky processes and two threads give the rows of
+    one process, in the same order, and the same learning curves."""
+    from joblib import parallel_config
     one = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), **TINY)
-    two = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), workers=2, **TINY)
+    two = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), n_jobs=2, **TINY)
+    with parallel_config(backend="threading"):
+        threads = compare_gans(["hinge", "fgan:kl"], ["ring"], seeds=(0, 1), n_jobs=2, **TINY)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in one.rows]
-    assert [{k: v for k, v in r.items() if k != "seconds"} for r in two.rows] == strip
-    assert two.curves.keys() == one.curves.keys()
-    with pytest.raises(ValueError, match="keep_runs=True needs workers=1"):
-        compare_gans(["hinge"], ["ring"], keep_runs=True, workers=2, **TINY)
-    with pytest.raises(ValueError, match="workers"):
-        compare_gans(["hinge"], ["ring"], workers=0, **TINY)
+    for other in (two, threads):
+        assert [{k: v for k, v in r.items() if k != "seconds"} for r in other.rows] == strip
+        assert other.curves.keys() == one.curves.keys()
+        for key, hist in one.curves.items():
+            timeless = {k: v for k, v in hist.items() if k != "seconds"}
+            assert repr({k: v for k, v in other.curves[key].items() if k != "seconds"}) \
+                == repr(timeless)
+    with pytest.raises(ValueError, match="keep_runs=True needs n_jobs=1"):
+        compare_gans(["hinge"], ["ring"], keep_runs=True, n_jobs=2, **TINY)
+    with pytest.raises(ValueError, match="n_jobs"):
+        compare_gans(["hinge"], ["ring"], n_jobs=0, **TINY)
+    with pytest.warns(DeprecationWarning, match="workers"):
+        old = compare_gans(["hinge"], ["ring"], seeds=(0,), workers=1, **TINY)
+    assert old.rows[0]["w1"] == one.rows[0]["w1"]

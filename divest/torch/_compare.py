@@ -131,7 +131,8 @@ def _summarise(rows, losses, datasets) -> list:
 
 def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=None,
                  batch_size=None, n_eval=None, out_dir=None, figures=True, keep_runs=False,
-                 progress=False, device="auto", workers=1, **train_options) -> GANComparison:
+                 progress=False, device="auto", n_jobs=None, workers=None,
+                 **train_options) -> GANComparison:
     r"""Train every loss on every toy dataset for every seed and tabulate the results.
 
     Parameters
@@ -148,7 +149,7 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
     quick : bool, default False
         Defaults for a smoke-level comparison on a CPU: 200 steps, batch 64, 500
         evaluation samples, critic and generator of width 64; the full mode (meant for
-        a machine with many cores, see ``workers``) uses 20 000 steps, batch 256, 2500
+        a machine with many cores, see ``n_jobs``) uses 20 000 steps, batch 256, 2500
         evaluation samples and the default networks.
     steps, batch_size, n_eval : int, optional
         Override the mode's values.
@@ -162,14 +163,21 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
     progress : bool
         Print one line per finished run.
     device : str
-    workers : int, default 1
-        Train this many runs at once in separate processes (one torch thread each).
-        The runs are independent and seeded, so the results do not depend on
-        ``workers``.  The toy problems' networks are small: a step is bound by kernel
-        launches, and one CPU thread is about as fast as a GPU (measured on an H100:
-        3.9 ms per non-saturating step on the CPU, 5.4 ms on CUDA, batch 256), so
-        processes, not a GPU, are what speeds up a full comparison.  Several processes
-        can share one GPU (``device="cuda"``).  Not with ``keep_runs=True``.
+    n_jobs : int or None
+        Runs trained at once by ``joblib.Parallel(n_jobs=n_jobs)`` with the backend of
+        the active ``joblib.parallel_config`` (``loky`` processes by default; ``dask``
+        with a ``dask.distributed`` client spreads the runs over a cluster; ``ray``
+        after ``ray.util.joblib.register_ray()``).  None: the configured default (1, in
+        this process, when none).  Every run is seeded by its own seed and trains on
+        one torch thread (``train_gan``'s ``num_threads=1``), so the table is the same
+        for any ``n_jobs`` and backend.  The toy problems' networks are small: a step
+        is bound by kernel launches, and one CPU thread is about as fast as a GPU
+        (measured on an H100: 3.9 ms per non-saturating step on the CPU, 5.4 ms on
+        CUDA, batch 256), so workers, not a GPU, are what speeds up a full comparison.
+        Several processes can share one GPU (``device="cuda"``).  Not with
+        ``keep_runs=True``.
+    workers : int, optional
+        Deprecated alias of ``n_jobs`` (a ``DeprecationWarning``).
     **train_options
         Passed to every :func:`train_gan` call (e.g. ``lr``, ``n_critic``,
         ``generator``); the losses' paper defaults apply otherwise.
@@ -214,10 +222,18 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         opts.setdefault("critic", {"width": 64})
         opts.setdefault("generator", {"width": 64, "depth": 2})
 
-    workers = check_positive_int(workers, "workers")
-    if workers > 1 and keep_runs:
-        raise ValueError(f"keep_runs=True needs workers=1 (the runs stay in the worker "
-                         f"processes); got workers={workers}")
+    if workers is not None:
+        import warnings
+        warnings.warn("compare_gans(workers=) is deprecated; use n_jobs= (joblib)",
+                      DeprecationWarning, stacklevel=2)
+        if n_jobs is not None:
+            raise TypeError("give n_jobs or its deprecated alias workers, not both")
+        n_jobs = check_positive_int(workers, "workers")
+    from .._parallel import check_n_jobs, parallel_iter
+    n_jobs = check_n_jobs(n_jobs)
+    if keep_runs and not (n_jobs == 1 or n_jobs is None and _serial()):
+        raise ValueError(f"keep_runs=True needs n_jobs=1 (the runs stay with the workers); "
+                         f"got n_jobs={n_jobs}")
     tasks = [(loss, ds, seed, figures and out_dir is not None and seed == seeds[0])
              for ds in datasets for loss in losses for seed in seeds]
     results = {}
@@ -230,17 +246,9 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
                   f"{row['seed']}: w1 {_fmt(row.get('w1'))}, {row['seconds']:.1f} s"
                   + (f" FAILED: {row['error']}" if row["error"] else ""), flush=True)
 
-    if workers == 1:
-        for task in tasks:
-            done(task, _one_run(*task, opts, keep_runs))
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(min(workers, len(tasks)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_one_run, *task, opts, False): task for task in tasks}
-            for fut in as_completed(futures):
-                done(futures[fut], fut.result())
+    outs = parallel_iter(_one_run, [task + (opts, keep_runs) for task in tasks], n_jobs=n_jobs)
+    for task, out in zip(tasks, outs):     # in the order of the tasks, as they finish
+        done(task, out)
     rows, curves, runs, samples = [], {}, {}, {}
     for task in tasks:                      # the order of the tasks, whatever finished first
         row, history, run, fake = results[task]
@@ -262,6 +270,13 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         files = _write(res, os.fspath(out_dir), samples if figures else None, datasets,
                        losses)
     return GANComparison(tuple(rows), tuple(summary), curves, config, tuple(files), runs)
+
+
+def _serial():
+    """Whether the active joblib configuration runs n_jobs=None in this process."""
+    from joblib.parallel import get_active_backend
+    backend, n_jobs = get_active_backend()
+    return backend.effective_n_jobs(n_jobs) == 1
 
 
 def _one_run(loss, ds, seed, want_samples, opts, keep_run):
@@ -409,7 +424,7 @@ def main(argv=None) -> int:
     --------
     ``divest gan --quick --out results/gan`` (minutes on 2 CPU cores);
     ``divest gan --losses hinge wgan_gp --datasets ring grid --seeds 0 1 2 --steps 20000
-    --workers 16 --out results/gan_full``.
+    --n-jobs 16 --out results/gan_full``.
     """
     import argparse
     p = argparse.ArgumentParser(prog="divest gan", description="Compare GAN losses on toy "
@@ -434,9 +449,10 @@ def main(argv=None) -> int:
                    "per run for the evaluation metrics (default: 500 with --quick, else 2500)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA when "
                    "available), cpu or cuda (default: auto)")
-    p.add_argument("--workers", type=int, default=1, metavar="K", help="runs trained at "
-                   "once, in separate processes with one torch thread each; the results do "
-                   "not depend on it (default: 1)")
+    p.add_argument("--n-jobs", "--workers", dest="n_jobs", type=int, default=1,
+                   metavar="K", help="runs trained at once by joblib (separate processes), "
+                   "one torch thread each; the results do not depend on it (--workers is "
+                   "its old name; default: 1)")
     p.add_argument("--no-figures", action="store_true", help="do not write "
                    "samples_<dataset>.png and curves_<dataset>.png (default: write them)")
     p.add_argument("--out", default="gan_comparison", metavar="DIR",
@@ -445,7 +461,7 @@ def main(argv=None) -> int:
     res = compare_gans(args.losses, args.datasets, args.seeds, quick=args.quick,
                        steps=args.steps, batch_size=args.batch_size, n_eval=args.n_eval,
                        out_dir=args.out, figures=not args.no_figures, device=args.device,
-                       workers=args.workers, progress=True)
+                       n_jobs=args.n_jobs, progress=True)
     print(res.to_markdown())
     print("\nwrote: " + ", ".join(res.files))
     return 0

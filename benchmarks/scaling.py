@@ -5,6 +5,8 @@ linear-time MMD test on up to 10^8 rows streamed from dask arrays on a LocalClus
   B1 = 2000, B2 = 2000, 40 repetitions) with ``n_jobs=1`` and ``n_jobs=2`` (loky, workers
   started before the timing): wall time, the speed-up, and whether the p-values are
   identical.
+* ``engine``: the MMD permutation test on the numpy engine and with ``device="cpu"``
+  (and ``"cuda"`` where a GPU is present), n = m = 1000, 2000, 5000, d = 10, B = 1000.
 * ``stream``: ``divest.streaming.mmd_test`` (linear, Gaussian kernel, bandwidth 4) on two
   dask arrays of N rows and d = 10 columns generated block by block by the workers
   (``dask.array.random.default_rng``; Y shifted by 0.002 per coordinate), blocks of
@@ -19,6 +21,7 @@ Run::
 
     python benchmarks/scaling.py sweep
     python benchmarks/scaling.py stream --rows 1e6 1e7 1e8
+    python benchmarks/scaling.py engine --sizes 1000 2000 5000
     python benchmarks/scaling.py --report
 """
 
@@ -126,6 +129,30 @@ def run_stream(rows_list, d=10, block=1_000_000):
                        "n_units": res.details["n_units"]})
 
 
+def run_engine(sizes=(1000, 2000, 5000), B=1000, d=10, repeats=3):
+    """The MMD permutation test (Gaussian kernel, median bandwidth, B permutations) on
+    the numpy engine and on the torch engine (CPU; CUDA when available): best of
+    ``repeats`` wall times."""
+    import torch
+
+    import divest
+    devices = [None, "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        X, Y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        best, pvals = {}, {}
+        for dev in devices:
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                res = divest.two_sample_test(X, Y, "mmd", n_permutations=B, rng=0, device=dev)
+                times.append(time.perf_counter() - t)
+            best[str(dev)], pvals[str(dev)] = min(times), res.pvalue
+        _emit({"what": "engine", "n": n, "m": n, "d": d, "B": B, "seconds": best,
+               "pvalues": pvals, "torch_threads": torch.get_num_threads(),
+               "plan": res.details["plan"]})
+
+
 def report():
     rows = [json.loads(line) for line in open(LOG)] if LOG.exists() else []
     lines = ["# Scaling out", "",
@@ -147,6 +174,19 @@ def report():
                          f"{r.get('seconds_1_blas2', float('nan')):.1f} | "
                          f"{r['seconds_2']:.1f} | {r['speedup']:.2f} | {r['identical']} | "
                          f"{r['load']:.2f} |")
+    lines += ["", "## The permutation engine on torch (MMD test, Gaussian kernel, best of 3)", "",
+              "`numpy`: the default engine; `torch cpu`: `device=\"cpu\"`; `cuda`: "
+              "`device=\"cuda\"` (only where a GPU was present).", "",
+              "| n = m | d | B | numpy s | torch cpu s | torch / numpy | cuda s | same p-values | load |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["what"] == "engine":
+            sec = r["seconds"]
+            cuda = f"{sec['cuda']:.3f}" if "cuda" in sec else "no GPU"
+            same = len(set(r["pvalues"].values())) == 1
+            lines.append(f"| {r['n']:,} | {r['d']} | {r['B']} | {sec['None']:.3f} | "
+                         f"{sec['cpu']:.3f} | {sec['cpu'] / sec['None']:.2f} | {cuda} | "
+                         f"{same} | {r['load']:.2f} |")
     lines += ["", "## Out-of-core linear-time MMD (dask arrays, LocalCluster 2 x 1 thread)", "",
               "| rows per sample | d | wall s | peak RSS GB (all processes) | z | p-value | load |",
               "|---|---|---|---|---|---|---|"]
@@ -161,7 +201,8 @@ def report():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", nargs="?", choices=("sweep", "stream"))
+    ap.add_argument("what", nargs="?", choices=("sweep", "stream", "engine"))
+    ap.add_argument("--sizes", nargs="+", type=int, default=[1000, 2000, 5000])
     ap.add_argument("--rows", nargs="+", type=float, default=[1e6, 1e7, 1e8])
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--report", action="store_true")
@@ -170,6 +211,8 @@ def main():
         run_sweep(args.reps)
     elif args.what == "stream":
         run_stream(args.rows)
+    elif args.what == "engine":
+        run_engine(args.sizes)
     report()
 
 

@@ -236,13 +236,7 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
     N = n + m
     total = n_permutations + 1
     pl = plan(N, len(sources), total, max_memory, batch)
-    small_is_x = n <= m
-    na, nb = (n, m) if small_is_x else (m, n)
-    if estimator == "unbiased":
-        ca, cb = na * (na - 1.0), nb * (nb - 1.0)
-    else:
-        ca, cb = float(na) ** 2, float(nb) ** 2
-    cab = 0.5 * na * nb
+    small_is_x, consts = constants(n, m, estimator)
     clock = _Clock()
     with clock:
         stored = [s.full() for s in sources] if pl.stored else None
@@ -257,30 +251,53 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
     with _blas_limit(single), _progress_bar(progress, total) as bar:
         for j0 in range(0, total, pl.batch):
             c = min(pl.batch, total - j0)
-            At = np.empty((c, N), dtype=dtype if low else np.float64)  # row j: indicator
-            # of the smaller group in relabelling j
-            start = 0
-            if j0 == 0:  # row 0: the observed labelling
-                At[0] = 0.0 if small_is_x else 1.0
-                At[0, :n] = 1.0 if small_is_x else 0.0
-                start = 1
-            _fill_indicators(At, start, rng, n, m, small_is_x)
+            At = indicators(j0, c, rng, n, m, small_is_x, dtype if low else np.float64)
             for ell, src in enumerate(sources):
                 if pl.stored:  # (M A)^T = A^T M: M is symmetric
                     u = np.einsum("ji,ji->j", At, At @ stored[ell], dtype=np.float64)
                     r = sums[ell]
                 else:
                     u, r = _streamed_u(src, At, pl.block_rows, clock)
-                v = At @ r
-                t = r.sum()
-                terms = (u / ca, (t - 2.0 * v + u) / cb, (v - u) / cab)
-                stats[ell, j0:j0 + c] = terms[0] + terms[1] - terms[2]
+                stats[ell, j0:j0 + c], first = combine(u, At @ r, r.sum(), consts)
                 if j0 == 0:
-                    scale[ell] = max(abs(float(x[0])) for x in terms)
+                    scale[ell] = first
             bar.update(c)
     info = {**pl.describe(), "seconds_matrix": clock.seconds,
             "seconds_permutations": time.perf_counter() - begin - clock.seconds}
     return stats, scale, info
+
+
+def constants(n: int, m: int, estimator: str):
+    """``(small_is_x, (ca, cb, cab))``: which sample the indicators mark (the smaller) and
+    the denominators of the three sums."""
+    small_is_x = n <= m
+    na, nb = (n, m) if small_is_x else (m, n)
+    if estimator == "unbiased":
+        ca, cb = na * (na - 1.0), nb * (nb - 1.0)
+    else:
+        ca, cb = float(na) ** 2, float(nb) ** 2
+    return small_is_x, (ca, cb, 0.5 * na * nb)
+
+
+def indicators(j0: int, c: int, rng, n: int, m: int, small_is_x: bool, dtype) -> np.ndarray:
+    """The ``(c, N)`` indicators of the smaller group for the relabellings ``j0 : j0 + c``
+    (row 0 of the first batch is the observed labelling); the engine's draw order."""
+    At = np.empty((c, n + m), dtype=dtype)
+    start = 0
+    if j0 == 0:  # row 0: the observed labelling
+        At[0] = 0.0 if small_is_x else 1.0
+        At[0, :n] = 1.0 if small_is_x else 0.0
+        start = 1
+    _fill_indicators(At, start, rng, n, m, small_is_x)
+    return At
+
+
+def combine(u, v, t, consts):
+    """The statistics of a batch from ``u = a'Ma``, ``v = a'r``, ``t = 1'M1`` (numpy or
+    torch vectors), and the scale of the first one's terms (for the tie tolerance)."""
+    ca, cb, cab = consts
+    terms = (u / ca, (t - 2.0 * v + u) / cb, (v - u) / cab)
+    return terms[0] + terms[1] - terms[2], max(abs(float(x[0])) for x in terms)
 
 
 def to_precision(M: np.ndarray, dtype) -> np.ndarray:

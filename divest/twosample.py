@@ -61,13 +61,15 @@ _MMD_LINEAR_MIN_PAIRS = 25
 _PRECISIONS = {"float64": np.float64, "float32": np.float32}
 _ENGINE_OPTIONS = {"max_memory": _perm.MAX_MEMORY, "batch_size": None}
 _KERNEL_OPTIONS = {"kernel": "gaussian", "kernel_params": None}
+#: the quadratic engine's options: ``device`` (None: numpy; "auto", "cpu", "cuda": torch)
+_QUADRATIC_OPTIONS = {**_ENGINE_OPTIONS, "device": None}
 #: options of each statistic with their defaults (``progress`` is accepted by all)
 _OPTIONS: dict[str, dict[str, Any]] = {
     "mmd": {**_KERNEL_OPTIONS, "bandwidth": "median", "estimator": "unbiased",
-            **_ENGINE_OPTIONS},
-    "energy": {"estimator": "unbiased", **_ENGINE_OPTIONS},
+            **_QUADRATIC_OPTIONS},
+    "energy": {"estimator": "unbiased", **_QUADRATIC_OPTIONS},
     "mmd_agg": {**_KERNEL_OPTIONS, "bandwidths": None, "estimator": "unbiased",
-                **_ENGINE_OPTIONS},
+                **_QUADRATIC_OPTIONS},
     "mmd_linear": {**_KERNEL_OPTIONS, "bandwidth": "median"},
     "wasserstein": {"p": 1, "metric": "euclidean"},
     "c2st": {"classifier": None, "test_size": 0.5, "calibration": "binomial"},
@@ -189,12 +191,15 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
         * ``"mmd"``: ``kernel="gaussian"`` (any name of ``divest.ipm.KERNELS`` or a callable
           ``k(A, B)``), ``bandwidth="median"``, ``kernel_params=None`` (dict, e.g.
           ``{"degree": 2}``), ``estimator="unbiased"`` or ``"biased"``, ``max_memory``
-          (bytes, default 1 GiB), ``batch_size`` (permutations per matrix product).
+          (bytes, default 1 GiB), ``batch_size`` (permutations per matrix product),
+          ``device=None`` (None: the numpy engine; ``"auto"``, ``"cpu"``, ``"cuda"``: the
+          same engine on torch, the pooled matrix computed on that device and the same
+          relabellings, see :mod:`divest.torch._permutation`; needs ``divest[torch]``).
         * ``"energy"``: ``estimator="unbiased"`` (equal to ``divest.ipm.energy_distance``,
-          the same default) or ``"biased"``, ``max_memory``, ``batch_size``.
+          the same default) or ``"biased"``, ``max_memory``, ``batch_size``, ``device``.
         * ``"mmd_agg"``: ``kernel="gaussian"`` (a radial kernel), ``bandwidths=None`` (the
           median bandwidth times 2**k, k = -4, ..., 2), ``kernel_params``, ``estimator``,
-          ``max_memory``, ``batch_size``.
+          ``max_memory``, ``batch_size``, ``device``.
         * ``"mmdagg"``: ``kernel="laplace_gaussian"`` (a collection name:
           ``"laplace_gaussian"``, ``"all_matern_l1"``, ``"all_matern_l2"``,
           ``"all_matern_l1_l2"``, ``"all"``; a kernel name: ``"gaussian"``, ``"laplace"``,
@@ -546,22 +551,29 @@ def _mask_batch_size(N):
 # MMD, energy distance and their aggregation (the matrix engine)
 # ----------------------------------------------------------------------------------------
 
-def _run_quadratic(X, Y, B, rng, progress, sources, estimator, max_memory, batch_size):
+def _run_quadratic(X, Y, B, rng, progress, sources, estimator, max_memory, batch_size,
+                   device=None):
     Z = np.concatenate([X, Y], axis=0)
     srcs = [src(Z) for src in sources]
-    st, scale, info = _perm.quadratic_null(srcs, X.shape[0], Y.shape[0], B, rng,
-                                           estimator=estimator, max_memory=max_memory,
-                                           batch=batch_size, progress=progress)
+    if device is None:
+        st, scale, info = _perm.quadratic_null(srcs, X.shape[0], Y.shape[0], B, rng,
+                                               estimator=estimator, max_memory=max_memory,
+                                               batch=batch_size, progress=progress)
+    else:
+        from .torch._permutation import quadratic_null  # ImportError names the extra
+        st, scale, info = quadratic_null(srcs, Z, X.shape[0], Y.shape[0], B, rng,
+                                         estimator=estimator, max_memory=max_memory,
+                                         batch=batch_size, progress=progress, device=device)
     return st, scale, {"n": X.shape[0], "m": Y.shape[0], "estimator": estimator, "plan": info}
 
 
 def _run_mmd(X, Y, B, alternative, rng, progress, *, kernel, bandwidth, kernel_params,
-             estimator, max_memory, batch_size):
+             estimator, max_memory, batch_size, device):
     max_memory, batch_size, estimator = _check_engine(max_memory, batch_size, estimator)
     kern = _kernel(kernel, bandwidth, X, Y, kernel_params)
     st, scale, details = _run_quadratic(
         X, Y, B, rng, progress, [lambda Z: _pooled_kernel(kern, Z, estimator)], estimator,
-        max_memory, batch_size)
+        max_memory, batch_size, device)
     bw = kern.bandwidth
     details.update(kernel=kern.name, bandwidth=bw)
     name = _label("mmd", kernel=kern.name, estimator=estimator)
@@ -574,18 +586,19 @@ def _neg_distance(A, B):
     return -pairwise_distances(A, B)
 
 
-def _run_energy(X, Y, B, alternative, rng, progress, *, estimator, max_memory, batch_size):
+def _run_energy(X, Y, B, alternative, rng, progress, *, estimator, max_memory, batch_size,
+                device):
     max_memory, batch_size, estimator = _check_engine(max_memory, batch_size, estimator)
     st, scale, details = _run_quadratic(
         X, Y, B, rng, progress, [lambda Z: _perm.Pooled(_neg_distance, Z, diagonal=0.0)],
-        estimator, max_memory, batch_size)
+        estimator, max_memory, batch_size, device)
     name = _label("energy", estimator=estimator)
     return _permutation_result(st[0, 0], st[0, 1:], _perm.TIE_RTOL * scale[0], alternative,
                                name, details)
 
 
 def _run_mmd_agg(X, Y, B, alternative, rng, progress, *, kernel, bandwidths, kernel_params,
-                 estimator, max_memory, batch_size):
+                 estimator, max_memory, batch_size, device):
     from .estimators._ratio import _grid
     from .ipm._kernels import _rescaled
     if alternative != "greater":
@@ -606,7 +619,7 @@ def _run_mmd_agg(X, Y, B, alternative, rng, progress, *, kernel, bandwidths, ker
         kerns = [_kernel(kernel, float(bw), X, Y, kernel_params) for bw in bws]
     sources = [(lambda Z, k=k: _pooled_kernel(k, Z, estimator)) for k in kerns]
     st, scale, details = _run_quadratic(X, Y, B, rng, progress, sources, estimator,
-                                        max_memory, batch_size)
+                                        max_memory, batch_size, device)
     mean = st.mean(axis=1, keepdims=True)
     sd = st.std(axis=1, keepdims=True)
     flat = (sd[:, 0] == 0.0)  # every relabelling gives the same value: no information

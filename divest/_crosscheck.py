@@ -610,7 +610,7 @@ def _relations(values):
 
 
 def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng=None,
-               progress=False, pair_name=None, facts=None) -> CrossCheckReport:
+               progress=False, pair_name=None, facts=None, n_jobs=None) -> CrossCheckReport:
     r"""Estimate many divergences of one pair by every applicable method and compare.
 
     For each divergence the exact value comes from its closed form, else from 1-D
@@ -665,6 +665,12 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
         ``facts`` when P and Q are a reference pair's distributions
         (``pair = divest.reference.get_pair(name)``; ``crosscheck(pair.P, pair.Q)``),
         else none.
+    n_jobs : int or None
+        Methods run at once by ``joblib.Parallel(n_jobs=n_jobs)`` with the backend of the
+        active ``joblib.parallel_config`` (None: its default, 1 when none is set).  The
+        samples are drawn from ``rng`` first; each method then gets its own generator
+        from ``SeedSequence`` spawning, so the report is the same for any ``n_jobs`` and
+        backend.
 
     Returns
     -------
@@ -683,7 +689,7 @@ def crosscheck(P, Q, *, names=None, methods=None, n=100_000, n_samples=5000, rng
     True
     """
     return _crosscheck(*_crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress,
-                                       pair_name, facts))
+                                       pair_name, facts, n_jobs))
 
 
 def _reference_facts(P, Q):
@@ -697,7 +703,8 @@ def _reference_facts(P, Q):
     return None
 
 
-def _crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress, pair_name, facts):
+def _crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress, pair_name, facts,
+                   n_jobs=None):
     check_distribution(P, "P")
     check_distribution(Q, "Q")
     names = list(STANDARD_NAMES if names is None else names)
@@ -715,12 +722,50 @@ def _crosscheck_iv(P, Q, names, methods, n, n_samples, rng, progress, pair_name,
     elif not isinstance(facts, _methods.PairFacts):
         raise TypeError(f"facts must be a divest._methods.PairFacts (e.g. ReferencePair.facts) "
                         f"or None; got {type(facts).__name__}")
-    return P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts
+    from ._parallel import check_n_jobs
+    n_jobs = check_n_jobs(n_jobs)
+    return P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts, n_jobs
 
 
-def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts):
-    """The report from validated arguments (:func:`_crosscheck_iv`)."""
+def _method_estimates(P, Q, specs, method, refs, samples, n, seed):
+    """Every estimate of one method, in the order of ``specs``: (label, estimate or
+    exception or None (not applicable / no closed form), seconds).  One task of the
+    parallel crosscheck; ``seed`` seeds this method's generator."""
     import time
+
+    rng = np.random.default_rng(seed)
+    ratios = {}
+    out = []
+    for spec in specs:
+        ref = refs[spec.label]
+        if not _applicable(P, Q, spec, method):
+            continue
+        t0 = time.perf_counter()
+        try:
+            if method == "closed_form":
+                if ref is None or ref.method != "closed_form":
+                    continue
+                est = ref
+            elif method == "quadrature":
+                est = ref if (ref is not None and ref.method == "quadrature") else \
+                    _exact_checked(quadrature, P, Q, spec.label)
+            elif method == "monte_carlo":
+                est = _exact_checked(monte_carlo, P, Q, spec.label, n=n, rng=rng)
+            else:
+                est = _sample_estimate(method, spec, samples, ratios, rng)
+        except NoClosedForm:
+            continue
+        except (ValueError, FloatingPointError) as exc:
+            out.append((spec.label, exc, time.perf_counter() - t0))
+            continue
+        out.append((spec.label, est, time.perf_counter() - t0))
+    return out
+
+
+def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name, facts,
+                n_jobs=None):
+    """The report from validated arguments (:func:`_crosscheck_iv`)."""
+    from ._parallel import parallel_map, spawn_seeds
 
     samples = {}
     sampled = _SAMPLE_METHODS + _OPT_IN_METHODS
@@ -729,42 +774,28 @@ def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name
             samples["X"], samples["Y"] = draw(P, Q, n_samples, rng)
         else:
             meths = [m for m in meths if m not in sampled]
-    ratios = {}
-
-    rows, failures, exact_values = [], [], {}
+    rows, failures = [], []
     conditions = _Conditions(P, Q, facts)
-    iterator = specs
-    if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(specs, desc="crosscheck", unit="divergence")
-    for spec in iterator:
-        ref = _best_exact(P, Q, spec.label)
-        if ref is not None:
-            exact_values[spec.label] = ref.value
+    refs = {spec.label: _best_exact(P, Q, spec.label) for spec in specs}
+    exact_values = {k: r.value for k, r in refs.items() if r is not None}
+    seeds = spawn_seeds(rng, len(meths))
+    per_method = parallel_map(_method_estimates,
+                              [(P, Q, specs, m, refs, samples, n, s) for m, s in zip(meths, seeds)],
+                              n_jobs=n_jobs, progress=progress, desc="crosscheck",
+                              unit="method")
+    found = {(label, m): (est, dt) for m, results in zip(meths, per_method)
+             for label, est, dt in results}
+    for spec in specs:
+        ref = refs[spec.label]
         for m in meths:
-            if not _applicable(P, Q, spec, m):
+            if (spec.label, m) not in found:
                 continue
-            t0 = time.perf_counter()
-            try:
-                if m == "closed_form":
-                    if ref is None or ref.method != "closed_form":
-                        continue
-                    est = ref
-                elif m == "quadrature":
-                    est = ref if (ref is not None and ref.method == "quadrature") else \
-                        _exact_checked(quadrature, P, Q, spec.label)
-                elif m == "monte_carlo":
-                    est = _exact_checked(monte_carlo, P, Q, spec.label, n=n, rng=rng)
-                else:
-                    est = _sample_estimate(m, spec, samples, ratios, rng)
-            except NoClosedForm:
-                continue
-            except (ValueError, FloatingPointError) as exc:
+            est, dt = found[spec.label, m]
+            if isinstance(est, Exception):
                 rows.append(CrossCheckRow(spec.label, m, math.nan, math.nan, None, None,
-                                          f"error: {exc}", time.perf_counter() - t0))
-                failures.append(f"{spec.label}/{m}: {exc}")
+                                          f"error: {est}", dt))
+                failures.append(f"{spec.label}/{m}: {est}")
                 continue
-            dt = time.perf_counter() - t0
             interval = tuple(float(e) for e in est.confidence_interval)
             if ref is None:
                 note = "SE carries no information" if _unreliable_se(
@@ -772,7 +803,7 @@ def _crosscheck(P, Q, specs, meths, n, n_samples, seed, rng, progress, pair_name
                 rows.append(CrossCheckRow(spec.label, m, est.value, est.standard_error, None,
                                           None, "no-exact", dt, interval, False, note))
                 continue
-            is_ref = est is ref
+            is_ref = m == ref.method     # closed_form / quadrature: the exact value itself
             se_exact = 0.0 if is_ref else ref.standard_error
             z = _z(est.value, est.standard_error, ref.value, se_exact)
             if is_ref:

@@ -42,6 +42,9 @@ def _parser():
                    "sample estimators' n (default: unset)")
     c.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the "
                    "same report (default: 0)")
+    c.add_argument("--n-jobs", type=int, default=None, dest="n_jobs", metavar="K",
+                   help="methods run at once by joblib (separate processes); the report "
+                   "does not depend on it (default: 1)")
     c.add_argument("--names", type=_csv, default=None, metavar="LIST",
                    help="comma-separated divergences, e.g. kl,js,'alpha(alpha=0.5)' "
                    "(default: the standard names of divest.reference.STANDARD_NAMES)")
@@ -107,7 +110,8 @@ def main(argv=None) -> int:
         pair = reference.get_pair(args.pair)
         report = crosscheck(pair.P, pair.Q, names=args.names, methods=args.methods, n=n_exact,
                             n_samples=args.n_samples, rng=args.seed, progress=not args.quiet,
-                            pair_name=f"{pair.name}: {pair.description}", facts=pair.facts)
+                            pair_name=f"{pair.name}: {pair.description}", facts=pair.facts,
+                            n_jobs=args.n_jobs)
     except ValueError as exc:
         print(f"divest crosscheck: error: {exc}", file=sys.stderr)
         return 2

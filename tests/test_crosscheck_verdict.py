@@ -244,7 +244,7 @@ def test_crosscheck_reads_a_reference_pairs_facts_itself(monkeypatch):
     # (a smoother's ratio is capped); the facts come from the pair without facts=
     pair = reference.get_pair("mean-shift-d1")
     assert cc._crosscheck_iv(pair.P, pair.Q, None, None, 10, 10, 0, False, None,
-                             None)[-1] == pair.facts
+                             None)[-2] == pair.facts
     _patch_knn(monkeypatch, lambda name: _fake(1.0, 0.01, name=name))
     kw = dict(names=["pearson"], methods=["closed_form", "knn"], **SMALL)
     rows = [{r.method: r for r in dv.crosscheck(pair.P, pair.Q, **kw_).rows}["knn"]

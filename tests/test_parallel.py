@@ -151,3 +151,25 @@ def test_parallel_map_keeps_order_and_propagates_a_dead_worker():
     from joblib.externals.loky.process_executor import TerminatedWorkerError
     with pytest.raises(TerminatedWorkerError):
         parallel_map(_die, [(i,) for i in range(6)], n_jobs=2)
+
+
+def _rows(report):
+    return [(r.name, r.method, r.value, r.standard_error, r.exact, r.z, r.status,
+             r.interval, r.claimed, r.note) for r in report.rows]
+
+
+def test_crosscheck_is_the_same_for_any_n_jobs_and_backend(dask_client):
+    from divest import reference
+    pair = reference.get_pair("mean-shift-d1")
+    kw = dict(names=["kl", "js", "tv"], methods=["closed_form", "quadrature", "monte_carlo",
+                                                   "knn", "ulsif"],
+              n=2000, n_samples=400, rng=5)
+    one = divest.crosscheck(pair.P, pair.Q, **kw)
+    assert {r.method for r in one.rows} >= {"monte_carlo", "knn", "ulsif"}
+    two = divest.crosscheck(pair.P, pair.Q, n_jobs=2, **kw)
+    with parallel_config(backend="dask"):
+        cluster = divest.crosscheck(pair.P, pair.Q, n_jobs=-1, **kw)
+    assert _rows(two) == _rows(one) and _rows(cluster) == _rows(one)
+    assert one.failures == two.failures == cluster.failures
+    other = divest.crosscheck(pair.P, pair.Q, **{**kw, "rng": 6})
+    assert _rows(other) != _rows(one)                   # the seed matters

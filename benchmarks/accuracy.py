@@ -115,65 +115,75 @@ def _pair_key(name):
     return PAIRS.index(name) if name in PAIRS else 1000 + zlib.crc32(name.encode())
 
 
-def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLOW_PEER_REPS,
-        slow_peer_max_n=1000, names=None):
+def _methods(only, names):
     methods = _divest_methods() + _peer_methods()
     if only:
         methods = [m for m in methods if any(o in m[0] for o in only)]
     if names:
         methods = [m for m in methods if m[1] in names]
-    records = []
-    todo = [(p, n) for p in pairs for n in sizes]
-    try:
+    return methods
+
+
+def run(pairs, sizes, reps, seed=0, progress=True, only=None, slow_peer_reps=SLOW_PEER_REPS,
+        slow_peer_max_n=1000, names=None, n_jobs=1):
+    """Records of every (pair, n, repetition); the repetitions run as joblib tasks
+    (``n_jobs``, any backend): each is seeded by (seed, rep, n, pair), so the records do
+    not depend on ``n_jobs``."""
+    from divest._parallel import parallel_iter
+    todo = [(p, n, rep, seed, only, names, slow_peer_reps, slow_peer_max_n)
+            for p in pairs for n in sizes for rep in range(reps)]
+    results = parallel_iter(_one_repetition, todo, n_jobs=n_jobs)
+    if progress:
         from tqdm import tqdm
-        it = tqdm(todo, desc="pairs x sizes") if progress else todo
-    except ImportError:  # pragma: no cover
-        it = todo
-    for pair_name, n in it:
-        pair = get_pair(pair_name)
-        truth = pair.values
-        for rep in range(reps):
-            rng = np.random.default_rng([seed, rep, n, _pair_key(pair_name)])
-            X, Y = pair.sample(n, rng=rng)
-            # one integer seed for every estimator of this repetition: "divest auto" then
-            # reproduces the method it routes to exactly (same samples, same seed)
-            est_seed = int(rng.integers(2 ** 32))
-            shared = {}
-            for label, name, fn in methods:
-                if name not in truth or not math.isfinite(truth[name]):
-                    continue
-                if "densratio" in label and (rep >= slow_peer_reps or n > slow_peer_max_n):
-                    continue
-                if fn is None and not label.startswith("divest classifier"):
-                    records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
-                                    "name": name, "truth": truth[name], "value": math.nan,
-                                    "se": math.nan, "covered": None, "seconds": math.nan,
-                                    "error": "not installed"})
-                    continue
-                t0 = time.perf_counter()
-                err = None
-                try:
-                    if fn is None:  # one classifier fit, every divergence from it
-                        if "ratio" not in shared:
-                            shared["ratio"] = dv.estimators.fit_ratio(X, Y, method="classifier",
-                                                                     rng=est_seed)
-                            shared["ratio_seconds"] = time.perf_counter() - t0
-                        res = shared["ratio"].divergence(name)
-                    else:
-                        res = fn(X, Y, est_seed)
-                    v, se, ci = _value_se(res)
-                except Exception as exc:  # a failing estimator is a result too
-                    v, se, ci, err = math.nan, math.nan, (math.nan, math.nan), repr(exc)[:200]
-                dt = time.perf_counter() - t0
-                if fn is None and "ratio_seconds" in shared:
-                    dt = shared["ratio_seconds"] if name == "kl" else dt
-                covered = None if math.isnan(ci[0]) else bool(ci[0] <= truth[name] <= ci[1])
-                opened = None if math.isnan(ci[0]) else bool(math.isinf(ci[0])
-                                                            or math.isinf(ci[1]))
-                records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
-                                "name": name, "truth": truth[name], "value": v, "se": se,
-                                "covered": covered, "open": opened, "seconds": dt,
-                                "error": err})
+        results = tqdm(results, total=len(todo), desc="pairs x sizes x reps")
+    return [rec for recs in results for rec in recs]
+
+
+def _one_repetition(pair_name, n, rep, seed, only, names, slow_peer_reps, slow_peer_max_n):
+    methods = _methods(only, names)
+    pair = get_pair(pair_name)
+    truth = pair.values
+    records = []
+    rng = np.random.default_rng([seed, rep, n, _pair_key(pair_name)])
+    X, Y = pair.sample(n, rng=rng)
+    # one integer seed for every estimator of this repetition: "divest auto" then
+    # reproduces the method it routes to exactly (same samples, same seed)
+    est_seed = int(rng.integers(2 ** 32))
+    shared = {}
+    for label, name, fn in methods:
+        if name not in truth or not math.isfinite(truth[name]):
+            continue
+        if "densratio" in label and (rep >= slow_peer_reps or n > slow_peer_max_n):
+            continue
+        if fn is None and not label.startswith("divest classifier"):
+            records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
+                            "name": name, "truth": truth[name], "value": math.nan,
+                            "se": math.nan, "covered": None, "seconds": math.nan,
+                            "error": "not installed"})
+            continue
+        t0 = time.perf_counter()
+        err = None
+        try:
+            if fn is None:  # one classifier fit, every divergence from it
+                if "ratio" not in shared:
+                    shared["ratio"] = dv.estimators.fit_ratio(X, Y, method="classifier",
+                                                             rng=est_seed)
+                    shared["ratio_seconds"] = time.perf_counter() - t0
+                res = shared["ratio"].divergence(name)
+            else:
+                res = fn(X, Y, est_seed)
+            v, se, ci = _value_se(res)
+        except Exception as exc:  # a failing estimator is a result too
+            v, se, ci, err = math.nan, math.nan, (math.nan, math.nan), repr(exc)[:200]
+        dt = time.perf_counter() - t0
+        if fn is None and "ratio_seconds" in shared:
+            dt = shared["ratio_seconds"] if name == "kl" else dt
+        covered = None if math.isnan(ci[0]) else bool(ci[0] <= truth[name] <= ci[1])
+        opened = None if math.isnan(ci[0]) else bool(math.isinf(ci[0]) or math.isinf(ci[1]))
+        records.append({"pair": pair_name, "n": n, "rep": rep, "method": label,
+                        "name": name, "truth": truth[name], "value": v, "se": se,
+                        "covered": covered, "open": opened, "seconds": dt,
+                        "error": err})
     return records
 
 
@@ -389,6 +399,8 @@ def main(argv=None):
     ap.add_argument("--pairs", default=",".join(PAIRS))
     ap.add_argument("--sizes", default=None, help="comma-separated n (default 1000,10000)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-jobs", type=int, default=1, help="repetitions run at once (joblib; "
+                    "the records do not depend on it, the 'seconds' column does)")
     ap.add_argument("--tag", default="accuracy")
     ap.add_argument("--only", default=None, help="comma-separated substrings of method labels")
     ap.add_argument("--names", default=None, help="comma-separated divergences (default all)")
@@ -422,7 +434,7 @@ def main(argv=None):
     records = run(pairs, sizes, args.reps, seed=args.seed,
                   only=args.only.split(",") if args.only else None,
                   slow_peer_reps=args.slow_peer_reps, slow_peer_max_n=args.slow_peer_max_n,
-                  names=args.names.split(",") if args.names else None)
+                  names=args.names.split(",") if args.names else None, n_jobs=args.n_jobs)
     rows = summarise(records)
     header = (f"# Sample estimators vs peers (reps = {args.reps}, sizes = {sizes}, "
               f"{time.perf_counter() - t0:.0f} s)\n\n" + LEGEND)

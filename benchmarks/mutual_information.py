@@ -77,30 +77,40 @@ def _done():
     return seen
 
 
-def run(tasks, methods, sizes, seeds):
+def run(tasks, methods, sizes, seeds, n_jobs=1):
+    """Run the (seed, n, task, method) jobs not yet in the log, ``n_jobs`` at a time
+    (joblib, any backend); each job is seeded by its seed, so the records do not depend on
+    ``n_jobs``.  Records are appended as they arrive (in the jobs' order)."""
     from tqdm import tqdm
+
+    from divest._parallel import parallel_iter
     OUT.mkdir(exist_ok=True)
     seen = _done()
     jobs = [(s, n, t, m) for s in seeds for n in sizes for t in tasks for m in methods
             if (t, m, n, s) not in seen]
-    for seed, n, name, label in tqdm(jobs, desc="beyond normal"):
-        task = get_mi_task(name)
-        X, Y = task.sample(n, rng=seed, standardize=True)
-        method, opts = METHODS[label]
-        t0 = time.perf_counter()
-        rec = {"task": name, "method": label, "n": n, "seed": seed,
-               "truth": task.mutual_information}
-        try:
-            est = dv.mutual_information(X, Y, method=method, rng=seed, **opts)
-            rec |= {"value": est.value, "se": est.standard_error,
-                    "ci": list(est.confidence_interval), "lower_bound": est.is_lower_bound}
-            if method == "auto":
-                rec["auto"] = est.method
-        except Exception as exc:  # recorded, not hidden: the table shows the error
-            rec["error"] = f"{type(exc).__name__}: {exc}"[:300]
-        rec["seconds"] = time.perf_counter() - t0
+    for rec in tqdm(parallel_iter(_one_job, jobs, n_jobs=n_jobs), total=len(jobs),
+                    desc="beyond normal"):
         with LOG.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
+
+
+def _one_job(seed, n, name, label):
+    task = get_mi_task(name)
+    X, Y = task.sample(n, rng=seed, standardize=True)
+    method, opts = METHODS[label]
+    t0 = time.perf_counter()
+    rec = {"task": name, "method": label, "n": n, "seed": seed,
+           "truth": task.mutual_information}
+    try:
+        est = dv.mutual_information(X, Y, method=method, rng=seed, **opts)
+        rec |= {"value": est.value, "se": est.standard_error,
+                "ci": list(est.confidence_interval), "lower_bound": est.is_lower_bound}
+        if method == "auto":
+            rec["auto"] = est.method
+    except Exception as exc:  # recorded, not hidden: the table shows the error
+        rec["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    rec["seconds"] = time.perf_counter() - t0
+    return rec
 
 
 def _load():
@@ -210,6 +220,8 @@ def main():
                     help="method labels or groups: " + ", ".join(GROUPS))
     ap.add_argument("--tasks", nargs="+", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n-jobs", type=int, default=1, help="jobs run at once (joblib; the "
+                    "records do not depend on it)")
     ap.add_argument("--report", action="store_true", help="only rewrite the tables")
     a = ap.parse_args()
     if not a.report:
@@ -221,7 +233,7 @@ def main():
         seeds = range(a.seeds)
         if a.quick:
             tasks, seeds = tasks[:5], range(1)
-        run(tasks, methods, a.n, seeds)
+        run(tasks, methods, a.n, seeds, n_jobs=a.n_jobs)
     print(json.dumps(summarise(), indent=1))
 
 

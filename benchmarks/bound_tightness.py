@@ -264,25 +264,25 @@ def run_staircase(task, critic, bound, seed, steps, eval_every):
             "seconds": time.perf_counter() - t0}
 
 
-def staircase(plan, runs_path=RUNS, progress=True):
-    """Run every (task, critic, bound, seed, steps) of ``plan`` not yet in the results file."""
+def staircase(plan, runs_path=RUNS, progress=True, n_jobs=1):
+    """Run every (task, critic, bound, seed, steps) of ``plan`` not yet in the results file,
+    ``n_jobs`` at a time (joblib, any backend; each run is seeded and trains on one torch
+    thread, so the records do not depend on ``n_jobs``); appended as they arrive."""
+    from divest._parallel import parallel_iter
     done = done_keys(runs_path)
     todo = [p for p in plan if run_key(*p[:5]) not in done]
-    it = todo
+    results = parallel_iter(run_staircase, todo, n_jobs=n_jobs)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(todo, desc="staircase runs")
+        results = tqdm(results, total=len(todo), desc="staircase runs")
     OUT.mkdir(exist_ok=True)
-    for task, critic, bound, seed, steps, eval_every in it:
-        if progress:
-            it.set_postfix_str(f"{task} {critic} {bound} seed {seed}")
-        r = run_staircase(task, critic, bound, seed, steps, eval_every)
+    for r in results:
         with runs_path.open("a") as fh:
             fh.write(json.dumps(r) + "\n")
         done[r["key"]] = r
         lv = " ".join(f"{x['held_out']:.2f}/{x['train_mean']:.2f}" if "failed" not in x
                       else "diverged" for x in r["levels"])
-        print(f"{task} {critic} {bound} seed {seed}: held-out/train {lv} "
+        print(f"{r['task']} {r['critic']} {r['bound']} seed {r['seed']}: held-out/train {lv} "
               f"({r['seconds']:.0f} s)", flush=True)
     return done
 
@@ -493,6 +493,8 @@ def main(argv=None):
     ap.add_argument("--critics", nargs="+", default=list(CRITICS), choices=CRITICS)
     ap.add_argument("--bounds", nargs="+", default=list(BOUNDS), choices=BOUNDS)
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--n-jobs", type=int, default=1, help="runs trained at once (joblib; "
+                    "the records do not depend on it)")
     ap.add_argument("--steps", type=int, default=4000, help="steps per MI level")
     ap.add_argument("--concat-steps", type=int, default=None,
                     help="steps per level for the concat critic (default --steps; concat "
@@ -516,7 +518,7 @@ def main(argv=None):
                 for seed in range(args.seeds):
                     plan.append((task, critic, bound, seed, steps, max(1, steps // 4)))
     if not args.report_only:
-        staircase(plan, RUNS)
+        staircase(plan, RUNS, n_jobs=args.n_jobs)
     runs = done_keys(RUNS)
     secs = sum(r["seconds"] for r in runs.values())
     note = (f"Runs in this report: {len(runs)} ((task, critic, bound, seed) with the steps per "

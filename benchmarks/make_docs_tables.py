@@ -7,7 +7,8 @@ rewritten with every rerun and never drift from the code.
     python benchmarks/make_docs_tables.py            # write docs/tables/accuracy*.rst
     python benchmarks/make_docs_tables.py --check    # exit 1 if a committed page differs
 
-Three pages: ``power_curves.inc`` from ``power_curves_summary.json`` (written by
+Four pages: ``scaling.inc`` from ``scaling.jsonl`` (``python benchmarks/scaling.py``);
+``power_curves.inc`` from ``power_curves_summary.json`` (written by
 ``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
 (the reference pairs) and
 ``accuracy_hard.rst`` from ``accuracy_hard.json`` (the hard pairs of
@@ -33,6 +34,8 @@ SOURCE_HARD = ROOT / "benchmarks" / "results" / "accuracy_hard.json"
 TARGET_HARD = ROOT / "docs" / "tables" / "accuracy_hard.rst"
 SOURCE_POWER = ROOT / "benchmarks" / "results" / "power_curves_summary.json"
 TARGET_POWER = ROOT / "docs" / "tables" / "power_curves.inc"
+SOURCE_SCALING = ROOT / "benchmarks" / "results" / "scaling.jsonl"
+TARGET_SCALING = ROOT / "docs" / "tables" / "scaling.inc"
 
 #: the order of the divergences on the page (others follow, sorted)
 ORDER = ("kl", "js", "squared_hellinger", "tv", "pearson")
@@ -169,17 +172,24 @@ def pages():
     if SOURCE_POWER.exists():
         out.append((SOURCE_POWER, TARGET_POWER,
                     _power_module().render_docs(json.loads(SOURCE_POWER.read_text()))))
+    if SOURCE_SCALING.exists():
+        scaling = _benchmark_module("scaling")
+        out.append((SOURCE_SCALING, TARGET_SCALING, scaling.render_docs(scaling.read_rows())))
     return out
+
+
+def _benchmark_module(name):
+    """benchmarks/<name>.py as a module (its tables and renderers)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _power_module():
     """benchmarks/power_curves.py (its tables of published values and its renderer)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("power_curves",
-                                                  ROOT / "benchmarks" / "power_curves.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _benchmark_module("power_curves")
 
 
 def main(argv=None) -> int:

@@ -57,7 +57,7 @@ def _matern(nu2):
 
 @dataclass(frozen=True)
 class _Exp:
-    """The profile :math:`\exp(-c\, r^p)`, p = 1 or 2: evaluated in place from the stored
+    r"""The profile :math:`\exp(-c\, r^p)`, p = 1 or 2: evaluated in place from the stored
     distances (squared distances for p = 2), one multiplication and one exponential."""
 
     power: int

@@ -12,3 +12,26 @@ F_NAMES = ["kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "jeffre
 #: the density-based quantities that are not f-divergences
 OTHER_NAMES = ["renyi(alpha=0.5)", "renyi(alpha=2)", "renyi(alpha=3)", "tsallis(alpha=0.5)",
                "tsallis(alpha=2)", "bhattacharyya"]
+
+
+def rst_python_blocks(path):
+    """``(line, code)`` of every ``.. code-block:: python`` of a reStructuredText page, in
+    order, with the directive's three-space indent removed."""
+    import re
+    from pathlib import Path
+    text = Path(path).read_text(encoding="utf-8")
+    return [(text[:m.start()].count("\n") + 1,
+             "\n".join(line[3:] for line in m.group(1).splitlines()))
+            for m in re.finditer(r"^\.\. code-block:: python\n\n((?:   .*\n|\n)+)", text,
+                                 flags=re.M)]
+
+
+def run_rst_python_blocks(path, namespace_name):
+    """Run every Python block of the page in one namespace (verbatim); return it and the
+    number of blocks."""
+    from pathlib import Path
+    blocks = rst_python_blocks(path)
+    ns = {"__name__": namespace_name}
+    for line, code in blocks:
+        exec(compile(code, f"{Path(path).name}, block at line {line}", "exec"), ns)
+    return ns, len(blocks)

@@ -2,21 +2,17 @@
 
 import importlib.util
 import json
-import re
 from pathlib import Path
+
+from _common import run_rst_python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "two_sample_tests.rst"
 
 
 def test_two_sample_page_block_runs():
-    text = DOC.read_text(encoding="utf-8")
-    blocks = list(re.finditer(r"^\.\. code-block:: python\n\n((?:   .*\n|\n)+)", text,
-                              flags=re.M))
-    assert len(blocks) == 1
-    ns = {"__name__": "two_sample_tests"}
-    code = "\n".join(line[3:] for line in blocks[0].group(1).splitlines())
-    exec(compile(code, "two_sample_tests.rst", "exec"), ns)
+    ns, count = run_rst_python_blocks(DOC, "two_sample_tests")
+    assert count == 1
     # the concentrated quarter of Y is a small-scale difference: the aggregated tests see it
     assert ns["fuse"].pvalue <= 0.01 and ns["agg"].reject
     assert ns["hits"]

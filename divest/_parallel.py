@@ -68,7 +68,14 @@ def parallel_iter(fn, tasks, *, n_jobs=None):
     (``joblib.Parallel(n_jobs=n_jobs, return_as="generator")``)."""
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fn)(*t) for t in tasks)
+    jobs = (delayed(fn)(*t) for t in tasks)
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    except ValueError as exc:      # e.g. Ray's backend: results come back all at once
+        if "return_as" not in str(exc):
+            raise
+        parallel = Parallel(n_jobs=n_jobs)
+    return iter(parallel(jobs))
 
 
 def parallel_map(fn, tasks, *, n_jobs=None, progress=False, desc=None, unit="task"):

@@ -96,7 +96,10 @@ def test_ray_gives_the_serial_result(serial):
     import ray
     from ray.util.joblib import register_ray
     register_ray()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))   # Ray's workers import this module
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})
     try:
         with parallel_config(backend="ray"):
             _same(divest.rejection_rate(_shifted, "mmd", n_jobs=2, **STUDY), serial)

@@ -178,3 +178,25 @@ def test_memory_does_not_grow_with_the_rows():
     assert res.details["rows_used"] == 1_000_000 and res.details["chunks_read"] == (100, 100)
     assert peak < 20e6, peak
     assert res.pvalue < 0.01                        # a small shift, seen with 500,000 pairs
+
+
+def _fatal_kernel(A, B):
+    import os
+    os._exit(3)                       # the worker process dies mid-block
+
+
+def test_a_dead_dask_worker_is_an_error_naming_the_block():
+    """A worker that dies raises (no partial result), and the message names the block."""
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    import dask
+    X, Y = _pair(400, 400, 2)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        with pytest.raises(RuntimeError, match=r"failed \(KilledWorker.*divest-streaming-"
+                                               r"block-\d+-rows-\d+.*no result is reported"):
+            streaming.mmd_test(da.from_array(X, chunks=(200, 2)),
+                               da.from_array(Y, chunks=(200, 2)), kernel=_fatal_kernel,
+                               chunk_size=200)

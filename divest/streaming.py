@@ -276,12 +276,9 @@ def _dask_moments(X, Y, estimator, kern, size, R, chunk_size, names):
     xs, ys = X.to_delayed().ravel(), Y.to_delayed().ravel()
     starts = np.cumsum((0,) + X.chunks[0][:-1])
     task = dask.delayed(_block_moments, pure=True)
-    token = dask.base.tokenize(X, Y, estimator, size, R)
-    # the task keys name the block: a worker's death is reported with the chunk it ran
-    parts = [task(xb, yb, i, int(s), estimator, kern, size, R, names,
-                  dask_key_name=f"divest-streaming-block-{i}-rows-{int(s)}-{token}")
+    parts = [task(xb, yb, i, int(s), estimator, kern, size, R, names)
              for i, (xb, yb, s) in enumerate(zip(xs, ys, starts))]
-    results = _compute(parts)
+    results = _compute(parts, starts)
     mom = _Moments()
     for part in results:
         mom.merge(part)
@@ -289,19 +286,33 @@ def _dask_moments(X, Y, estimator, kern, size, R, chunk_size, names):
                     (len(parts), len(parts))}
 
 
-def _compute(parts):
-    """``dask.compute`` of the blocks; a failure other than a block's own error (e.g. a
-    worker that died: ``distributed.KilledWorker``, whose message holds the task key,
-    which names the block and its first row) raises RuntimeError: no partial result."""
+def _compute(parts, starts):
+    """The blocks' results, computed by dask.
+
+    On a ``dask.distributed`` client each block is a future, and a failure that is not a
+    block's own error (e.g. a worker that died: ``distributed.KilledWorker``) raises
+    RuntimeError naming the first block that failed and its first row; nothing partial
+    is returned.  Other schedulers run ``dask.compute``.
+    """
     import dask
     try:
-        # unoptimised: fusion would rename the block tasks after their input arrays
-        return dask.compute(*parts, optimize_graph=False)
-    except (ValueError, TypeError):
-        raise                       # a block's own message (NaN, dtype) names the chunk
-    except Exception as exc:
-        raise RuntimeError(f"streaming: the dask computation of {len(parts)} blocks failed "
-                           f"({type(exc).__name__}: {exc}); no result is reported") from exc
+        from distributed import get_client, wait
+        client = get_client()
+    except (ImportError, ValueError):
+        client = None
+    if client is None:
+        return dask.compute(*parts)
+    futures = client.compute(parts)
+    wait(futures)
+    for i, fut in enumerate(futures):
+        if fut.status != "finished":
+            exc = fut.exception()
+            if isinstance(exc, (ValueError, TypeError)):
+                raise exc           # a block's own message (NaN, dtype) names the chunk
+            raise RuntimeError(f"streaming: block {i} (rows {int(starts[i])}..) of "
+                               f"{len(parts)} failed on the dask cluster "
+                               f"({type(exc).__name__}: {exc}); no result is reported")
+    return client.gather(futures)
 
 
 def _first_rows(source, rows, name):
@@ -641,12 +652,9 @@ def wasserstein_1d(X, Y, *, p=1, decimals=None, max_distinct=10_000_000,
             import dask
             A = A.rechunk((chunk_size,) + (-1,) * (A.ndim - 1))
             starts = np.cumsum((0,) + A.chunks[0][:-1])
-            token = dask.base.tokenize(A, decimals)
-            parts = [dask.delayed(_unique_block, pure=True)(
-                b, i, int(s), name, decimals,
-                dask_key_name=f"divest-streaming-{name}-block-{i}-rows-{int(s)}-{token}")
-                for i, (b, s) in enumerate(zip(A.to_delayed().ravel(), starts))]
-            for v, k in _compute(parts):
+            parts = [dask.delayed(_unique_block, pure=True)(b, i, int(s), name, decimals)
+                     for i, (b, s) in enumerate(zip(A.to_delayed().ravel(), starts))]
+            for v, k in _compute(parts, starts):
                 c.merge(v, k)
         else:
             rows = _Rows(A, name, chunk_size)

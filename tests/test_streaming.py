@@ -195,8 +195,8 @@ def test_a_dead_dask_worker_is_an_error_naming_the_block():
             distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                      dashboard_address=None) as cluster, \
             distributed.Client(cluster):
-        with pytest.raises(RuntimeError, match=r"failed \(KilledWorker.*divest-streaming-"
-                                               r"block-\d+-rows-\d+.*no result is reported"):
+        with pytest.raises(RuntimeError, match=r"block [01] \(rows (0|200)\.\.\) of 2 failed "
+                                               r"on the dask cluster \(KilledWorker.*no result"):
             streaming.mmd_test(da.from_array(X, chunks=(200, 2)),
                                da.from_array(Y, chunks=(200, 2)), kernel=_fatal_kernel,
                                chunk_size=200)

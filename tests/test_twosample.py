@@ -464,7 +464,7 @@ def test_bad_samples(X, Y, match):
     ({"alternative": "bigger"}, ValueError, r"alternative='bigger'.*'greater', 'less'"),
     ({"rng": np.random.RandomState(0)}, TypeError, r"RandomState"),
     ({"bandwith": 1.0}, TypeError, r"unknown option.*'bandwith'.*valid options: alpha, bandwidth, "
-     "batch_size, "
+     "batch_size, device, "
                                    r"estimator"),
     ({"estimator": "linear"}, ValueError, r"estimator='linear'.*'biased', 'unbiased'"),
     ({"kernel": "rbf"}, ValueError, r"kernel='rbf'"),

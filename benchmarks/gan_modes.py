@@ -2,10 +2,13 @@
 
 The VEEGAN / PacGAN table: for each loss of ``divest.torch.gan_losses()`` and each seed, a
 generator is trained with ``divest.torch.train_gan`` (the loss's paper defaults), and the
-final generator is scored on 2500 samples: modes captured (PacGAN's rule: at least 20
-high-quality samples; a sample is high quality within 3 σ of its nearest mode), the
-percentage of high-quality samples, and the reverse KL of the mode histogram; plus exact
-W1 and MMD² against held-out target samples.
+final generator is scored on 2500 samples with ``divest.torch.mode_metrics``: modes
+captured with at least 1 high-quality sample (PacGAN's code) and with at least 20 (the
+stricter variant earlier tables used), the percentage of high-quality samples (within 3 σ
+of the nearest mode, in σ), the reverse KL of the HQ samples' mode histogram (PacGAN's)
+and of all samples' (labelled), and the collapse label; plus exact W1 and MMD² against
+held-out target samples.  Rows written before these fields existed carry only the
+>= 20 count (``modes_pacgan``, a misnomer kept for reading them) and the all-sample KL.
 
 The runs are independent, so the script spreads them over worker processes: some on the
 GPU (several processes share it) and some on the CPU (one torch thread each).  Each
@@ -92,11 +95,11 @@ def _worker(wid, device, queues, opts, out, deadline):
             row.update(_final_metrics(run, seed), error="")
             fake = run.sample(2500, rng=seed + 1)
             spec = run.mode_spec
-            pac = mode_metrics(fake, spec["centers"], spec["std"], weights=spec["weights"],
-                               min_count=20)
-            row.update(modes_pacgan=int(pac["modes_captured"]),
+            pac = mode_metrics(fake, spec["centers"], spec["std"], weights=spec["weights"])
+            row.update(modes_1=int(pac["modes_captured"]), modes_20=int(pac["modes_captured_20"]),
                        high_quality_2500=float(pac["high_quality"]),
-                       mode_kl_2500=float(pac["mode_kl"]),
+                       reverse_kl_hq_2500=float(pac["reverse_kl_hq"]),
+                       mode_kl_2500=float(pac["mode_kl"]), collapsed=pac["collapsed"],
                        history={k: [float(v) for v in vals] for k, vals in run.history.items()
                                 if k in ("step", "w1", "mmd2", "high_quality",
                                          "modes_captured", "mode_kl")},
@@ -210,16 +213,24 @@ def _short(text):
     return text.removeprefix("the ").replace("||", "‖").replace("|", "\\|")
 
 
+def _m20(r):
+    """Modes with >= 20 HQ samples (older rows call it modes_pacgan)."""
+    return r["modes_20"] if "modes_20" in r else r["modes_pacgan"]
+
+
 def _modes_table(rows, losses, datasets, seeds, cfg, path):
     from divest.torch import get_gan_loss
     opts = cfg.get("train_options", {})
     lines = ["# Mode collapse: every GAN loss on the ring and the grid", "",
              "Format of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): on 2500 "
-             "generated samples, *modes* = modes with at least 20 high-quality samples, "
-             "*high quality* = % of samples within 3 σ of their nearest mode, *reverse KL* = "
-             "KL(mode histogram ‖ uniform) in nats.  Also exact W1 to 2500 held-out target "
-             "samples.  Mean ± sd over the seeds that finished; *runs* = finished runs "
-             "(failed: non-finite training).",
+             "generated samples, *modes ≥ 20* = modes with at least 20 high-quality samples "
+             "(a stricter variant: PacGAN's code counts a mode with 1), *modes ≥ 1* = PacGAN's "
+             "rule (n/a in rows run before it was recorded), *high quality* = % of samples "
+             "within 3 σ of their nearest mode, *reverse KL (all)* = KL(histogram of all "
+             "samples over their nearest modes ‖ uniform) in nats (PacGAN's reverse KL uses "
+             "the high-quality samples only: see `divest.torch.mode_metrics`).  Also exact W1 "
+             "to 2500 held-out target samples.  Mean ± sd over the seeds that finished; "
+             "*runs* = finished runs (failed: non-finite training).",
              "",
              f"Training: `train_gan` with each loss's paper defaults, steps "
              f"{opts.get('steps')}, batch {opts.get('batch_size')}, default MLP generator and "
@@ -228,8 +239,9 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
     for ds in datasets:
         n_modes = 8 if ds == "ring" else 25
         lines += [f"## {ds} ({n_modes} modes)", "",
-                  "| loss | minimises (optimal critic) | modes | per seed | high quality % | "
-                  "reverse KL | W1 | runs | s/run |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| loss | minimises (optimal critic) | modes ≥ 20 | per seed | modes ≥ 1 | "
+                  "high quality % | reverse KL (all) | W1 | runs | s/run |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for loss in losses:
             g = [r for r in rows if r["loss"] == loss and r["dataset"] == ds]
             if not g:
@@ -237,9 +249,11 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
             ok = [r for r in g if not r.get("error")]
             div = _short(get_gan_loss(loss).divergence)
             lines.append(
-                f"| {loss} | {div} | {_ms([r['modes_pacgan'] for r in ok])} | "
-                + "/".join(str(r["modes_pacgan"]) if not r.get("error") else "✗"
+                f"| {loss} | {div} | {_ms([_m20(r) for r in ok])} | "
+                + "/".join(str(_m20(r)) if not r.get("error") else "✗"
                            for r in sorted(g, key=lambda r: r["seed"])) + " | "
+                + (_ms([r["modes_1"] for r in ok]) if all("modes_1" in r for r in ok) and ok
+                   else "n/a") + " | "
                 f"{_ms([r['high_quality_2500'] for r in ok], 100)} | "
                 f"{_ms([r['mode_kl_2500'] for r in ok], fmt='{:.2f}')} | "
                 f"{_ms([r['w1'] for r in ok], fmt='{:.3f}')} | "

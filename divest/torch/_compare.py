@@ -29,13 +29,23 @@ __all__ = ["DATASETS", "GANComparison", "compare_gans"]
 #: the toy targets: name -> (factory, description)
 DATASETS = {
     "ring": (lambda: GaussianRing(n_modes=8, radius=2.0, std=0.02),
-             "8 Gaussians on a circle of radius 2, std 0.02"),
+             "8 Gaussians on a circle of radius 2, std 0.02 (the Unrolled GAN / VEEGAN ring)"),
     "grid": (lambda: GaussianGrid(n_per_side=5, spacing=2.0, std=0.05),
              "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05"),
     "mixture1d": (lambda: Mixture([stats.norm(-2.0, 0.5), stats.norm(2.0, 0.5)]),
                   "1-D mixture 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2)"),
     "lines": (lambda: ParallelLines(0.0), "the segment {0} x [0, 1] (Arjovsky et al.)"),
+    "pacgan_ring": (lambda: GaussianRing(n_modes=8, radius=1.0, std=0.01),
+                    "PacGAN's ring: 8 Gaussians on the unit circle, std 0.01 (training pool "
+                    "of 100,000)"),
+    "pacgan_grid": (lambda: GaussianGrid(n_per_side=5, spacing=2.0, std=0.05),
+                    "PacGAN's grid: 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (training pool "
+                    "of 100,000)"),
 }
+#: datasets of ``compare_gans(datasets=None)``
+DEFAULT_DATASETS = ("ring", "grid", "mixture1d", "lines")
+#: training-pool sizes (``train_gan``'s ``n_data``) of the paper presets; others: 20,000
+DATASET_POOLS = {"pacgan_ring": 100_000, "pacgan_grid": 100_000}
 
 #: the losses of ``quick=True``: every built-in but the scoring-rule variants, plus f-GANs
 #: for five divergences
@@ -43,8 +53,8 @@ _QUICK_FGANS = ("fgan:kl", "fgan:reverse_kl", "fgan:js", "fgan:pearson",
                 "fgan:squared_hellinger")
 
 #: columns of the results table (the metrics of the final generator)
-_COLUMNS = ("w1", "mmd2", "kl", "precision", "recall", "modes_captured", "high_quality",
-            "mode_kl", "seconds")
+_COLUMNS = ("w1", "mmd2", "kl", "precision", "recall", "modes_captured",
+            "modes_captured_20", "high_quality", "reverse_kl_hq", "mode_kl", "seconds")
 
 
 @dataclass(frozen=True)
@@ -56,11 +66,13 @@ class GANComparison:
     rows : tuple of dict
         One per (loss, dataset, seed): ``loss``, ``dataset``, ``seed``, the final metrics
         (``w1``, ``mmd2``, ``kl``, ``precision``, ``recall`` and, for the mixtures,
-        ``modes_captured``, ``high_quality``, ``mode_kl``), ``seconds``, and ``error``
+        ``modes_captured`` (>= 1 HQ sample, PacGAN's code), ``modes_captured_20``,
+        ``high_quality``, ``reverse_kl_hq`` (PacGAN's), ``mode_kl`` (over all samples);
+        see :func:`mode_metrics`), ``seconds``, and ``error``
         (the message when training failed, e.g. diverged; the metrics are then ``nan``).
     summary : tuple of dict
         One per (loss, dataset): the mean and standard deviation over seeds of each
-        metric (keys ``<metric>_mean``, ``<metric>_sd``) and ``n_failed``.
+        metric (keys ``<metric>_mean``, ``<metric>_sd``, ``<metric>_se`` = sd / sqrt(n), ``<metric>_n``) and ``n_failed``.
     curves : dict
         ``(loss, dataset, seed) -> history`` of each run (see :class:`GANRun`).
     config : dict
@@ -79,14 +91,24 @@ class GANComparison:
     runs: dict = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """The summary as a markdown table (mean ± sd over seeds)."""
+        """The summary as a markdown table (mean ± standard error over seeds), after a
+        line stating the budget and the metric definitions."""
         cols = [c for c in _COLUMNS if any(f"{c}_mean" in r for r in self.summary)]
+        cfg = self.config.get("train_options", {})
+        budget = (f"Budget: {cfg.get('steps', '?')} generator steps, batch "
+                  f"{cfg.get('batch_size', '?')}, {len(self.config.get('seeds', []))} "
+                  f"seed(s); mean ± standard error over seeds.  Metrics on the final "
+                  f"generator: modes_captured = modes with >= 1 high-quality sample "
+                  f"(PacGAN's code), modes_captured_20 = with >= 20, high_quality = "
+                  f"fraction within 3 std of its mode, reverse_kl_hq = KL of the HQ "
+                  f"samples' mode histogram to the weights (PacGAN), mode_kl = the same over "
+                  f"all samples (divest.torch.mode_metrics).")
         head = "| dataset | loss | " + " | ".join(cols) + " | failed |"
-        lines = [head, "|" + "---|" * (len(cols) + 3)]
+        lines = [budget, "", head, "|" + "---|" * (len(cols) + 3)]
         for r in self.summary:
             cells = []
             for c in cols:
-                m, s = r.get(f"{c}_mean", math.nan), r.get(f"{c}_sd", math.nan)
+                m, s = r.get(f"{c}_mean", math.nan), r.get(f"{c}_se", math.nan)
                 cells.append(_fmt(m) if not np.isfinite(s) or s == 0 else
                              f"{_fmt(m)} ± {_fmt(s)}")
             lines.append(f"| {r['dataset']} | {r['loss']} | " + " | ".join(cells)
@@ -125,6 +147,8 @@ def _summarise(rows, losses, datasets) -> list:
                 if vals.size:
                     s[f"{c}_mean"] = float(vals.mean())
                     s[f"{c}_sd"] = float(vals.std(ddof=1)) if vals.size > 1 else math.nan
+                    s[f"{c}_se"] = s[f"{c}_sd"] / math.sqrt(vals.size)
+                    s[f"{c}_n"] = int(vals.size)
             out.append(s)
     return out
 
@@ -142,8 +166,10 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         every built-in loss except the ``score:`` variants, plus ``fgan:`` for KL,
         reverse KL, JS, Pearson and squared Hellinger).
     datasets : sequence of str, optional
-        Keys of :data:`DATASETS` (default all: ``ring``, ``grid``, ``mixture1d``,
-        ``lines``).
+        Keys of :data:`DATASETS` (default ``DEFAULT_DATASETS``: ``ring``, ``grid``,
+        ``mixture1d``, ``lines``; also the paper presets ``pacgan_ring`` and
+        ``pacgan_grid``, trained on PacGAN's pool of 100,000 samples unless ``n_data`` is
+        given).
     seeds : sequence of int, default (0,)
         Each seed is the ``rng`` of one :func:`train_gan` run (data, weights, batches).
     quick : bool, default False
@@ -205,7 +231,7 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         losses = (tuple(n for n in gan_losses() if not n.startswith(("fgan:", "score:")))
                   + _QUICK_FGANS) if quick else gan_losses()
     losses = [get_gan_loss(n).name for n in _as_names(losses, "losses")]
-    datasets = list(DATASETS) if datasets is None else _as_names(datasets, "datasets")
+    datasets = list(DEFAULT_DATASETS) if datasets is None else _as_names(datasets, "datasets")
     for ds in datasets:
         if ds not in DATASETS:
             raise ValueError(f"datasets: unknown dataset {ds!r}; choose from "
@@ -285,7 +311,8 @@ def _one_run(loss, ds, seed, want_samples, opts, keep_run):
     row = {"loss": loss, "dataset": ds, "seed": seed}
     history = run = fake = None
     try:
-        run = train_gan(DATASETS[ds][0](), loss, rng=seed, **opts)
+        pool = {} if "n_data" in opts or ds not in DATASET_POOLS else {"n_data": DATASET_POOLS[ds]}
+        run = train_gan(DATASETS[ds][0](), loss, rng=seed, **opts, **pool)
     except FloatingPointError as exc:
         row.update({c: math.nan for c in _COLUMNS}, error=str(exc))
     else:
@@ -438,7 +465,7 @@ def main(argv=None) -> int:
                    f"{' '.join(gan_losses())}")
     p.add_argument("--datasets", nargs="+", default=None, choices=list(DATASETS),
                    metavar="DATASET", help=f"toy datasets among {', '.join(DATASETS)} "
-                   "(default: all)")
+                   f"(default: {' '.join(DEFAULT_DATASETS)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED",
                    help="one run per seed, which sets data, weights and batches (default: 0)")
     p.add_argument("--steps", type=int, default=None, metavar="N", help="training steps per "

@@ -264,20 +264,31 @@ def precision_recall(real, fake, *, k=3, chunk=1024) -> dict:
 
 
 def mode_metrics(samples, centers, std, *, weights=None, threshold=3.0, min_count=1) -> dict:
-    r"""Mode-collapse metrics for a mixture of isotropic Gaussians.
+    r"""Mode-collapse metrics for a mixture of isotropic Gaussians, as PacGAN's code defines
+    them, with the variants other papers and earlier divest tables used, each labelled.
 
-    Each sample is assigned to its nearest mode centre; it is *high quality* if it lies
-    within ``threshold`` standard deviations of that centre (Euclidean distance
-    :math:`\le 3\sigma_k` by default, as in VEEGAN and PacGAN).  A mode is *captured*
-    if at least ``min_count`` high-quality samples are assigned to it (PacGAN counts a
-    mode with fewer than 20 of 2500 samples as lost: ``min_count=20``).  The reverse
-    KL is :math:`\mathrm{KL}(\hat q \,\|\, w) = \sum_k \hat q_k \log(\hat q_k / w_k)` between
-    the histogram :math:`\hat q` of *all* samples over their nearest modes and the mixture
-    weights :math:`w` (0 when the modes are hit in the right proportions).
+    As in PacGAN's ``MetricLogger`` (``synthetic_data_experiments/PacGAN/pacgan/
+    extensions.py``): each sample goes to the mode whose centre is nearest in standard
+    deviations, :math:`k(x) = rg\min_k \|x - c_k\| / \sigma_k`, and is *high quality*
+    (HQ) when that distance is below ``threshold`` (3).  Then
+
+    * ``modes_captured``: modes with at least ``min_count`` HQ samples (PacGAN's code:
+      1); ``modes_captured_20``: with at least 20 (a stricter variant: divest's earlier
+      ``modes.md`` used it and wrongly called it PacGAN's rule);
+    * ``high_quality``: the fraction of HQ samples (PacGAN's "good points percentage");
+    * ``reverse_kl_hq``: :math:`\mathrm{KL}(\hat q_{HQ} \,\|\, w)` between the histogram of
+      the HQ samples over the modes and the mixture weights -- PacGAN's reverse KL
+      (with uniform weights it is :math:`\log K` minus the "entropy of coverage" their
+      code logs); ``nan`` when no sample is HQ (``collapsed`` says why);
+    * ``reverse_kl_all`` (also ``mode_kl``): the same with *all* samples assigned to their
+      nearest mode (a diffuse generator scores well on it; divest's earlier tables);
+    * ``collapsed``: a label, not a metric: ``"no HQ sample"``, ``"all HQ samples on one
+      mode"`` (a generator collapsed onto one mode scores "1 mode, 100% HQ"), or ``""``.
 
     Parameters
     ----------
     samples : array_like, shape (n, d) or (n,)
+        PacGAN evaluates 2500 generated samples.
     centers : array_like, shape (K, d) or (K,)
         Mode centres.
     std : float or array_like of shape (K,)
@@ -290,14 +301,16 @@ def mode_metrics(samples, centers, std, *, weights=None, threshold=3.0, min_coun
     Returns
     -------
     dict
-        ``modes_captured`` (int), ``n_modes``, ``high_quality`` (fraction in [0, 1]),
-        ``mode_kl`` (nats), ``counts`` (high-quality samples per mode, array).
+        ``modes_captured``, ``modes_captured_20`` (int), ``n_modes``, ``high_quality``,
+        ``reverse_kl_hq``, ``reverse_kl_all``, ``mode_kl`` (= ``reverse_kl_all``),
+        ``collapsed`` (str), ``counts`` (HQ samples per mode, array).
 
     References
     ----------
-    .. [1] A. Srivastava, L. Valkov, C. Russell, M. Gutmann, C. Sutton, "VEEGAN",
+    .. [1] Z. Lin, A. Khetan, G. Fanti, S. Oh, "PacGAN", NeurIPS 2018 (Table 1; code:
+       github.com/fjxmlzn/PacGAN).
+    .. [2] A. Srivastava, L. Valkov, C. Russell, M. Gutmann, C. Sutton, "VEEGAN",
        NeurIPS 2017.
-    .. [2] Z. Lin, A. Khetan, G. Fanti, S. Oh, "PacGAN", NeurIPS 2018.
 
     Examples
     --------
@@ -305,8 +318,10 @@ def mode_metrics(samples, centers, std, *, weights=None, threshold=3.0, min_coun
     >>> from divest.torch import mode_metrics
     >>> centers = np.array([[0.0, 0.0], [4.0, 0.0]])
     >>> mm = mode_metrics(np.zeros((10, 2)), centers, 0.1)   # all samples on mode 0
-    >>> mm["modes_captured"], mm["high_quality"], round(mm["mode_kl"], 4)   # log 2
+    >>> mm["modes_captured"], mm["high_quality"], round(mm["reverse_kl_hq"], 4)   # log 2
     (1, 1.0, 0.6931)
+    >>> mm["collapsed"]
+    'all HQ samples on one mode'
     """
     samples = as_2d(samples, "samples", min_n=1)
     centers = as_2d(centers, "centers", min_n=1)
@@ -324,15 +339,26 @@ def mode_metrics(samples, centers, std, *, weights=None, threshold=3.0, min_coun
     w = w / w.sum()
     threshold = check_real(threshold, "threshold", low=0.0)
     min_count = check_positive_int(min_count, "min_count")
-    d = cdist(samples, centers)
-    nearest = np.argmin(d, axis=1)
-    hq = d[np.arange(len(samples)), nearest] <= threshold * std[nearest]
+    z = cdist(samples, centers) / std            # distances in standard deviations
+    nearest = np.argmin(z, axis=1)
+    hq = z[np.arange(len(samples)), nearest] < threshold
     counts = np.bincount(nearest[hq], minlength=K)
     qhat = np.bincount(nearest, minlength=K) / len(samples)
-    pos = qhat > 0
-    return {"modes_captured": int(np.sum(counts >= min_count)), "n_modes": K,
+
+    def kl(q):
+        pos = q > 0
+        return float(np.sum(q[pos] * np.log(q[pos] / w[pos])))
+
+    n_hq = int(counts.sum())
+    rkl_all = kl(qhat)
+    collapsed = ("no HQ sample" if n_hq == 0 else
+                 "all HQ samples on one mode" if K > 1 and np.count_nonzero(counts) == 1 else "")
+    return {"modes_captured": int(np.sum(counts >= min_count)),
+            "modes_captured_20": int(np.sum(counts >= 20)), "n_modes": K,
             "high_quality": float(hq.mean()),
-            "mode_kl": float(np.sum(qhat[pos] * np.log(qhat[pos] / w[pos]))), "counts": counts}
+            "reverse_kl_hq": kl(counts / n_hq) if n_hq else math.nan,
+            "reverse_kl_all": rkl_all, "mode_kl": rkl_all, "collapsed": collapsed,
+            "counts": counts}
 
 
 def _fmt(a):

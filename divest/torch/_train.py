@@ -40,7 +40,8 @@ class GANRun:
         The trained generator (evaluation mode); ``generator.latent_dim`` is its noise
         dimension.
     critic : torch.nn.Module
-        The trained critic.
+        The trained critic (with ``pack=m > 1`` it takes packs: rows of m samples
+        concatenated, shape (n, m d)).
     loss : GANLoss
         The loss that was optimised.
     history : dict of lists
@@ -52,7 +53,9 @@ class GANRun:
         Gaussian kernel with the median bandwidth of the target), ``kl`` (nearest-
         neighbour estimate of KL(target ‖ generator); ``nan`` where the estimator
         raised, with the reason in ``notes``) and, for mixture targets,
-        ``modes_captured``, ``high_quality`` and ``mode_kl`` (:func:`mode_metrics`).
+        ``modes_captured``, ``modes_captured_20``, ``high_quality``, ``reverse_kl_hq``
+        (PacGAN's reverse KL) and ``mode_kl`` (reverse KL over all samples)
+        (:func:`mode_metrics`).
     target_eval : numpy.ndarray, shape (n_eval, d)
         The held-out target samples the metrics use.
     mode_spec : dict or None
@@ -174,7 +177,8 @@ def _evaluate(fake, real, mode_spec, metrics, rng) -> tuple[dict, list]:
     if "modes" in metrics and mode_spec is not None:
         mm = mode_metrics(fake, mode_spec["centers"], mode_spec["std"],
                           weights=mode_spec["weights"])
-        out.update({k: mm[k] for k in ("modes_captured", "high_quality", "mode_kl")})
+        out.update({k: mm[k] for k in ("modes_captured", "modes_captured_20", "high_quality",
+                                       "reverse_kl_hq", "mode_kl")})
     return out, notes
 
 
@@ -221,7 +225,7 @@ class _WithInput(nn.Module):
         return torch.cat([x, f if f.dim() == 2 else f[:, None]], dim=1)
 
 
-def _make_critic(critic, loss, lipschitz, d, rng, dev, dt):
+def _make_critic(critic, loss, lipschitz, d, rng, dev, dt, name="critic"):
     if critic is None or isinstance(critic, dict):
         opts = {"width": 128, "depth": 2, "activation": "leaky_relu",
                 "spectral_norm": lipschitz == "spectral", **(critic or {})}
@@ -229,7 +233,7 @@ def _make_critic(critic, loss, lipschitz, d, rng, dev, dt):
             opts.setdefault("out_features", 16)
             return _WithInput(MLP(d, rng=rng, device=dev, dtype=dt, **opts))
         return MLP(d, rng=rng, device=dev, dtype=dt, **opts)
-    return _check_module(critic, "critic", d, dev, dt, scalar=not loss.features)
+    return _check_module(critic, name, d, dev, dt, scalar=not loss.features)
 
 
 # ---------------------------------------------------------------------------------
@@ -420,7 +424,7 @@ def _unrolled_params(critic, loss, params, batches, rule, backprop):
 
 
 def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, steps=2000,
-              batch_size=64, n_critic=None, lr=None, optimizer=None, betas=None, schedule=None,
+              batch_size=64, pack=1, n_critic=None, lr=None, optimizer=None, betas=None, schedule=None,
               lipschitz=None, penalty=None, clip=None, r1=0.0, unrolled_steps=0,
               unrolled_optimizer="adam", unrolled_lr=None, unrolled_backprop=True,
               latent_dim=None, n_data=20_000, n_eval=1000, eval_every=None, metrics=_METRICS,
@@ -447,6 +451,15 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     steps : int, default 2000
         Generator updates.
     batch_size : int, default 64
+        Samples of P and of the generator per critic (and generator) step.
+    pack : int, default 1
+        PacGAN packing (Lin et al. [6]_): the critic judges packs of ``pack`` samples,
+        concatenated into one row of ``pack * d`` columns, so a batch is
+        ``batch_size / pack`` packs (``pack`` must divide ``batch_size``; PacGAN's
+        protocol of 100 packs per step is ``batch_size = 100 * pack``).  Every loss
+        applies to the packs; a gradient penalty or R1 is then per pack (one
+        interpolation weight and one gradient norm per pack).  A critic module must take
+        ``pack * d`` columns.
     n_critic : int, optional
         Critic updates per generator update (loss default: 5 for the WGANs and MMD, 1
         otherwise).  Ignored by ``schedule="single_step"``.
@@ -569,6 +582,8 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     .. [4] I. Gulrajani et al., "Improved training of Wasserstein GANs", NeurIPS 2017.
     .. [5] L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein, "Unrolled generative
        adversarial networks", ICLR 2017.
+    .. [6] Z. Lin, A. Khetan, G. Fanti, S. Oh, "PacGAN: the power of two samples in
+       generative adversarial networks", NeurIPS 2018.
 
     Examples
     --------
@@ -597,6 +612,11 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     loss = get_gan_loss(loss)
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
+    pack = check_positive_int(pack, "pack")
+    if batch_size % pack or batch_size // pack < 2:
+        raise ValueError(f"pack={pack} must divide batch_size={batch_size} into at least 2 "
+                         f"packs (the critic sees batch_size / pack packs of pack samples); "
+                         f"use e.g. batch_size={max(2, batch_size // pack) * pack}")
     n_critic = loss.n_critic if n_critic is None else check_positive_int(n_critic, "n_critic")
     schedule = check_choice(loss.schedule if schedule is None else schedule, "schedule",
                             ("alternating", "single_step"))
@@ -640,7 +660,9 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
     d = data_np.shape[1]
     data = to_tensor(data_np, dev, dt)
     G = _make_generator(generator, d, latent_dim, rng, dev, dt)
-    C = _make_critic(critic, loss, lipschitz, d, rng, dev, dt)
+    C = _make_critic(critic, loss, lipschitz, d * pack, rng, dev, dt,
+                     name="critic" if pack == 1 else f"critic (pack={pack}: packs of {pack} "
+                     f"samples of dimension {d}, {pack * d} columns)")
     gen = torch_generator(rng, dev)
     eval_rng_seed = int(rng.integers(0, 2**63 - 1))
     z_eval = torch.randn(n_eval, G.latent_dim, generator=gen, device=dev, dtype=dt)
@@ -653,11 +675,13 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
         return _unroll_rule(unrolled_optimizer, C, opt_c, lr=unrolled_lr, betas=betas,
                             clip=clip if lipschitz == "clip" else None)
 
-    def real_batch():
-        return data[torch.randint(len(data), (batch_size,), generator=gen, device=dev)]
+    def real_batch():   # packed: batch_size / pack rows of pack * d columns
+        x = data[torch.randint(len(data), (batch_size,), generator=gen, device=dev)]
+        return x if pack == 1 else x.reshape(batch_size // pack, pack * d)
 
     def fake_batch():
-        return G(torch.randn(batch_size, G.latent_dim, generator=gen, device=dev, dtype=dt))
+        x = G(torch.randn(batch_size, G.latent_dim, generator=gen, device=dev, dtype=dt))
+        return x if pack == 1 else x.reshape(batch_size // pack, pack * d)
 
     def critic_objective(xr, xf):
         lc = loss.critic_loss(C(xr), C(xf))
@@ -796,7 +820,8 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
                 checkpoint(step)
     G.eval()
     C.eval()
-    config = {"loss": loss.name, "steps": steps, "batch_size": batch_size, "n_critic": n_critic,
+    config = {"loss": loss.name, "steps": steps, "batch_size": batch_size, "pack": pack,
+              "n_critic": n_critic,
               "schedule": schedule, "lr": (lr_g, lr_c),
               "optimizer": optimizer if isinstance(optimizer, str) else repr(optimizer),
               "betas": betas, "lipschitz": lipschitz, "penalty": penalty, "clip": clip, "r1": r1,

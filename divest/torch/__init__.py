@@ -46,6 +46,7 @@ from ._losses import GANLoss, gan_losses, get_gan_loss, register_gan_loss
 from ._mi import mi_bound, mi_bounds
 from ._metrics import (frechet_distance, kernel_inception_distance, mmd2_gaussian,
                        mode_metrics, precision_recall, wasserstein1_exact)
+from ._presets import GAN_PRESETS, MaxoutMLP, PacGANGenerator
 from ._scoring import ScoringRule, get_scoring_rule, scoring_rules
 from ._train import GANRun, train_gan
 from ._variational import variational, wasserstein1
@@ -55,9 +56,12 @@ __all__ = [
     "GANComparison",
     "GANLoss",
     "GANRun",
+    "GAN_PRESETS",
     "LocationScale",
     "MLP",
     "MLPGenerator",
+    "MaxoutMLP",
+    "PacGANGenerator",
     "ScoringRule",
     "clip_weights_",
     "compare_gans",

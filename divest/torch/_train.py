@@ -3,6 +3,7 @@ r"""Training a generator against a critic with any registered GAN loss."""
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import time
@@ -423,8 +424,46 @@ def _unrolled_params(critic, loss, params, batches, rule, backprop):
     return cur, buffers, state
 
 
-def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, steps=2000,
-              batch_size=64, pack=1, n_critic=None, lr=None, optimizer=None, betas=None, schedule=None,
+def _target_dim(target) -> int:
+    if is_samples(target):
+        return as_2d(target, "target", min_n=4).shape[1]
+    if not hasattr(target, "rvs"):
+        raise TypeError(f"target must be a sample array or a distribution with rvs(); got "
+                        f"{_describe(target)}")
+    return dimension(target)
+
+
+def _with_preset(fn):
+    """``train_gan(..., preset=name)``: the preset's options, overridden by those passed."""
+    @functools.wraps(fn)
+    def train_gan(target, *args, **kwargs):
+        preset = kwargs.pop("preset", None)
+        if preset is None:
+            return fn(target, *args, **kwargs)
+        if len(args) > 1:
+            raise TypeError("train_gan takes target and loss positionally; pass the other "
+                            "options by keyword")
+        if args:
+            kwargs["loss"] = args[0]
+        from .._parallel import spawn_seeds
+        from ._presets import preset_options
+        pack = check_positive_int(kwargs.get("pack", 1), "pack")
+        net_rng = np.random.default_rng(spawn_seeds(kwargs.get("rng"), 1)[0])
+        opts = preset_options(preset, _target_dim(target), pack, net_rng,
+                              kwargs.get("device", "auto"), kwargs.get("dtype", "float32"))
+        try:
+            run = fn(target, **{**opts, **kwargs})
+        except ValueError as exc:
+            set_by = ", ".join(f"{k}" for k in opts if k not in kwargs)
+            raise ValueError(f"preset={preset!r} (it sets {set_by}): {exc}") from exc
+        run.config.update(preset=preset, preset_overridden=sorted(set(opts) & set(kwargs)))
+        return run
+    return train_gan
+
+
+@_with_preset
+def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, critic=None,
+              steps=2000, batch_size=64, pack=1, n_critic=None, lr=None, optimizer=None, betas=None, schedule=None,
               lipschitz=None, penalty=None, clip=None, r1=0.0, unrolled_steps=0,
               unrolled_optimizer="adam", unrolled_lr=None, unrolled_backprop=True,
               latent_dim=None, n_data=20_000, n_eval=1000, eval_every=None, metrics=_METRICS,
@@ -440,6 +479,11 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
         array of shape (n, d) or (n,) (``min(n_eval, n // 2)`` rows are held out).
     loss : str or GANLoss, default ``"nonsaturating"``
         A name from :func:`gan_losses` (``"fgan:<f>"`` for any f-divergence).
+    preset : {"pacgan", "unrolled", "wgan_gp_toy"}, optional
+        A paper's networks, optimiser, schedule and batch (:data:`GAN_PRESETS`); options
+        passed explicitly override the preset's, and ``config["preset"]`` and
+        ``config["preset_overridden"]`` record both.  The preset's networks are seeded by
+        a generator spawned from ``rng``.
     generator : None, "mlp", "location_scale", dict or torch.nn.Module
         ``None``/``"mlp"``: :class:`MLPGenerator` (a dict gives its options);
         ``"location_scale"``: :class:`LocationScale` (:math:`\mu + \sigma z`, starting at
@@ -471,10 +515,11 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
         ``(params, lr) -> torch.optim.Optimizer``.
     betas : (float, float), optional
         Adam's betas (loss default, e.g. (0, 0.9) for WGAN-GP, (0.5, 0.999) for DCGAN).
-    schedule : {"alternating", "single_step"}, optional
+    schedule : {"alternating", "single_step", "simultaneous"}, optional
         ``"alternating"``: ``n_critic`` critic steps, then one generator step, each on
-        fresh batches; ``"single_step"``: both networks updated from the gradients of
-        one batch (f-GAN's Algorithm 1, the default of the ``fgan:`` losses).
+        fresh batches; ``"single_step"`` (alias ``"simultaneous"``): both networks
+        updated at once from the gradients of one batch (f-GAN's Algorithm 1, the default
+        of the ``fgan:`` losses; PacGAN's ``ali_algorithm``).
     lipschitz : {"none", "clip", "gp", "lp", "spectral"}, optional
         Override the loss's Lipschitz control (weight clipping, two- or one-sided
         per-sample gradient penalty, spectral normalisation of the default critic).
@@ -619,7 +664,8 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
                          f"use e.g. batch_size={max(2, batch_size // pack) * pack}")
     n_critic = loss.n_critic if n_critic is None else check_positive_int(n_critic, "n_critic")
     schedule = check_choice(loss.schedule if schedule is None else schedule, "schedule",
-                            ("alternating", "single_step"))
+                            ("alternating", "single_step", "simultaneous"))
+    schedule = "single_step" if schedule == "simultaneous" else schedule
     lipschitz = check_choice(lipschitz if lipschitz is not None else (loss.lipschitz or "none"),
                              "lipschitz", _LIPSCHITZ)
     penalty = (loss.penalty or 10.0) if penalty is None else check_real(penalty, "penalty",
@@ -679,9 +725,13 @@ def train_gan(target, loss="nonsaturating", *, generator=None, critic=None, step
         x = data[torch.randint(len(data), (batch_size,), generator=gen, device=dev)]
         return x if pack == 1 else x.reshape(batch_size // pack, pack * d)
 
-    def fake_batch():
-        x = G(torch.randn(batch_size, G.latent_dim, generator=gen, device=dev, dtype=dt))
-        return x if pack == 1 else x.reshape(batch_size // pack, pack * d)
+    def fake_batch():   # pack slot j of every pack from its own generator call (PacGAN:
+        # one batch per slot, so batch normalisation sees batch_size / pack samples)
+        z = torch.randn(batch_size, G.latent_dim, generator=gen, device=dev, dtype=dt)
+        if pack == 1:
+            return G(z)
+        b = batch_size // pack
+        return torch.cat([G(z[j * b:(j + 1) * b]) for j in range(pack)], dim=1)
 
     def critic_objective(xr, xf):
         lc = loss.critic_loss(C(xr), C(xf))

@@ -48,7 +48,7 @@ from ._metrics import (frechet_distance, kernel_inception_distance, mmd2_gaussia
                        mode_metrics, precision_recall, wasserstein1_exact)
 from ._presets import GAN_PRESETS, MaxoutMLP, PacGANGenerator
 from ._scoring import ScoringRule, get_scoring_rule, scoring_rules
-from ._train import GANRun, train_gan
+from ._train import GANRun, plateau, train_gan
 from ._variational import variational, wasserstein1
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "mmd2",
     "mmd2_gaussian",
     "mode_metrics",
+    "plateau",
     "precision_recall",
     "r1_penalty",
     "register_gan_loss",

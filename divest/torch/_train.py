@@ -467,7 +467,8 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
               lipschitz=None, penalty=None, clip=None, r1=0.0, unrolled_steps=0,
               unrolled_optimizer="adam", unrolled_lr=None, unrolled_backprop=True,
               latent_dim=None, n_data=20_000, n_eval=1000, eval_every=None, metrics=_METRICS,
-              checkpoint_every=None, checkpoint_dir=None, progress=False, device="auto",
+              checkpoint_every=None, checkpoint_dir=None, resume=None, progress=False,
+              device="auto",
               dtype="float32", num_threads=1, rng=None) -> GANRun:
     r"""Train a generator on a target distribution or sample with any registered GAN loss.
 
@@ -557,8 +558,18 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     metrics : sequence of str, default ("w1", "mmd", "kl", "modes")
         Which metrics ``history`` records (``()`` for none: faster).
     checkpoint_every : int, optional
-        Save generator and critic weights every this many steps, to
-        ``checkpoint_dir/step_<k>.pt`` if ``checkpoint_dir`` is given, else in memory.
+        Save the training state every this many steps, to ``checkpoint_dir/step_<k>.pt``
+        if ``checkpoint_dir`` is given, else in memory: generator and critic weights, both
+        optimisers' states, the random generators' states, the history so far and the
+        options that define the run.
+    resume : str, path or dict, optional
+        A checkpoint (a path from ``checkpoint_dir`` or a state from ``run.checkpoints``)
+        to continue from: call ``train_gan`` with the same target, options and ``rng`` and
+        a ``steps`` at least the checkpoint's step; training continues at the next step and
+        gives exactly the run that would not have stopped (same weights, history and
+        samples, on the same device; ``history["seconds"]`` counts the earlier time).  An
+        option that differs from the checkpoint's raises naming it.  Long runs can thus
+        span processes and sessions.
     progress : bool, default False
         Show a tqdm progress bar.
     device, dtype, rng
@@ -689,6 +700,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         betas = (0.9, 0.999)
     n_data = check_positive_int(n_data, "n_data", minimum=2)
     n_eval = check_positive_int(n_eval, "n_eval", minimum=4)
+    resume_state = None if resume is None else _read_checkpoint(resume)
+    if eval_every is None and resume_state is not None:   # the checkpoint's schedule
+        eval_every = resume_state["fingerprint"]["eval_every"]
     eval_every = max(1, steps // 10) if eval_every is None else check_positive_int(
         eval_every, "eval_every")
     metrics = tuple(metrics)
@@ -804,6 +818,15 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
 
     history: dict[str, list] = {"step": [], "seconds": [], "critic_loss": [],
                                 "generator_loss": []}
+    offset = [0.0]     # seconds of the run before a resumed checkpoint
+    fingerprint = {"loss": loss.name, "batch_size": batch_size, "pack": pack,
+                   "n_critic": n_critic, "schedule": schedule, "lr": (lr_g, lr_c),
+                   "optimizer": optimizer if isinstance(optimizer, str) else repr(optimizer),
+                   "betas": tuple(betas), "lipschitz": lipschitz, "penalty": penalty,
+                   "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
+                   "n_data": n_data, "n_eval": n_eval, "eval_every": eval_every,
+                   "metrics": metrics, "latent_dim": G.latent_dim,
+                   "dtype": str(dt), "dim": d}
     notes: list[str] = []
     checkpoints: list = []
     eval_rng = np.random.default_rng(eval_rng_seed)
@@ -819,7 +842,7 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         vals, why = _evaluate(fake, eval_np, mode_spec, metrics, eval_rng)
         notes.extend(f"step {step}: {w}" for w in why)
         history["step"].append(step)
-        history["seconds"].append(time.perf_counter() - t0)
+        history["seconds"].append(time.perf_counter() - t0 + offset[0])
         history["critic_loss"].append(lc_mean)
         history["generator_loss"].append(lg_mean)
         for k, v in vals.items():
@@ -827,7 +850,15 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
 
     def checkpoint(step):
         state = {"generator": copy.deepcopy(G.state_dict()),
-                 "critic": copy.deepcopy(C.state_dict()), "step": step}
+                 "critic": copy.deepcopy(C.state_dict()), "step": step,
+                 "optimizer_g": copy.deepcopy(opt_g.state_dict()),
+                 "optimizer_c": copy.deepcopy(opt_c.state_dict()),
+                 "torch_generator": gen.get_state(),
+                 "eval_rng": copy.deepcopy(eval_rng.bit_generator.state),
+                 "history": copy.deepcopy(history), "notes": list(notes),
+                 "accumulated": (lc_sum, lg_sum, count),
+                 "seconds": time.perf_counter() - t0 + offset[0],
+                 "fingerprint": fingerprint}
         if checkpoint_dir is None:
             checkpoints.append((step, state))
         else:
@@ -836,14 +867,29 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
             torch.save(state, path)
             checkpoints.append((step, path))
 
-    record(0, math.nan, math.nan)
-    it = range(1, steps + 1)
+    lc_sum = lg_sum = 0.0
+    count = 0
+    first = 1
+    if resume is None:
+        record(0, math.nan, math.nan)
+    else:
+        state = _load_checkpoint(resume_state, fingerprint, steps)
+        G.load_state_dict(state["generator"])
+        C.load_state_dict(state["critic"])
+        opt_g.load_state_dict(state["optimizer_g"])
+        opt_c.load_state_dict(state["optimizer_c"])
+        gen.set_state(state["torch_generator"])
+        eval_rng.bit_generator.state = state["eval_rng"]
+        history = copy.deepcopy(state["history"])
+        notes = list(state["notes"])
+        lc_sum, lg_sum, count = state["accumulated"]
+        offset[0] = state["seconds"]
+        first = state["step"] + 1
+    it = range(first, steps + 1)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        it = bar = tqdm(it, desc=f"train_gan[{loss.name}]")
-    lc_sum = lg_sum = 0.0
-    count = 0
+        it = bar = tqdm(it, desc=f"train_gan[{loss.name}]", initial=first - 1, total=steps)
     G.train()
     C.train()
     with cpu_threads(num_threads, dev):
@@ -889,6 +935,36 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
                   _dtype=dt)
 
 
+def _read_checkpoint(resume):
+    """A checkpoint state from a path or a dict of ``run.checkpoints``."""
+    if isinstance(resume, dict):
+        state = resume
+    else:
+        try:
+            state = torch.load(os.fspath(resume), map_location="cpu", weights_only=False)
+        except (OSError, TypeError, RuntimeError) as exc:
+            raise ValueError(f"resume: cannot read the checkpoint {resume!r}: {exc}") from exc
+    if not isinstance(state, dict) or "fingerprint" not in state:
+        raise ValueError("resume must be a checkpoint written by train_gan(checkpoint_every="
+                         "...) (a path or a state of run.checkpoints); this one has no "
+                         "training state (written by an older divest?)")
+    return state
+
+
+def _load_checkpoint(state, fingerprint, steps):
+    """The checkpoint ``state``, checked against this call's options."""
+    old = state["fingerprint"]
+    for key in sorted(set(old) | set(fingerprint)):
+        if old.get(key) != fingerprint.get(key):
+            raise ValueError(f"resume: option {key} is {fingerprint.get(key)!r} here but "
+                             f"{old.get(key)!r} in the checkpoint; pass the checkpoint's "
+                             f"options (and the same target and rng)")
+    if steps < state["step"]:
+        raise ValueError(f"resume: steps={steps} is below the checkpoint's step "
+                         f"{state['step']}")
+    return state
+
+
 def _check_lr(lr):
     if isinstance(lr, (tuple, list)):
         if len(lr) != 2:
@@ -897,3 +973,52 @@ def _check_lr(lr):
                 check_real(lr[1], "lr[1] (critic)", low=0.0))
     v = check_real(lr, "lr", low=0.0)
     return v, v
+
+
+def plateau(history, metric, *, window=5, tol) -> tuple[bool, str]:
+    r"""Whether a learning curve has levelled off: the stated criterion of long GAN runs.
+
+    The curve :math:`v_1, \dots, v_T` of ``history[metric]`` (one value per evaluation)
+    has *plateaued* when its mean over the last ``window`` evaluations differs from its
+    mean over the ``window`` before by at most ``tol``:
+    :math:`|\bar v_{T-w+1..T} - \bar v_{T-2w+1..T-w}| \le \mathrm{tol}`.  With fewer
+    than ``2 * window`` evaluations it has not.
+
+    Parameters
+    ----------
+    history : dict
+        ``GANRun.history`` (or any dict of lists).
+    metric : str
+        E.g. ``"modes_captured"`` (tol 0.5: less than half a mode) or ``"high_quality"``
+        (tol 0.02).
+    window : int, default 5
+    tol : float
+
+    Returns
+    -------
+    (bool, str)
+        The verdict and the numbers behind it.
+
+    Examples
+    --------
+    >>> from divest.torch import plateau
+    >>> ok, why = plateau({"high_quality": [0.1, 0.5, 0.89, 0.91, 0.9, 0.91]},
+    ...                   "high_quality", window=2, tol=0.02)
+    >>> ok, why
+    (True, 'high_quality: mean 0.905 over the last 2 evaluations, 0.9 over the 2 before (|change| 0.005 <= tol 0.02)')
+    """
+    window = check_positive_int(window, "window")
+    tol = check_real(tol, "tol", low=0.0, low_open=False)
+    if metric not in history:
+        raise ValueError(f"metric {metric!r} is not in the history; it has "
+                         f"{', '.join(sorted(history))}")
+    v = np.asarray(history[metric], dtype=float)
+    if v.size < 2 * window:
+        return False, (f"{metric}: {v.size} evaluations, fewer than 2 x window = "
+                       f"{2 * window}")
+    last, before = float(v[-window:].mean()), float(v[-2 * window:-window].mean())
+    change = abs(last - before)
+    ok = bool(change <= tol)
+    return ok, (f"{metric}: mean {last:.4g} over the last {window} evaluations, {before:.4g} "
+                f"over the {window} before (|change| {change:.3g} {'<=' if ok else '>'} "
+                f"tol {tol:g})")

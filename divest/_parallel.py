@@ -46,14 +46,19 @@ def spawn_seeds(rng, k: int) -> list[np.random.SeedSequence]:
     """``k`` independent seed sequences derived from ``rng`` (int, Generator, SeedSequence
     or None).
 
-    An int or a SeedSequence is the root itself, so ``spawn_seeds(7, k)[i]`` is the same
-    for every ``k > i``: adding tasks to a sweep does not change the earlier ones.  A
-    Generator spawns from its own seed sequence (advancing its spawn counter, as
-    ``Generator.spawn`` does), None from fresh OS entropy.
+    An int or a SeedSequence is the root (a SeedSequence is copied, not advanced), so
+    ``spawn_seeds(7, k)[i]`` is the same for every ``k > i``: adding tasks to a sweep
+    does not change the earlier ones.  A Generator spawns from its own seed sequence
+    (advancing its spawn counter, as ``Generator.spawn`` does: the next call gives new
+    seeds), None from fresh OS entropy.
     """
     if isinstance(rng, np.random.SeedSequence):
-        root = rng
+        # a copy: spawning advances a SeedSequence, and the same rng must give the same seeds
+        root = np.random.SeedSequence(rng.entropy, spawn_key=rng.spawn_key,
+                                      pool_size=rng.pool_size)
     elif rng is None or isinstance(rng, (numbers.Integral, np.integer)) and not isinstance(rng, bool):
+        if rng is not None and int(rng) < 0:
+            raise ValueError(f"rng must be a non-negative integer seed; got {int(rng)}")
         root = np.random.SeedSequence(None if rng is None else int(rng))
     elif isinstance(rng, np.random.Generator):
         return [g.bit_generator.seed_seq for g in rng.spawn(k)]

@@ -107,8 +107,9 @@ def _check_chunk(chunk, name, index, start, width):
 class _Rows:
     """Rows of one sample, handed out ``take(k)`` at a time from its chunks."""
 
-    def __init__(self, source, name, chunk_size):
+    def __init__(self, source, name, chunk_size, max_width=None):
         self.name = name
+        self.max_width = max_width
         self.width = None
         self.read = 0          # rows read so far
         self.index = 0         # chunks read so far
@@ -117,13 +118,15 @@ class _Rows:
         if _is_chunk_iterable(source):
             self._it = iter(source)
         else:
-            arr = as_real_array(source, name)
-            if arr.ndim == 1:
-                arr = arr[:, None]
-            if arr.ndim != 2:
+            # sliced before conversion: a float32 memmap, an h5py or zarr dataset is read
+            # chunk by chunk, never whole
+            arr = source if hasattr(source, "shape") and hasattr(source, "__getitem__") \
+                else as_real_array(source, name)
+            shape = tuple(arr.shape)
+            if len(shape) not in (1, 2):
                 raise ValueError(f"{name} must be a 1-D or 2-D array, a dask array or an "
-                                 f"iterable of row chunks; got an array of shape {arr.shape}")
-            self._it = (arr[s:s + chunk_size] for s in range(0, arr.shape[0], chunk_size))
+                                 f"iterable of row chunks; got an array of shape {shape}")
+            self._it = (arr[s:s + chunk_size] for s in range(0, shape[0], chunk_size))
 
     def _pull(self):
         try:
@@ -131,7 +134,11 @@ class _Rows:
         except StopIteration:
             return False
         arr = _check_chunk(chunk, self.name, self.index, self.read, self.width)
-        self.width = arr.shape[1]
+        if self.max_width is not None and arr.shape[1] > self.max_width:
+            raise ValueError(f"{self.name}: chunk {self.index} (rows {self.read}..) must have "
+                             f"at most {self.max_width} column(s); got shape {arr.shape}")
+        if arr.shape[0]:             # an empty chunk says nothing of the width
+            self.width = arr.shape[1]
         self.index += 1
         self.read += arr.shape[0]
         if arr.shape[0]:
@@ -269,7 +276,8 @@ def _dask_moments(X, Y, estimator, kern, size, R, chunk_size, names):
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of columns; "
                          f"got shapes {X.shape} and {Y.shape}")
-    L = min(X.shape[0], Y.shape[0]) // size * size
+    n0, m0 = int(X.shape[0]), int(Y.shape[0])
+    L = min(n0, m0) // size * size     # rows past L are neither read nor checked
     rows = max(size, chunk_size // size * size)
     X = X[:L].rechunk((rows, -1))
     Y = Y[:L].rechunk((rows, -1))
@@ -282,7 +290,7 @@ def _dask_moments(X, Y, estimator, kern, size, R, chunk_size, names):
     mom = _Moments()
     for part in results:
         mom.merge(part)
-    return mom, L, {"rows_read": (int(X.shape[0]), int(Y.shape[0])), "chunks_read":
+    return mom, L, {"rows_read": (L, L), "rows_given": (n0, m0), "chunks_read":
                     (len(parts), len(parts))}
 
 
@@ -355,8 +363,8 @@ def _moments(X, Y, estimator, kernel, bandwidth, size, R, chunk_size, progress,
         mom, used, info = _stream_moments(Xs, Ys, estimator, kern, size, R, chunk_size,
                                           names, progress)
     if mom.count < 2:
-        raise ValueError(f"estimator={estimator!r} needs at least 2 units of {size} rows of "
-                         f"each sample; got {used} aligned rows ({mom.count} unit"
+        raise ValueError(f"at least 2 units of {size} rows of X and of Y are needed; got "
+                         f"{used} aligned rows ({mom.count} unit"
                          f"{'s' if mom.count != 1 else ''}); rows read: {info['rows_read']}")
     sd = math.sqrt(mom.m2 / (mom.count - 1))
     info.update(rows_used=used, kernel=kern)
@@ -370,9 +378,10 @@ def _moments(X, Y, estimator, kernel, bandwidth, size, R, chunk_size, progress,
 def _check_estimator(estimator, block_size, R):
     check_choice(estimator, "estimator", ESTIMATORS)
     if estimator == "linear":
-        if block_size is not None:
-            raise ValueError("block_size is not used by estimator='linear' (its units are "
-                             f"pairs of rows); got block_size={block_size!r}")
+        for opt, val in (("block_size", block_size), ("R", R)):
+            if val is not None:
+                raise ValueError(f"{opt} is not used by estimator='linear' (its units are "
+                                 f"pairs of rows); got {opt}={val!r}")
         return 2, 1
     size = check_positive_int(100 if block_size is None else block_size, "block_size",
                               minimum=2)
@@ -380,7 +389,8 @@ def _check_estimator(estimator, block_size, R):
         R = check_positive_int(10 if R is None else R, "R")
         if R >= size:
             raise ValueError(f"R must be smaller than block_size (pairs (i, i + r) within a "
-                             f"block, r = 1..R); got R={R} and block_size={size}")
+                             f"block, r = 1..R); got R={R} and block_size={size} (defaults: "
+                             f"R=10, block_size=100)")
     elif R is not None:
         raise ValueError(f"R is used only by estimator='incomplete'; got R={R!r}")
     return size, R
@@ -657,7 +667,7 @@ def wasserstein_1d(X, Y, *, p=1, decimals=None, max_distinct=10_000_000,
             for v, k in _compute(parts, starts):
                 c.merge(v, k)
         else:
-            rows = _Rows(A, name, chunk_size)
+            rows = _Rows(A, name, chunk_size, max_width=1)
             while True:
                 start = rows.read
                 block = rows.take(chunk_size)
@@ -683,4 +693,8 @@ def _wasserstein_counts(a, b, p):
     w = u - lo
     if p == 1:
         return float(np.sum(w * diff))
-    return float(np.sum(w * diff ** p) ** (1.0 / p))
+    top = float(diff.max())
+    if top == 0.0:
+        return 0.0
+    # scaled by the largest difference: no overflow of diff**p, no underflow to 0
+    return top * float(np.sum(w * (diff / top) ** p) ** (1.0 / p))

@@ -1056,10 +1056,10 @@ def rejection_rate(sample, statistic="mmd", *, n_repetitions=200, alpha=0.05,
     Repetition i draws ``X, Y = sample(rng_i)`` and runs
     ``two_sample_test(X, Y, statistic, alpha=alpha, rng=rng_i, **options)``; the rate is
     the fraction of rejections, with its binomial standard error and the exact
-    Clopper–Pearson 95% interval.  The generators ``rng_i`` come from
-    ``numpy.random.SeedSequence(rng).spawn(n_repetitions)``, so repetition i gives the
-    same result whoever runs it: the result is identical for any ``n_jobs`` and any
-    joblib backend.
+    Clopper–Pearson 95% interval.  The generators ``rng_i`` are spawned from ``rng``
+    before any work starts (``numpy.random.SeedSequence(rng).spawn(n_repetitions)`` for
+    an int; a Generator's own ``spawn``), so repetition i gives the same result whoever
+    runs it: the result is identical for any ``n_jobs`` and any joblib backend.
 
     Parameters
     ----------

@@ -39,6 +39,8 @@ def test_resume_from_memory_and_a_mid_window_checkpoint():
     (step, state), = part.checkpoints
     assert step == 4 and state["accumulated"][2] == 1
     _same_history(full.history, train_gan(RING(), **base, resume=state).history)
+    # resuming does not change the checkpoint: twice from it, the same run
+    _same_history(full.history, train_gan(RING(), **base, resume=state).history)
 
 
 def test_resume_refuses_other_options(tmp_path):
@@ -49,6 +51,12 @@ def test_resume_refuses_other_options(tmp_path):
                                          r"the checkpoint"):
         train_gan(RING(), steps=8, batch_size=32, metrics=(), rng=0, device="cpu",
                   resume=state)
+    with pytest.raises(ValueError, match=r"resume: option data is"):      # another rng
+        train_gan(RING(), steps=8, eval_every=2, metrics=(), rng=1, device="cpu",
+                  resume=state)
+    with pytest.raises(ValueError, match=r"resume: option unrolled_steps is 2 here but 0"):
+        train_gan(RING(), steps=8, eval_every=2, metrics=(), rng=0, device="cpu",
+                  unrolled_steps=2, resume=state)
     with pytest.raises(ValueError, match=r"steps=2 is below the checkpoint's step 4"):
         train_gan(RING(), steps=2, metrics=(), rng=0, device="cpu", resume=state)
     torch.save({"generator": {}}, tmp_path / "old.pt")

@@ -43,7 +43,11 @@ def test_spawned_seeds_do_not_depend_on_how_many():
     assert len(draws) == 10                                   # independent streams
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
     assert [s.entropy for s in spawn_seeds(g1, 2)] == [s.entropy for s in spawn_seeds(g2, 2)]
-    assert [s.spawn_key for s in spawn_seeds(np.random.SeedSequence(1), 2)] == [(0,), (1,)]
+    root = np.random.SeedSequence(1)
+    assert [s.spawn_key for s in spawn_seeds(root, 2)] == [(0,), (1,)]
+    assert [s.spawn_key for s in spawn_seeds(root, 2)] == [(0,), (1,)]   # not advanced
+    with pytest.raises(ValueError, match="rng must be a non-negative integer seed; got -1"):
+        spawn_seeds(-1, 2)
     with pytest.raises(TypeError, match="rng must be"):
         spawn_seeds("7", 2)
 

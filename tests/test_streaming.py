@@ -93,6 +93,15 @@ def test_energy_and_wasserstein_equal_the_in_memory_values():
             == pytest.approx(want, rel=1e-10)
     w = streaming.wasserstein_1d(X[:, 0], Y[:, 0], decimals=2)   # rounding: within 10^-2
     assert abs(w - ipm.wasserstein(X[:, 0], Y[:, 0])) <= 1e-2
+    # extreme scales: no overflow of diff**p, no underflow
+    assert streaming.wasserstein_1d([0.0, 1e10], [1.0, 2e10], p=40) == pytest.approx(
+        ipm.wasserstein(np.array([0.0, 1e10]), np.array([1.0, 2e10]), p=40), rel=1e-9)
+    assert streaming.wasserstein_1d([0.0, 1e-170], [1e-170, 3e-170], p=2) == pytest.approx(
+        np.sqrt(0.5 * (1e-170) ** 2 + 0.5 * (2e-170) ** 2), rel=1e-9)
+    # a float32 memmap-like array is converted chunk by chunk (same numbers)
+    x32 = X[:, 0].astype(np.float32)
+    assert streaming.wasserstein_1d(x32, Y[:, 0], chunk_size=100) == pytest.approx(
+        ipm.wasserstein(x32.astype(float), Y[:, 0]), rel=1e-10)
     with pytest.raises(ValueError, match="max_distinct=100 distinct values"):
         streaming.wasserstein_1d(X[:, 0], Y[:, 0], max_distinct=100)
 
@@ -157,6 +166,16 @@ def test_bad_input_names_the_chunk():
         streaming.mmd_test(X[:3], Y[:3], bandwidth=1.0)
     with pytest.raises(ValueError, match="estimator"):
         streaming.mmd_test(X, Y, estimator="quadratic")
+    with pytest.raises(ValueError, match="R is not used by estimator='linear'"):
+        streaming.mmd_test(X, Y, R=3)
+    # an empty first chunk does not fix the width; a 2-column chunk of a 1-D W is named
+    res = streaming.mmd_test(iter([np.empty((0,)), X]), Y, bandwidth=1.0)
+    assert res.details["rows_used"] == 500
+    with pytest.raises(ValueError, match=r"X: chunk 1 \(rows 5\.\.\) has 2 columns"):
+        streaming.wasserstein_1d(iter([np.zeros(5), np.zeros((5, 2))]), np.zeros(3))
+    with pytest.raises(ValueError, match=r"Y: chunk 0 \(rows 0\.\.\) must have at most 1 "
+                                         r"column"):
+        streaming.wasserstein_1d(np.zeros(3), iter([np.zeros((5, 2))]))
     with pytest.warns(UserWarning, match="fewer than the 25"):
         streaming.mmd_test(X[:20], Y[:20], bandwidth=1.0)
 

@@ -329,7 +329,11 @@ def mode_metrics(samples, centers, std, *, weights=None, threshold=3.0, min_coun
         raise ValueError(f"centers must have the dimension of samples; got shapes "
                          f"{centers.shape} and {samples.shape}")
     K = len(centers)
-    std = np.broadcast_to(check_finite_array(std, "std"), (K,)).astype(float)
+    std = check_finite_array(std, "std")
+    if std.size not in (1, K):
+        raise ValueError(f"std must be one number or one per mode ({K}); got shape "
+                         f"{std.shape}")
+    std = np.broadcast_to(std.reshape(-1), (K,)).astype(float)
     if np.any(std <= 0):
         raise ValueError(f"std must be positive; got {std.tolist()}")
     w = np.full(K, 1.0 / K) if weights is None else check_finite_array(weights, "weights",

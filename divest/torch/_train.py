@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import math
 import os
 import time
@@ -821,12 +822,19 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     offset = [0.0]     # seconds of the run before a resumed checkpoint
     fingerprint = {"loss": loss.name, "batch_size": batch_size, "pack": pack,
                    "n_critic": n_critic, "schedule": schedule, "lr": (lr_g, lr_c),
-                   "optimizer": optimizer if isinstance(optimizer, str) else repr(optimizer),
+                   "optimizer": optimizer if isinstance(optimizer, str) else
+                   getattr(optimizer, "__qualname__", type(optimizer).__qualname__),
                    "betas": tuple(betas), "lipschitz": lipschitz, "penalty": penalty,
                    "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
+                   "unrolled_optimizer": unrolled_optimizer, "unrolled_lr": unrolled_lr,
+                   "unrolled_backprop": unrolled_backprop,
                    "n_data": n_data, "n_eval": n_eval, "eval_every": eval_every,
                    "metrics": metrics, "latent_dim": G.latent_dim,
-                   "dtype": str(dt), "dim": d}
+                   "dtype": str(dt), "dim": d,
+                   # the data and the seeds the rng gave: another target or rng differs
+                   "data": hashlib.sha256(np.ascontiguousarray(data_np).tobytes()
+                                          + np.ascontiguousarray(eval_np).tobytes()).hexdigest(),
+                   "eval_seed": eval_rng_seed}
     notes: list[str] = []
     checkpoints: list = []
     eval_rng = np.random.default_rng(eval_rng_seed)
@@ -876,8 +884,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         state = _load_checkpoint(resume_state, fingerprint, steps)
         G.load_state_dict(state["generator"])
         C.load_state_dict(state["critic"])
-        opt_g.load_state_dict(state["optimizer_g"])
-        opt_c.load_state_dict(state["optimizer_c"])
+        # copies: load_state_dict keeps the checkpoint's tensors, which Adam then updates
+        opt_g.load_state_dict(copy.deepcopy(state["optimizer_g"]))
+        opt_c.load_state_dict(copy.deepcopy(state["optimizer_c"]))
         gen.set_state(state["torch_generator"])
         eval_rng.bit_generator.state = state["eval_rng"]
         history = copy.deepcopy(state["history"])

@@ -128,6 +128,10 @@ def _zero_diagonal(block, start: int, xp) -> None:
         block[idx, idx + start] = 0.0
 
 
+#: relative size below which an expanded squared distance is recomputed directly
+_RECOMPUTE_REL = 1e-8
+
+
 def _sqdist_block(A, B, xp, start=None):
     """Squared Euclidean distances of a row chunk ``A`` to ``B``; ``start`` is the offset
     of the chunk when ``B`` is the full array the chunk comes from (diagonal set to 0)."""
@@ -135,7 +139,15 @@ def _sqdist_block(A, B, xp, start=None):
         return cdist(A, B, "sqeuclidean")  # exact zero for identical rows
     c = A.mean(0)
     Ac, Bc = A - c, B - c
-    D2 = (Ac * Ac).sum(1)[:, None] + (Bc * Bc).sum(1)[None, :] - 2.0 * (Ac @ Bc.T)
+    scale = (Ac * Ac).sum(1)[:, None] + (Bc * Bc).sum(1)[None, :]
+    D2 = scale - 2.0 * (Ac @ Bc.T)
+    # where the expansion cancelled more than 8 digits (near-duplicate rows) its round-off
+    # (~eps * scale) would dominate: those few entries are recomputed from the differences,
+    # so duplicate rows get exactly 0 in any dimension and on any backend
+    small = D2 <= _RECOMPUTE_REL * scale
+    if bool(small.any()):
+        i, j = np.nonzero(small) if xp is None else small.nonzero(as_tuple=True)
+        D2[i, j] = ((Ac[i] - Bc[j]) ** 2).sum(1)
     D2 = D2.clip(min=0.0)  # round-off only: a true squared distance is >= 0
     if start is not None:
         _zero_diagonal(D2, start, xp)

@@ -53,6 +53,9 @@ def test_preset_options_and_overrides_are_recorded():
                          device="cpu", n_data=600)
     assert (unrolled.config["unrolled_steps"], unrolled.config["latent_dim"],
             unrolled.config["lr"]) == (5, 256, (1e-3, 1e-4))
+    assert unrolled.config["loss"] == "minimax"            # the notebook's saddle objective
+    w = unrolled.critic.layers[2].weight.detach().double()   # 128 x 128, at step 1 ~ init
+    assert torch.allclose(w @ w.T, 1.96 * torch.eye(128, dtype=torch.float64), atol=0.05)
     assert set(GAN_PRESETS) == {"pacgan", "unrolled", "wgan_gp_toy"}
 
 

@@ -89,7 +89,7 @@ def _loss(r):
 
 def _preset_loss():
     from divest.torch._presets import preset_options
-    return preset_options("unrolled", 2, 1, __import__("numpy").random.default_rng(0), "cpu",
+    return preset_options("unrolled", 2, 1, np.random.default_rng(0), "cpu",
                           "float32")["loss"]
 
 

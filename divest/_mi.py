@@ -234,10 +234,14 @@ def _transform(A, marginals):
 # -- KSG ---------------------------------------------------------------------------------
 
 
-def _count_chunk(A, queries, radii):
+def _max_norm_tree(A):
     from sklearn.neighbors import KDTree
-    return KDTree(A, metric="chebyshev", leaf_size=20).query_radius(queries, r=radii,
-                                                                    count_only=True)
+    return KDTree(A, metric="chebyshev", leaf_size=20)
+
+
+def _count_chunk(A, queries, radii, tree=None):
+    tree = _max_norm_tree(A) if tree is None else tree
+    return tree.query_radius(queries, r=radii, count_only=True)
 
 
 def _counts(A, radii, workers, rows=None):
@@ -250,11 +254,12 @@ def _counts(A, radii, workers, rows=None):
     Q = A if rows is None else A[rows]
     # queries sent in an order that follows a k-d tree of A (neighbouring queries visit the
     # same nodes: about 20% faster at 10^5 rows); counts returned in the given order
-    order = _locality_order(A, Q, rows)
+    tree = _max_norm_tree(A)
+    order = _locality_order(np.asarray(tree.get_arrays()[1]), rows)
     Qo, ro = Q[order], radii[order]
     n_jobs = _n_workers(workers)
     if n_jobs == 1 or Q.shape[0] < 20_000:
-        counts = _count_chunk(A, Qo, ro)
+        counts = _count_chunk(A, Qo, ro, tree)
     else:
         from joblib import Parallel, delayed
         chunks = np.array_split(np.arange(Q.shape[0]), n_jobs)
@@ -265,15 +270,13 @@ def _counts(A, radii, workers, rows=None):
     return out - 1
 
 
-def _locality_order(A, Q, rows):
-    """The queries' order along the leaves of a k-d tree of A (rows of A queried: the
-    tree's own order restricted to them)."""
-    from sklearn.neighbors import KDTree
-    idx = np.asarray(KDTree(A, leaf_size=20).get_arrays()[1])
+def _locality_order(idx, rows):
+    """The queries' order along the leaves of a k-d tree whose row order is ``idx``
+    (rows of the tree queried: its own order restricted to them)."""
     if rows is None:
         return idx
-    pos = np.empty(len(A), dtype=np.intp)
-    pos[idx] = np.arange(len(A))
+    pos = np.empty(len(idx), dtype=np.intp)
+    pos[idx] = np.arange(len(idx))
     return np.argsort(pos[rows], kind="stable")
 
 

@@ -49,7 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._result import Estimate
-from ._validation import _describe, as_real_array, check_choice, check_positive_int
+from ._validation import (_describe, as_real_array, check_choice, check_positive_int,
+                          check_real)
 from .twosample import ALTERNATIVES, TwoSampleResult, _normal_pvalues
 
 __all__ = ["ESTIMATORS", "energy_distance", "mmd_test", "wasserstein_1d"]
@@ -479,7 +480,6 @@ def mmd_test(X, Y, *, estimator="linear", kernel="gaussian", bandwidth="median",
     size, R = _check_estimator(estimator, block_size, R)
     check_choice(alternative, "alternative", ALTERNATIVES)
     if alpha is not None:
-        from ._validation import check_real
         alpha = check_real(alpha, "alpha", low=0, high=1)
     if kernel == "energy":
         raise ValueError("kernel='energy': use divest.streaming.energy_distance")
@@ -647,7 +647,6 @@ def wasserstein_1d(X, Y, *, p=1, decimals=None, max_distinct=10_000_000,
     >>> wasserstein_1d(chunks, np.arange(10.0) + 2.5)
     2.5
     """
-    from ._validation import check_real
     p = check_real(p, "p", low=1, low_open=False)
     if decimals is not None:
         if isinstance(decimals, bool) or not isinstance(decimals, (numbers.Integral, np.integer)):

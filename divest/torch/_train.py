@@ -153,10 +153,7 @@ def _draw_target(target, n_data, n_eval, rng):
         data = data[rng.permutation(len(data))]
         n_ev = min(n_eval, len(data) // 2)
         return data[n_ev:], data[:n_ev], None
-    if not hasattr(target, "rvs"):
-        raise TypeError(f"target must be a sample array or a distribution with rvs(); got "
-                        f"{_describe(target)}")
-    d = dimension(target)
+    d = _target_dim(target)
     draw = [np.asarray(target.rvs(size=k, random_state=rng), dtype=float).reshape(k, d)
             for k in (n_data, n_eval)]
     return draw[0], draw[1], _mode_spec(target)

@@ -17,7 +17,9 @@ ImportError naming the ``divest[torch]`` extra when it is missing.
 * :func:`gan_losses` / :func:`get_gan_loss` / :func:`register_gan_loss` — every GAN loss
   with the divergence it minimises under an optimal critic; :func:`scoring_rules` /
   :func:`get_scoring_rule` — proper scoring rules as discriminator losses;
-* :func:`train_gan` returning a :class:`GANRun`; generators :class:`LocationScale` and
+* :func:`train_gan` returning a :class:`GANRun`; :func:`train_gan_ensemble` — S seeds
+  in one process with batched networks, each member its single run bit for bit
+  (a :class:`GANEnsemble`); generators :class:`LocationScale` and
   :class:`MLPGenerator`; :func:`compare_gans` — every loss on the toy datasets
   (:data:`DATASETS`), a results table and figures (the ``divest gan`` command);
 * metrics on samples or features: :func:`wasserstein1_exact`, :func:`mmd2_gaussian`,
@@ -41,6 +43,7 @@ del torch
 from ._compare import DATASETS, GANComparison, compare_gans
 from ._critics import MLP, clip_weights_, fdiv_output, gradient_penalty, mmd2, r1_penalty
 from ._device import resolve_device
+from ._ensemble import GANEnsemble, train_gan_ensemble
 from ._generators import LocationScale, MLPGenerator
 from ._losses import GANLoss, gan_losses, get_gan_loss, register_gan_loss
 from ._mi import mi_bound, mi_bounds
@@ -54,6 +57,7 @@ from ._variational import variational, wasserstein1
 __all__ = [
     "DATASETS",
     "GANComparison",
+    "GANEnsemble",
     "GANLoss",
     "GANRun",
     "GAN_PRESETS",
@@ -84,6 +88,7 @@ __all__ = [
     "resolve_device",
     "scoring_rules",
     "train_gan",
+    "train_gan_ensemble",
     "variational",
     "wasserstein1",
     "wasserstein1_exact",

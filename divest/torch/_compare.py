@@ -155,7 +155,7 @@ def _summarise(rows, losses, datasets) -> list:
 
 def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=None,
                  batch_size=None, n_eval=None, out_dir=None, figures=True, keep_runs=False,
-                 progress=False, device="auto", n_jobs=None, workers=None,
+                 progress=False, device="auto", n_jobs=None, workers=None, ensemble=False,
                  **train_options) -> GANComparison:
     r"""Train every loss on every toy dataset for every seed and tabulate the results.
 
@@ -204,6 +204,13 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         ``keep_runs=True``.
     workers : int, optional
         Deprecated alias of ``n_jobs`` (a ``DeprecationWarning``).
+    ensemble : bool, default False
+        Train the seeds of each (loss, dataset) together, as one
+        :func:`train_gan_ensemble` (one task per (loss, dataset) for ``n_jobs``).  The
+        table is the same, since each member is its single run bit for bit; a loss that
+        cannot be batched (an f-GAN loss computed through numpy) falls back to single
+        runs.  A row's ``seconds`` is then its ensemble's time divided by the number of
+        seeds.
     **train_options
         Passed to every :func:`train_gan` call (e.g. ``lr``, ``n_critic``,
         ``generator``); the losses' paper defaults apply otherwise.
@@ -260,6 +267,8 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
     if keep_runs and not (n_jobs == 1 or n_jobs is None and _serial()):
         raise ValueError(f"keep_runs=True needs n_jobs=1 (the runs stay with the workers); "
                          f"got n_jobs={n_jobs}")
+    if not isinstance(ensemble, (bool, np.bool_)):
+        raise TypeError(f"ensemble must be True or False; got {ensemble!r}")
     tasks = [(loss, ds, seed, figures and out_dir is not None and seed == seeds[0])
              for ds in datasets for loss in losses for seed in seeds]
     results = {}
@@ -272,9 +281,20 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
                   f"{row['seed']}: w1 {_fmt(row.get('w1'))}, {row['seconds']:.1f} s"
                   + (f" FAILED: {row['error']}" if row["error"] else ""), flush=True)
 
-    outs = parallel_iter(_one_run, [task + (opts, keep_runs) for task in tasks], n_jobs=n_jobs)
-    for task, out in zip(tasks, outs):     # in the order of the tasks, as they finish
-        done(task, out)
+    if ensemble:
+        groups = [(loss, ds) for ds in datasets for loss in losses]
+        outs = parallel_iter(_one_ensemble, [g + (seeds, figures and out_dir is not None,
+                                                  opts, keep_runs) for g in groups],
+                             n_jobs=n_jobs)
+        for (loss, ds), group in zip(groups, outs):
+            for seed, out in zip(seeds, group):
+                done((loss, ds, seed, figures and out_dir is not None and seed == seeds[0]),
+                     out)
+    else:
+        outs = parallel_iter(_one_run, [task + (opts, keep_runs) for task in tasks],
+                             n_jobs=n_jobs)
+        for task, out in zip(tasks, outs):     # in the order of the tasks, as they finish
+            done(task, out)
     rows, curves, runs, samples = [], {}, {}, {}
     for task in tasks:                      # the order of the tasks, whatever finished first
         row, history, run, fake = results[task]
@@ -322,6 +342,35 @@ def _one_run(loss, ds, seed, want_samples, opts, keep_run):
             fake = run.sample(min(opts["n_eval"], 1000), rng=seed)
     row["seconds"] = time.perf_counter() - t1
     return row, history, run if keep_run else None, fake
+
+
+def _one_ensemble(loss, ds, seeds, want_samples, opts, keep_run):
+    """Every seed of (loss, dataset) as one ensemble: ``_one_run``'s output for each seed."""
+    from ._ensemble import train_gan_ensemble
+    t1 = time.perf_counter()
+    pool = {} if "n_data" in opts or ds not in DATASET_POOLS else {"n_data": DATASET_POOLS[ds]}
+    try:
+        ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=seeds, **opts, **pool)
+    except ValueError as exc:
+        if "cannot be batched" not in str(exc):
+            raise
+        return [_one_run(loss, ds, s, want_samples and i == 0, opts, keep_run)
+                for i, s in enumerate(seeds)]
+    seconds = (time.perf_counter() - t1) / len(seeds)
+    outs = []
+    for i, (seed, run, error) in enumerate(zip(seeds, ens.runs, ens.errors)):
+        row = {"loss": loss, "dataset": ds, "seed": seed}
+        history = fake = None
+        if run is None:
+            row.update({c: math.nan for c in _COLUMNS}, error=error)
+        else:
+            row.update(_final_metrics(run, seed), error="")
+            history = run.history
+            if want_samples and i == 0:
+                fake = run.sample(min(opts["n_eval"], 1000), rng=seed)
+        row["seconds"] = seconds
+        outs.append((row, history, run if keep_run else None, fake))
+    return outs
 
 
 def _as_names(x, what):
@@ -480,6 +529,9 @@ def main(argv=None) -> int:
                    metavar="K", help="runs trained at once by joblib (separate processes), "
                    "one torch thread each; the results do not depend on it (--workers is "
                    "its old name; default: 1)")
+    p.add_argument("--ensemble", action="store_true", help="train the seeds of each "
+                   "(loss, dataset) together with batched networks (train_gan_ensemble); "
+                   "the same table, faster for several seeds")
     p.add_argument("--no-figures", action="store_true", help="do not write "
                    "samples_<dataset>.png and curves_<dataset>.png (default: write them)")
     p.add_argument("--out", default="gan_comparison", metavar="DIR",
@@ -488,7 +540,7 @@ def main(argv=None) -> int:
     res = compare_gans(args.losses, args.datasets, args.seeds, quick=args.quick,
                        steps=args.steps, batch_size=args.batch_size, n_eval=args.n_eval,
                        out_dir=args.out, figures=not args.no_figures, device=args.device,
-                       n_jobs=args.n_jobs, progress=True)
+                       n_jobs=args.n_jobs, ensemble=args.ensemble, progress=True)
     print(res.to_markdown())
     print("\nwrote: " + ", ".join(res.files))
     return 0

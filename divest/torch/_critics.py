@@ -39,6 +39,20 @@ _ACTIVATIONS = {
 # layers
 
 
+def _linear(x, weight, bias):
+    """``F.linear``; with one output unit, on rows, the sum of elementwise products.
+
+    A matrix-vector product and its batched counterpart (``torch.vmap``, as in
+    :func:`~divest.torch.train_gan_ensemble`) sum in different orders on the CPU; an
+    elementwise product and a reduction over the last axis sum each member in the order
+    of its single evaluation, forward and backward (gradient penalties included).
+    """
+    if weight.shape[0] == 1 and x.dim() == 2:
+        out = (x * weight).sum(dim=-1, keepdim=True)
+        return out if bias is None else out + bias
+    return F.linear(x, weight, bias)
+
+
 class _Linear(nn.Module):
     """Affine layer initialised from a generator, optionally spectrally normalised.
 
@@ -65,23 +79,33 @@ class _Linear(nn.Module):
             self.register_buffer("u", u)
             self.register_buffer("v", v)
 
-    def effective_weight(self) -> torch.Tensor:
-        """The weight used in the forward pass (divided by sigma with spectral norm)."""
+    def _sigma(self) -> torch.Tensor:
+        """The spectral-norm estimate u^T W v (one power-iteration step in training mode)."""
         w = self.weight
-        if not self.spectral:
-            return w
+        # products with a vector as sums of elementwise products: a batched evaluation
+        # (torch.vmap) then sums each member in the order of its single one
         if self.training:
             with torch.no_grad():
-                v = F.normalize(w.t() @ self.u, dim=0, eps=1e-12)
-                u = F.normalize(w @ v, dim=0, eps=1e-12)
+                v = F.normalize((w * self.u[:, None]).sum(dim=0), dim=0, eps=1e-12)
+                u = F.normalize((w * v).sum(dim=1), dim=0, eps=1e-12)
                 self.u.copy_(u)
                 self.v.copy_(v)
         # clones: a later forward pass updates the buffers in place
-        sigma = torch.dot(self.u.clone(), w @ self.v.clone())
-        return w / sigma
+        return (self.u.clone() * (w * self.v.clone()).sum(dim=1)).sum()
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight used in the forward pass (divided by sigma with spectral norm)."""
+        if not self.spectral:
+            return self.weight
+        return self.weight / self._sigma()
 
     def forward(self, x):
-        return F.linear(x, self.effective_weight(), self.bias)
+        if not self.spectral:
+            return _linear(x, self.weight, self.bias)
+        # (x W^T) / sigma + b: the weight's gradient is the plain layer's, and sigma's
+        # is a sum over the output rows, which a batched evaluation sums in the same order
+        out = _linear(x, self.weight, None) / self._sigma().expand(self.weight.shape[0])
+        return out + self.bias
 
     def extra_repr(self) -> str:
         return (f"in={self.weight.shape[1]}, out={self.weight.shape[0]}"
@@ -384,15 +408,19 @@ def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None
             if wy is None else wy / wy.sum()
         return px @ kxx @ px - 2.0 * px @ kxy @ py + py @ kyy @ py
     n, m = len(fx), len(fy)
+
+    def total(k):   # row sums, then their sum: a batched (vmapped) call sums in this order
+        return k.sum(dim=1).sum()
+
     if unbiased:
         if n < 2 or m < 2:
             raise ValueError(f"the unbiased MMD needs at least 2 rows in each sample; got "
                              f"{n} and {m}")
-        exx = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
-        eyy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+        exx = (total(kxx) - kxx.diagonal().sum()) / (n * (n - 1))
+        eyy = (total(kyy) - kyy.diagonal().sum()) / (m * (m - 1))
     else:
-        exx, eyy = kxx.mean(), kyy.mean()
-    return exx + eyy - 2.0 * kxy.mean()
+        exx, eyy = total(kxx) / (n * n), total(kyy) / (m * m)
+    return exx + eyy - 2.0 * total(kxy) / (n * m)
 
 
 # ---------------------------------------------------------------------------------
@@ -427,10 +455,15 @@ class _WithDerivative(torch.autograd.Function):
     its autograd graph, so second derivatives (an unrolled critic) are exact too.
     """
 
+    generate_vmap_rule = True    # batched by torch.vmap (train_gan_ensemble)
+
     @staticmethod
-    def forward(ctx, value, v, deriv):
-        ctx.save_for_backward(deriv)
+    def forward(value, v, deriv):
         return value.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2])
 
     @staticmethod
     def backward(ctx, grad):

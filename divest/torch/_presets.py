@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from .._validation import _describe, check_positive_int, check_real, check_rng
+from ._critics import _linear
 from ._device import resolve_device, resolve_dtype, torch_generator
 
 __all__ = ["GAN_PRESETS", "MaxoutMLP", "PacGANGenerator"]
@@ -97,7 +98,7 @@ class MaxoutMLP(nn.Module):
         for layer in self.hidden:
             h = layer(x)
             x = h.view(h.shape[0], self.width, self.pieces).amax(dim=2)
-        return self.out(x)[:, 0]
+        return _linear(x, self.out.weight, self.out.bias)[:, 0]
 
 
 class PacGANGenerator(nn.Module):

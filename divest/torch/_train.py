@@ -189,7 +189,14 @@ def _optimizer(kind, params, lr, betas):
     if callable(kind):
         return kind(params, lr)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+        # fused: one pass over each parameter (the elementwise arithmetic of a member of
+        # an ensemble is then its single run's too); torch.optim.Adam's own when torch
+        # cannot fuse for the device
+        params = list(params)
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
+        except (RuntimeError, TypeError, ValueError):  # pragma: no cover - odd device
+            return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     return torch.optim.SGD(params, lr=lr)
@@ -220,8 +227,31 @@ class _WithInput(nn.Module):
         self.phi = phi
 
     def forward(self, x):
-        f = self.phi(x)
+        f = _ContiguousGrad.apply(self.phi(x))
         return torch.cat([x, f if f.dim() == 2 else f[:, None]], dim=1)
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """The identity, whose backward makes the incoming gradient contiguous.
+
+    The gradient of a block of ``torch.cat`` is a strided view, and a reduction over a
+    strided view may sum in another order alone than in a batch (an ensemble);
+    contiguous, both sum alike.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(f):
+        return f.view_as(f)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.contiguous()
 
 
 def _make_critic(critic, loss, lipschitz, d, rng, dev, dt, name="critic"):
@@ -422,6 +452,21 @@ def _unrolled_params(critic, loss, params, batches, rule, backprop):
     return cur, buffers, state
 
 
+def _critic_update(real_batch, fake_batch, objective, opt, clip):
+    """One critic step on fresh batches (the loss of a run, or the losses of an ensemble's
+    members, summed for one backward pass); returns the detached loss."""
+    xr = real_batch()
+    with torch.no_grad():
+        xf = fake_batch()
+    lc = objective(xr, xf)
+    opt.zero_grad(set_to_none=True)
+    lc.sum().backward()
+    opt.step()
+    if clip is not None:
+        clip()
+    return lc.detach()
+
+
 def _target_dim(target) -> int:
     if is_samples(target):
         return as_2d(target, "target", min_n=4).shape[1]
@@ -429,6 +474,16 @@ def _target_dim(target) -> int:
         raise TypeError(f"target must be a sample array or a distribution with rvs(); got "
                         f"{_describe(target)}")
     return dimension(target)
+
+
+def _preset_options(target, preset, kwargs) -> dict:
+    """The options ``preset`` sets for a run of ``kwargs`` (networks seeded from its rng)."""
+    from .._parallel import spawn_seeds
+    from ._presets import preset_options
+    pack = check_positive_int(kwargs.get("pack", 1), "pack")
+    net_rng = np.random.default_rng(spawn_seeds(kwargs.get("rng"), 1)[0])
+    return preset_options(preset, _target_dim(target), pack, net_rng,
+                          kwargs.get("device", "auto"), kwargs.get("dtype", "float32"))
 
 
 def _with_preset(fn):
@@ -443,12 +498,7 @@ def _with_preset(fn):
                             "options by keyword")
         if args:
             kwargs["loss"] = args[0]
-        from .._parallel import spawn_seeds
-        from ._presets import preset_options
-        pack = check_positive_int(kwargs.get("pack", 1), "pack")
-        net_rng = np.random.default_rng(spawn_seeds(kwargs.get("rng"), 1)[0])
-        opts = preset_options(preset, _target_dim(target), pack, net_rng,
-                              kwargs.get("device", "auto"), kwargs.get("dtype", "float32"))
+        opts = _preset_options(target, preset, kwargs)
         try:
             run = fn(target, **{**opts, **kwargs})
         except ValueError as exc:
@@ -663,67 +713,24 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     ('adam', 0.0002, True)
     """
     t0 = time.perf_counter()
-    loss = get_gan_loss(loss)
-    steps = check_positive_int(steps, "steps")
-    batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
-    pack = check_positive_int(pack, "pack")
-    if batch_size % pack or batch_size // pack < 2:
-        raise ValueError(f"pack={pack} must divide batch_size={batch_size} into at least 2 "
-                         f"packs (the critic sees batch_size / pack packs of pack samples); "
-                         f"use e.g. batch_size={max(2, batch_size // pack) * pack}")
-    n_critic = loss.n_critic if n_critic is None else check_positive_int(n_critic, "n_critic")
-    schedule = check_choice(loss.schedule if schedule is None else schedule, "schedule",
-                            ("alternating", "single_step", "simultaneous"))
-    schedule = "single_step" if schedule == "simultaneous" else schedule
-    lipschitz = check_choice(lipschitz if lipschitz is not None else (loss.lipschitz or "none"),
-                             "lipschitz", _LIPSCHITZ)
-    penalty = (loss.penalty or 10.0) if penalty is None else check_real(penalty, "penalty",
-                                                                        low=0.0)
-    clip = (loss.clip or 0.01) if clip is None else check_real(clip, "clip", low=0.0)
-    r1 = check_real(r1, "r1", low=0.0, low_open=False)
-    unrolled_steps = check_positive_int(unrolled_steps, "unrolled_steps", minimum=0)
-    unrolled_optimizer = check_choice(unrolled_optimizer, "unrolled_optimizer", _UNROLLED)
-    if unrolled_lr is not None:
-        unrolled_lr = check_real(unrolled_lr, "unrolled_lr", low=0.0)
-    if not isinstance(unrolled_backprop, (bool, np.bool_)):
-        raise TypeError(f"unrolled_backprop must be True or False; got "
-                        f"{_describe(unrolled_backprop)}")
-    unrolled_backprop = bool(unrolled_backprop)
-    lr_g, lr_c = _check_lr(loss.lr if lr is None else lr)
-    optimizer = loss.optimizer if optimizer is None else optimizer
-    if not callable(optimizer):
-        check_choice(optimizer, "optimizer", ("adam", "rmsprop", "sgd"))
-    betas = loss.betas if betas is None else tuple(betas)
-    if optimizer == "adam" and len(betas) != 2:
-        betas = (0.9, 0.999)
-    n_data = check_positive_int(n_data, "n_data", minimum=2)
-    n_eval = check_positive_int(n_eval, "n_eval", minimum=4)
-    resume_state = None if resume is None else _read_checkpoint(resume)
-    if eval_every is None and resume_state is not None:   # the checkpoint's schedule
-        eval_every = resume_state["fingerprint"]["eval_every"]
-    eval_every = max(1, steps // 10) if eval_every is None else check_positive_int(
-        eval_every, "eval_every")
-    metrics = tuple(metrics)
-    for m in metrics:
-        check_choice(m, "metrics", _METRICS)
-    if checkpoint_every is not None:
-        checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
-    num_threads = check_threads(num_threads)
-    if schedule == "single_step" and unrolled_steps:
-        raise ValueError("unrolled_steps needs schedule='alternating'")
-    rng = check_rng(rng)
-    dev, dt = resolve_device(device), resolve_dtype(dtype)
-
-    data_np, eval_np, mode_spec = _draw_target(target, n_data, n_eval, rng)
+    o = _check_options(loss, steps, batch_size, pack, n_critic, lr, optimizer, betas,
+                       schedule, lipschitz, penalty, clip, r1, unrolled_steps,
+                       unrolled_optimizer, unrolled_lr, unrolled_backprop, n_data,
+                       n_eval, eval_every, metrics, checkpoint_every, resume,
+                       num_threads, device, dtype, rng)
+    (loss, steps, batch_size, pack, n_critic, schedule, lipschitz, penalty, clip, r1,
+     unrolled_steps, unrolled_optimizer, unrolled_lr, unrolled_backprop, lr_g, lr_c,
+     optimizer, betas, n_data, n_eval, resume_state, eval_every, metrics,
+     checkpoint_every, num_threads, rng, dev, dt) = (o[k] for k in (
+        "loss", "steps", "batch_size", "pack", "n_critic", "schedule", "lipschitz",
+        "penalty", "clip", "r1", "unrolled_steps", "unrolled_optimizer", "unrolled_lr",
+        "unrolled_backprop", "lr_g", "lr_c", "optimizer", "betas", "n_data", "n_eval",
+        "resume_state", "eval_every", "metrics", "checkpoint_every", "num_threads",
+        "rng", "dev", "dt"))
+    data_np, eval_np, mode_spec, data, G, C, gen, eval_rng_seed, z_eval = _setup(
+        target, loss, generator, critic, lipschitz, pack, latent_dim, n_data, n_eval, rng, dev,
+        dt)
     d = data_np.shape[1]
-    data = to_tensor(data_np, dev, dt)
-    G = _make_generator(generator, d, latent_dim, rng, dev, dt)
-    C = _make_critic(critic, loss, lipschitz, d * pack, rng, dev, dt,
-                     name="critic" if pack == 1 else f"critic (pack={pack}: packs of {pack} "
-                     f"samples of dimension {d}, {pack * d} columns)")
-    gen = torch_generator(rng, dev)
-    eval_rng_seed = int(rng.integers(0, 2**63 - 1))
-    z_eval = torch.randn(n_eval, G.latent_dim, generator=gen, device=dev, dtype=dt)
     opt_g = _optimizer(optimizer, G.parameters(), lr_g, betas)
     opt_c = _optimizer(optimizer, C.parameters(), lr_c, betas)
     if lipschitz == "clip":
@@ -755,16 +762,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         return lc
 
     def critic_step():
-        xr = real_batch()
-        with torch.no_grad():
-            xf = fake_batch()
-        lc = critic_objective(xr, xf)
-        opt_c.zero_grad(set_to_none=True)
-        lc.backward()
-        opt_c.step()
-        if lipschitz == "clip":
-            clip_weights_(C, clip)
-        return float(lc.detach())
+        return float(_critic_update(real_batch, fake_batch, critic_objective, opt_c,
+                                    (lambda: clip_weights_(C, clip)) if lipschitz == "clip"
+                                    else None))
 
     def generator_step():
         for p in C.parameters():
@@ -805,9 +805,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         gc = torch.autograd.grad(lc, list(C.parameters()), retain_graph=True)
         gg = torch.autograd.grad(lg, list(G.parameters()))
         for p, g in zip(C.parameters(), gc):
-            p.grad = g
+            p.grad = g.contiguous()   # fused Adam reads the gradient in the parameter's layout
         for p, g in zip(G.parameters(), gg):
-            p.grad = g
+            p.grad = g.contiguous()   # fused Adam reads the gradient in the parameter's layout
         opt_c.step()
         opt_g.step()
         if lipschitz == "clip":
@@ -939,6 +939,91 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
                   mode_spec=mode_spec, config=config, checkpoints=tuple(checkpoints),
                   notes=tuple(notes), seconds=time.perf_counter() - t0, _device=dev,
                   _dtype=dt)
+
+
+def _check_options(loss, steps, batch_size, pack, n_critic, lr, optimizer, betas,
+                   schedule, lipschitz, penalty, clip, r1, unrolled_steps,
+                   unrolled_optimizer, unrolled_lr, unrolled_backprop, n_data, n_eval,
+                   eval_every, metrics, checkpoint_every, resume, num_threads, device,
+                   dtype, rng) -> dict:
+    """train_gan's options checked and resolved to the values a run uses (loss defaults)."""
+    loss = get_gan_loss(loss)
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
+    pack = check_positive_int(pack, "pack")
+    if batch_size % pack or batch_size // pack < 2:
+        raise ValueError(f"pack={pack} must divide batch_size={batch_size} into at least 2 "
+                         f"packs (the critic sees batch_size / pack packs of pack samples); "
+                         f"use e.g. batch_size={max(2, batch_size // pack) * pack}")
+    n_critic = loss.n_critic if n_critic is None else check_positive_int(n_critic, "n_critic")
+    schedule = check_choice(loss.schedule if schedule is None else schedule, "schedule",
+                            ("alternating", "single_step", "simultaneous"))
+    schedule = "single_step" if schedule == "simultaneous" else schedule
+    lipschitz = check_choice(lipschitz if lipschitz is not None else (loss.lipschitz or "none"),
+                             "lipschitz", _LIPSCHITZ)
+    penalty = (loss.penalty or 10.0) if penalty is None else check_real(penalty, "penalty",
+                                                                        low=0.0)
+    clip = (loss.clip or 0.01) if clip is None else check_real(clip, "clip", low=0.0)
+    r1 = check_real(r1, "r1", low=0.0, low_open=False)
+    unrolled_steps = check_positive_int(unrolled_steps, "unrolled_steps", minimum=0)
+    unrolled_optimizer = check_choice(unrolled_optimizer, "unrolled_optimizer", _UNROLLED)
+    if unrolled_lr is not None:
+        unrolled_lr = check_real(unrolled_lr, "unrolled_lr", low=0.0)
+    if not isinstance(unrolled_backprop, (bool, np.bool_)):
+        raise TypeError(f"unrolled_backprop must be True or False; got "
+                        f"{_describe(unrolled_backprop)}")
+    unrolled_backprop = bool(unrolled_backprop)
+    lr_g, lr_c = _check_lr(loss.lr if lr is None else lr)
+    optimizer = loss.optimizer if optimizer is None else optimizer
+    if not callable(optimizer):
+        check_choice(optimizer, "optimizer", ("adam", "rmsprop", "sgd"))
+    betas = loss.betas if betas is None else tuple(betas)
+    if optimizer == "adam" and len(betas) != 2:
+        betas = (0.9, 0.999)
+    n_data = check_positive_int(n_data, "n_data", minimum=2)
+    n_eval = check_positive_int(n_eval, "n_eval", minimum=4)
+    resume_state = None if resume is None else _read_checkpoint(resume)
+    if eval_every is None and resume_state is not None:   # the checkpoint's schedule
+        eval_every = resume_state["fingerprint"]["eval_every"]
+    eval_every = max(1, steps // 10) if eval_every is None else check_positive_int(
+        eval_every, "eval_every")
+    metrics = tuple(metrics)
+    for m in metrics:
+        check_choice(m, "metrics", _METRICS)
+    if checkpoint_every is not None:
+        checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    num_threads = check_threads(num_threads)
+    if schedule == "single_step" and unrolled_steps:
+        raise ValueError("unrolled_steps needs schedule='alternating'")
+    rng = check_rng(rng)
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+
+    return {"loss": loss, "steps": steps, "batch_size": batch_size, "pack": pack,
+            "n_critic": n_critic, "schedule": schedule, "lipschitz": lipschitz,
+            "penalty": penalty, "clip": clip, "r1": r1, "unrolled_steps":
+            unrolled_steps, "unrolled_optimizer": unrolled_optimizer, "unrolled_lr":
+            unrolled_lr, "unrolled_backprop": unrolled_backprop, "lr_g": lr_g, "lr_c":
+            lr_c, "optimizer": optimizer, "betas": betas, "n_data": n_data, "n_eval":
+            n_eval, "resume_state": resume_state, "eval_every": eval_every, "metrics":
+            metrics, "checkpoint_every": checkpoint_every, "num_threads": num_threads,
+            "rng": rng, "dev": dev, "dt": dt}
+
+
+def _setup(target, loss, generator, critic, lipschitz, pack, latent_dim, n_data, n_eval, rng,
+           dev, dt):
+    """One run's data, networks, torch generator, evaluation seed and noise, drawn from
+    ``rng`` in the order that defines the run (a run and its ensemble member agree)."""
+    data_np, eval_np, mode_spec = _draw_target(target, n_data, n_eval, rng)
+    d = data_np.shape[1]
+    data = to_tensor(data_np, dev, dt)
+    G = _make_generator(generator, d, latent_dim, rng, dev, dt)
+    C = _make_critic(critic, loss, lipschitz, d * pack, rng, dev, dt,
+                     name="critic" if pack == 1 else f"critic (pack={pack}: packs of {pack} "
+                     f"samples of dimension {d}, {pack * d} columns)")
+    gen = torch_generator(rng, dev)
+    eval_rng_seed = int(rng.integers(0, 2**63 - 1))
+    z_eval = torch.randn(n_eval, G.latent_dim, generator=gen, device=dev, dtype=dt)
+    return data_np, eval_np, mode_spec, data, G, C, gen, eval_rng_seed, z_eval
 
 
 def _read_checkpoint(resume):

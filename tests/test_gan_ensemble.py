@@ -1,0 +1,157 @@
+"""Seed ensembles (issue 18): each member is its single run bit for bit; clear errors."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from divest.torch import (DATASETS, GANEnsemble, GANRun, gan_losses,  # noqa: E402
+                          train_gan, train_gan_ensemble)
+
+RING = DATASETS["ring"][0]()
+SMALL = {"steps": 4, "eval_every": 2, "metrics": ("w1", "modes"), "n_eval": 200,
+         "n_data": 2000, "device": "cpu"}
+
+
+def _assert_identical(alone: GANRun, member: GANRun):
+    for net in ("generator", "critic"):
+        a, b = getattr(alone, net).state_dict(), getattr(member, net).state_dict()
+        assert list(a) == list(b)
+        for k in a:
+            assert torch.equal(a[k], b[k]), f"{net} {k}: max |diff| {(a[k] - b[k]).abs().max()}"
+    for k, v in alone.history.items():
+        if k != "seconds":
+            np.testing.assert_array_equal(np.asarray(v), np.asarray(member.history[k]),
+                                          err_msg=k)
+    # and the trained generators sample alike
+    np.testing.assert_array_equal(alone.sample(50, rng=3), member.sample(50, rng=3))
+
+
+CASES = [
+    ("nonsaturating", {}),                                   # alternating, default MLPs
+    ("wgan_gp", {}),                                         # per-sample gradient penalty
+    ("wgan_lp", {"pack": 2}),                                # one-sided penalty per pack
+    ("wgan_clip", {}),                                       # RMSprop, weight clipping
+    ("hinge", {}),                                           # spectral normalisation
+    ("mmd", {}),                                             # feature critic [x, phi(x)]
+    ("fgan:kl", {}),                                         # simultaneous updates
+    ("nonsaturating", {"schedule": "simultaneous", "r1": 1.0}),
+    ("least_squares", {"pack": 3, "batch_size": 63}),
+    ("minimax", {"preset": "unrolled", "unrolled_steps": 0, "batch_size": 64}),
+    ("nonsaturating", {"dtype": "float64"}),
+]
+
+
+@pytest.mark.parametrize("loss, extra", CASES, ids=[f"{c[0]}-{'-'.join(c[1])}" for c in CASES])
+def test_members_are_their_single_runs_bit_for_bit(loss, extra):
+    kw = {**SMALL, **extra}
+    seeds = [0, 5, 2]
+    ens = train_gan_ensemble(RING, loss, seeds=seeds, **kw)
+    assert isinstance(ens, GANEnsemble) and ens.errors == (None,) * 3
+    for i in (0, 2):
+        _assert_identical(train_gan(RING, loss, rng=seeds[i], **kw), ens[i])
+    # the members are distinct runs (not one generator shared by all)
+    assert not torch.equal(ens[0].generator.state_dict()["net.layers.0.weight"]
+                           if "net.layers.0.weight" in ens[0].generator.state_dict()
+                           else next(iter(ens[0].generator.state_dict().values())),
+                           ens[1].generator.state_dict()["net.layers.0.weight"]
+                           if "net.layers.0.weight" in ens[1].generator.state_dict()
+                           else next(iter(ens[1].generator.state_dict().values())))
+    assert ens[1].config["seed"] == 5 and ens.config["ensemble_size"] == 3
+
+
+@pytest.mark.parametrize("loss", sorted(gan_losses()))
+def test_every_loss_trains_in_an_ensemble(loss):
+    """Every registered loss either trains (members = single runs) or raises saying why."""
+    kw = {**SMALL, "steps": 2, "eval_every": 2, "metrics": ("w1",)}
+    try:
+        ens = train_gan_ensemble(RING, loss, seeds=[1, 4], **kw)
+    except ValueError as exc:          # the f-GAN losses computed through numpy
+        assert "cannot be batched by torch.vmap" in str(exc) and loss in str(exc)
+        return
+    _assert_identical(train_gan(RING, loss, rng=4, **kw), ens[1])
+
+
+def test_wide_networks_and_presets():
+    """wgan_gp_toy (3 x 512) is bitwise too; PacGAN's batch-norm generator and maxout
+    critic go through torch.vmap and agree with their single runs to rounding."""
+    kw = {**SMALL, "steps": 2, "eval_every": 2, "metrics": ("w1",)}
+    ens = train_gan_ensemble(RING, seeds=[0, 1], preset="wgan_gp_toy", batch_size=32, **kw)
+    _assert_identical(train_gan(RING, rng=1, preset="wgan_gp_toy", batch_size=32, **kw), ens[1])
+    alone = train_gan(RING, rng=1, preset="wgan_gp_toy", batch_size=32, **kw)
+    assert ens.config["preset"] == "wgan_gp_toy" == ens[1].config["preset"]
+    assert ens.config["preset_overridden"] == alone.config["preset_overridden"] == [
+        "batch_size"]
+    assert ens.config["loss"] == alone.config["loss"] == "wgan_gp"      # the preset's loss
+    ens = train_gan_ensemble(RING, seeds=[0, 1], preset="pacgan", batch_size=40, **kw)
+    alone = train_gan(RING, rng=1, preset="pacgan", batch_size=40, **kw)
+    for k, v in alone.generator.state_dict().items():
+        torch.testing.assert_close(ens[1].generator.state_dict()[k], v, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ens[1].history["w1"], alone.history["w1"], rtol=1e-4)
+
+
+def test_other_batch_sizes_agree_to_rounding():
+    """Batches that are not a multiple of 32 rows: torch's vectorised softplus rounds the
+    tail of a vector otherwise, so a member is its single run to rounding (documented)."""
+    kw = {**SMALL, "steps": 2, "eval_every": 1, "batch_size": 16}
+    ens = train_gan_ensemble(RING, "nonsaturating", seeds=[0, 1], **kw)
+    alone = train_gan(RING, "nonsaturating", rng=0, **kw)
+    for k, v in alone.generator.state_dict().items():
+        torch.testing.assert_close(ens[0].generator.state_dict()[k], v, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ens[0].history["generator_loss"][1:],
+                               alone.history["generator_loss"][1:], rtol=1e-6)
+
+
+def test_evaluations_in_parallel_give_the_same_history():
+    kw = {**SMALL, "steps": 2, "eval_every": 1}
+    a = train_gan_ensemble(RING, seeds=[0, 1, 2], **kw)
+    b = train_gan_ensemble(RING, seeds=[0, 1, 2], n_jobs=2, **kw)
+    for ra, rb in zip(a, b):
+        assert set(ra.history) == set(rb.history)
+        for k in ra.history:
+            if k != "seconds":     # nan where a metric is undefined: equal as arrays
+                np.testing.assert_array_equal(ra.history[k], rb.history[k], err_msg=k)
+
+
+def test_summary_is_mean_and_standard_error_over_members():
+    ens = train_gan_ensemble(RING, seeds=[0, 1, 2, 3], **SMALL)
+    mean, se, n = ens.summary()["w1"]
+    last = np.array([r.history["w1"][-1] for r in ens])
+    assert n == 4
+    assert mean == pytest.approx(last.mean())
+    assert se == pytest.approx(last.std(ddof=1) / 2.0)        # sqrt(4) members
+    assert "GANEnsemble(loss='nonsaturating'" in repr(ens)
+
+
+def test_a_failing_member_is_reported_not_raised():
+    ens = train_gan_ensemble(RING, "wgan_gp", seeds=[0, 1], lr=1e12, steps=30,
+                             metrics=(), device="cpu", n_data=500)
+    assert ens.runs == (None, None)
+    assert all("non-finite" in e for e in ens.errors)
+    assert ens.summary() == {}
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"seeds": 3}, TypeError, "sequence of seeds"),
+    ({"seeds": []}, ValueError, "at least one member"),
+    ({"seeds": [0, None]}, ValueError, r"seeds\[1\] is None"),
+    ({"seeds": [0], "rng": 1}, TypeError, "seeds=.*instead of rng"),
+    ({"seeds": [0], "unrolled_steps": 5}, ValueError, "unrolled_steps=5"),
+    ({"seeds": [0], "checkpoint_every": 5}, TypeError, "checkpoint_every"),
+    ({"seeds": [0], "optimizer": lambda p, lr: torch.optim.Adam(p, lr)}, ValueError,
+     "callable optimizer"),
+    ({"seeds": [0], "stpes": 5}, TypeError, "stpes"),
+    ({"seeds": [0], "pack": 3, "batch_size": 64}, ValueError, "pack=3 must divide"),
+    ({"seeds": [0], "preset": "nope"}, ValueError, "preset"),
+])
+def test_bad_input_raises_naming_the_option(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train_gan_ensemble(RING, steps=2, device="cpu", **kwargs)
+
+
+def test_members_must_share_an_architecture():
+    from divest.torch._ensemble import _check_same_architecture
+    from divest.torch import MLP
+    with pytest.raises(ValueError, match="share one architecture; member 1"):
+        _check_same_architecture([MLP(2, width=8, device="cpu"), MLP(2, width=9, device="cpu")],
+                                 "critic")

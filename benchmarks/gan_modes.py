@@ -16,6 +16,19 @@ worker appends one JSON line per finished run to ``<out>/runs_<worker>.jsonl``; 
 skips the runs already there (``--resume DIR``), and ``--deadline`` stops taking new runs
 after so many seconds, so a long study can be split over several sessions.
 
+With ``--ensemble`` the seeds of each (loss, dataset) train together as one
+``divest.torch.train_gan_ensemble`` (each member is its single run bit for bit at batch
+sizes that are multiples of 32, such as the default 256), cheapest losses first.
+
+The second study (issue 18 (c), from 2026-12-04): every loss, ring and grid, 5 seeds,
+20,000 steps at batch 256 (learning curves every 1000 steps, so the plateau criterion
+``divest.torch.plateau`` can be read off each run), one CPU core, spanning sessions::
+
+    python benchmarks/gan_modes.py run --ensemble --steps 20000 --eval-every 1000 \
+        --seeds 0 1 2 3 4 --out benchmarks/results/gan_modes_v2/runs --deadline 4500
+    python benchmarks/gan_modes.py report benchmarks/results/gan_modes_v2/runs \
+        --out benchmarks/results/gan_modes_v2
+
 Usage::
 
     python benchmarks/gan_modes.py run --steps 5000 --seeds 0 1 2 --gpu-workers 10 \\
@@ -74,41 +87,72 @@ def _next(queues):
     return None
 
 
+def _scored(row, run, seed):
+    """``row`` with the final metrics, PacGAN's metrics on 2500 fresh samples, the curve
+    and (seed 0 only: the report draws them) 1000 samples of a finished run."""
+    from divest.torch import mode_metrics
+    from divest.torch._compare import _final_metrics
+    row.update(_final_metrics(run, seed), error="")
+    fake = run.sample(2500, rng=seed + 1)
+    spec = run.mode_spec
+    pac = mode_metrics(fake, spec["centers"], spec["std"], weights=spec["weights"])
+    row.update(modes_1=int(pac["modes_captured"]), modes_20=int(pac["modes_captured_20"]),
+               high_quality_2500=float(pac["high_quality"]),
+               reverse_kl_hq_2500=float(pac["reverse_kl_hq"]),
+               mode_kl_2500=float(pac["mode_kl"]), collapsed=pac["collapsed"],
+               history={k: [float(v) for v in vals] for k, vals in run.history.items()
+                        if k in ("step", "w1", "mmd2", "high_quality", "modes_captured",
+                                 "modes_captured_20", "reverse_kl_hq", "mode_kl")},
+               samples=np.round(run.sample(1000, rng=seed), 4).tolist() if seed == 0 else [])
+    return row
+
+
+def _train(loss, ds, seeds, device, opts):
+    """[(seed, run or None, error or "")] for the seeds: one ensemble when ``seeds`` is a
+    tuple (members are their single runs), else one ``train_gan`` run."""
+    from divest.torch import train_gan, train_gan_ensemble
+    from divest.torch._compare import DATASETS
+    if isinstance(seeds, (tuple, list)):
+        try:
+            ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds), device=device,
+                                     **opts)
+        except ValueError as exc:
+            if "cannot be batched" not in str(exc):
+                raise
+            return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
+        return [(s, run, err or "") for s, run, err in zip(seeds, ens.runs, ens.errors)]
+    try:
+        return [(seeds, train_gan(DATASETS[ds][0](), loss, rng=seeds, device=device, **opts),
+                 "")]
+    except FloatingPointError as exc:
+        return [(seeds, None, str(exc))]
+
+
 def _worker(wid, device, queues, opts, out, deadline):
     import torch
     torch.set_num_threads(1)
-    from divest.torch import mode_metrics, train_gan
-    from divest.torch._compare import DATASETS, _final_metrics
     path = os.path.join(out, f"runs_{wid}.jsonl")
     while time.time() < deadline:
         task = _next(queues)
         if task is None:
             return
-        loss, ds, seed = task
+        loss, ds, seeds = task
         t0 = time.perf_counter()
-        row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid}
-        try:
-            run = train_gan(DATASETS[ds][0](), loss, rng=seed, device=device, **opts)
-        except FloatingPointError as exc:
-            row["error"] = str(exc)
-        else:
-            row.update(_final_metrics(run, seed), error="")
-            fake = run.sample(2500, rng=seed + 1)
-            spec = run.mode_spec
-            pac = mode_metrics(fake, spec["centers"], spec["std"], weights=spec["weights"])
-            row.update(modes_1=int(pac["modes_captured"]), modes_20=int(pac["modes_captured_20"]),
-                       high_quality_2500=float(pac["high_quality"]),
-                       reverse_kl_hq_2500=float(pac["reverse_kl_hq"]),
-                       mode_kl_2500=float(pac["mode_kl"]), collapsed=pac["collapsed"],
-                       history={k: [float(v) for v in vals] for k, vals in run.history.items()
-                                if k in ("step", "w1", "mmd2", "high_quality",
-                                         "modes_captured", "mode_kl")},
-                       samples=np.round(run.sample(1000, rng=seed), 4).tolist())
-        row["seconds"] = time.perf_counter() - t0
-        with open(path, "a") as fh:
-            fh.write(json.dumps(row, default=float) + "\n")
-        print(f"[{wid} {device}] {ds} {loss} seed {seed}: {row['seconds']:.0f} s, modes "
-              f"{row.get('modes_pacgan')}, HQ {row.get('high_quality_2500')}", flush=True)
+        results = _train(loss, ds, seeds, device, opts)
+        seconds = (time.perf_counter() - t0) / len(results)
+        for seed, run, error in results:
+            row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid}
+            if isinstance(seeds, (tuple, list)):
+                row["ensemble"] = len(seeds)
+            if run is None:
+                row["error"] = error
+            else:
+                _scored(row, run, seed)
+            row["seconds"] = seconds     # an ensemble's time is shared by its members
+            with open(path, "a") as fh:
+                fh.write(json.dumps(row, default=float) + "\n")
+            print(f"[{wid} {device}] {ds} {loss} seed {seed}: {row['seconds']:.0f} s, modes "
+                  f"{row.get('modes_1')}, HQ {row.get('high_quality_2500')}", flush=True)
 
 
 def run(args):
@@ -122,11 +166,20 @@ def run(args):
     os.makedirs(args.out, exist_ok=True)
     done = {(r["loss"], r["dataset"], r["seed"]) for r in _done([args.out] + args.resume)}
     todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
+    if args.ensemble:     # one task per (loss, dataset): its seeds not done yet, together
+        groups: dict = {}
+        for loss, ds, seed in todo:
+            groups.setdefault((loss, ds), []).append(seed)
+        # the cheap losses first: a partial study on few cores then covers most losses
+        todo = sorted(((loss, ds, tuple(seeds)) for (loss, ds), seeds in groups.items()),
+                      key=lambda t: _COST.get(t[0], 1.0))
     with open(os.path.join(args.out, "config.json"), "w") as fh:
         json.dump({"train_options": opts, "losses": losses, "datasets": args.datasets,
-                   "seeds": args.seeds, "gpu_workers": args.gpu_workers,
+                   "seeds": args.seeds, "ensemble": args.ensemble,
+                   "gpu_workers": args.gpu_workers,
                    "cpu_workers": args.cpu_workers}, fh, indent=1)
-    print(f"{len(todo)} runs to do ({len(done)} already done)", flush=True)
+    n_todo = sum(len(t[2]) if isinstance(t[2], tuple) else 1 for t in todo)
+    print(f"{n_todo} runs to do ({len(done)} already done)", flush=True)
     ctx = mp.get_context("spawn")
     # small networks run about as fast on one CPU thread as on a GPU (launch-bound), except
     # MMD-GAN (its kernel matrices): MMD runs go to the GPU workers when there are any;
@@ -147,7 +200,7 @@ def run(args):
         p.start()
     for p in procs:
         p.join()
-    left = len(todo) - (len(_done([args.out] + args.resume)) - len(done))
+    left = n_todo - (len(_done([args.out] + args.resume)) - len(done))
     print(f"finished; {left} runs left", flush=True)
     return 0
 
@@ -178,7 +231,7 @@ def report(args):
     curves = {(r["loss"], r["dataset"], r["seed"]): r["history"] for r in rows
               if "history" in r}
     samples = {(r["loss"], r["dataset"], r["seed"]): np.asarray(r["samples"]) for r in rows
-               if "samples" in r and r["seed"] == seeds[0]}
+               if r.get("samples") and r["seed"] == seeds[0]}
     clean = [{k: v for k, v in r.items() if k not in ("history", "samples")} for r in rows]
     config = {"losses": losses, "seeds": seeds,
               "datasets": {d: d for d in datasets},
@@ -281,6 +334,9 @@ def main(argv=None) -> int:
     r.add_argument("--deadline", type=float, default=math.inf, help="seconds")
     r.add_argument("--resume", nargs="*", default=[], help="directories of earlier runs")
     r.add_argument("--tag", default="", help="suffix of the worker files")
+    r.add_argument("--ensemble", action="store_true",
+                   help="train the seeds of each (loss, dataset) as one train_gan_ensemble "
+                        "(members are their single runs; faster per run)")
     r.add_argument("--quick", action="store_true", help="small networks (smoke test)")
     r.add_argument("--out", required=True)
     s = sub.add_parser("report")

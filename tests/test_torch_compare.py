@@ -128,3 +128,13 @@ def test_ensembles_give_the_same_table(tmp_path):
     assert bad.summary[0]["n_failed"] == 2
     with pytest.raises(TypeError, match="ensemble must be True or False"):
         compare_gans(["hinge"], ["lines"], ensemble="yes", **TINY)
+
+
+def test_command_line_ensemble(tmp_path, capsys):
+    code = _compare.main(["--losses", "hinge", "--datasets", "lines", "--steps", "3",
+                          "--batch-size", "32", "--n-eval", "50", "--no-figures", "--seeds",
+                          "0", "1", "--ensemble", "--device", "cpu", "--out", str(tmp_path)])
+    assert code == 0
+    assert "| lines | hinge |" in capsys.readouterr().out
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [r["seed"] for r in rows] == [0, 1]

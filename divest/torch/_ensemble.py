@@ -12,7 +12,9 @@ the Python overhead and the kernel launches of a step, which dominate small netw
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -23,18 +25,14 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .._validation import _describe, check_rng
 from ._device import cpu_threads, to_numpy
-from ._train import (GANRun, _check_options, _critic_update, _evaluate, _optimizer,
-                     _preset_options, _setup, train_gan)
+from ._train import (GANRun, _check_options, _critic_update, _evaluate, _load_checkpoint,
+                     _optimizer, _preset_options, _setup, train_gan)
 
 __all__ = ["GANEnsemble", "train_gan_ensemble"]
 
 # train_gan options an ensemble does not take, and why
 _REFUSED = {
     "rng": "an ensemble takes seeds=[...] (one rng per member) instead of rng",
-    "checkpoint_every": "ensembles keep no checkpoints; train a member with train_gan to "
-                        "checkpoint and resume it",
-    "checkpoint_dir": "ensembles keep no checkpoints",
-    "resume": "ensembles cannot resume; resume a member with train_gan",
 }
 
 
@@ -56,6 +54,9 @@ class GANEnsemble:
     config : dict
         The options every member shares (``GANRun.config`` of the first member without
         its seed) plus ``ensemble_size``.
+    checkpoints : tuple
+        ``(step, path)`` for checkpoints written to ``checkpoint_dir``, or
+        ``(step, state)`` kept in memory (``checkpoint_every``).
     """
 
     seeds: tuple
@@ -63,6 +64,7 @@ class GANEnsemble:
     errors: tuple
     seconds: float
     config: dict = field(default_factory=dict)
+    checkpoints: tuple = ()
 
     def __len__(self) -> int:
         return len(self.runs)
@@ -249,11 +251,14 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
         Workers (joblib) for the members' evaluations (exact W1, MMD, kNN KL, modes),
         which the batching does not share; ``None``: one.
     **options
-        Any option of :func:`train_gan` except ``rng`` (use ``seeds``),
-        ``checkpoint_every``, ``checkpoint_dir``, ``resume`` and ``unrolled_steps > 0``
-        (each raises, saying so), and a callable ``optimizer`` (only the built-in
-        optimisers are known to act elementwise).  Generator and critic modules passed
-        as options are copied for each member.
+        Any option of :func:`train_gan` except ``rng`` (use ``seeds``) and
+        ``unrolled_steps > 0`` (each raises, saying so), and a callable ``optimizer``
+        (only the built-in optimisers are known to act elementwise).  Generator and
+        critic modules passed as options are copied for each member.
+        ``checkpoint_every``, ``checkpoint_dir`` and ``resume`` work as for
+        :func:`train_gan`, on the whole ensemble: a checkpoint holds every member's
+        state, and ``resume=`` with the same target, seeds and options continues exactly
+        the ensemble that did not stop.
 
     Returns
     -------
@@ -353,7 +358,7 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
                              full["generator"], full["critic"], o["lipschitz"], o["pack"],
                              full["latent_dim"], o["n_data"], o["n_eval"], o["rng"], o["dev"],
                              o["dt"]))
-    o = resolved[0][0]
+    o = {**resolved[0][0], "checkpoint_dir": resolved[0][1]["checkpoint_dir"]}
     try:
         return _train(target, seeds, o, setups, progress, n_jobs, t0,
                       preset=preset,
@@ -484,6 +489,19 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     notes: list[list] = [[] for _ in range(S)]
     errors: list = [None] * S
     eval_rngs = [np.random.default_rng(s) for s in eval_seeds]
+    offset = 0.0          # seconds of the ensemble before a resumed checkpoint
+    checkpoints: list = []
+    digest = hashlib.sha256()
+    for a, b in zip(data_np, eval_np):
+        digest.update(np.ascontiguousarray(a).tobytes() + np.ascontiguousarray(b).tobytes())
+    fingerprint = {"ensemble": [_seed_repr(s) for s in seeds], "loss": loss.name,
+                   "batch_size": B, "pack": pack, "n_critic": n_critic, "schedule": schedule,
+                   "lr": (o["lr_g"], o["lr_c"]), "optimizer": o["optimizer"],
+                   "betas": tuple(o["betas"]), "lipschitz": lipschitz, "penalty": penalty,
+                   "clip": clip, "r1": r1, "n_data": len(data_np[0]), "n_eval": n_eval,
+                   "eval_every": eval_every, "metrics": metrics, "latent_dim": latent,
+                   "dtype": str(dt), "dim": d, "data": digest.hexdigest(),
+                   "eval_seeds": list(eval_seeds)}
 
     def record(step, lc_mean, lg_mean):
         G.train(False)
@@ -501,7 +519,7 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
             live.append(i)
         done = _evaluate_members([(fake_all[i], eval_np[i], eval_rngs[i]) for i in live],
                                  mode_spec, metrics, n_jobs)
-        now = time.perf_counter() - t0
+        now = time.perf_counter() - t0 + offset
         for i, (vals, why, rng_state) in zip(live, done):
             eval_rngs[i].bit_generator.state = rng_state
             notes[i].extend(f"step {step}: {w}" for w in why)
@@ -513,12 +531,61 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
             for k, v in vals.items():
                 h.setdefault(k, []).append(v)
 
+    def checkpoint(step):
+        state = {"ensemble_step": step, "step": step,
+                 "generator": _copy(G.params, G.buffers), "critic": _copy(C.params, C.buffers),
+                 "optimizer_g": copy.deepcopy(opt_g.state_dict()),
+                 "optimizer_c": copy.deepcopy(opt_c.state_dict()),
+                 "torch_generators": [g.get_state() for g in gens],
+                 "eval_rngs": [copy.deepcopy(r.bit_generator.state) for r in eval_rngs],
+                 "histories": copy.deepcopy(histories), "notes": copy.deepcopy(notes),
+                 "errors": list(errors), "accumulated": (list(lc_sum), list(lg_sum), count),
+                 "seconds": time.perf_counter() - t0 + offset, "fingerprint": fingerprint}
+        if o["checkpoint_dir"] is None:
+            checkpoints.append((step, state))
+        else:
+            os.makedirs(o["checkpoint_dir"], exist_ok=True)
+            path = os.path.join(os.fspath(o["checkpoint_dir"]), f"step_{step}.pt")
+            torch.save(state, path)
+            checkpoints.append((step, path))
+
     lc_sum, lg_sum, count = [0.0] * S, [0.0] * S, 0
-    record(0, [math.nan] * S, [math.nan] * S)
-    it = range(1, steps + 1)
+    first = 1
+    if o["resume_state"] is None:
+        record(0, [math.nan] * S, [math.nan] * S)
+    else:
+        if "ensemble_step" not in o["resume_state"]:
+            raise ValueError("resume: this checkpoint is a single run's (train_gan); resume "
+                             "it with train_gan")
+        old = o["resume_state"]["fingerprint"].get("ensemble")
+        if old != fingerprint["ensemble"]:
+            raise ValueError(f"resume: seeds are {fingerprint['ensemble']} here but {old} in "
+                             f"the checkpoint; pass the checkpoint's seeds")
+        state = _load_checkpoint(o["resume_state"], fingerprint, steps)
+        with torch.no_grad():
+            for stacked, key in ((G, "generator"), (C, "critic")):
+                for k, v in state[key][0].items():
+                    stacked.params[k].copy_(v)
+                for k, v in state[key][1].items():
+                    stacked.buffers[k].copy_(v)
+        opt_g.load_state_dict(copy.deepcopy(state["optimizer_g"]))
+        opt_c.load_state_dict(copy.deepcopy(state["optimizer_c"]))
+        for g, st in zip(gens, state["torch_generators"]):
+            g.set_state(st)
+        for r, st in zip(eval_rngs, state["eval_rngs"]):
+            r.bit_generator.state = st
+        histories = copy.deepcopy(state["histories"])
+        notes = copy.deepcopy(state["notes"])
+        errors = list(state["errors"])
+        lc_sum, lg_sum, count = (list(state["accumulated"][0]), list(state["accumulated"][1]),
+                                 state["accumulated"][2])
+        offset = state["seconds"]
+        first = state["step"] + 1
+    it = range(first, steps + 1)
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(it, desc=f"train_gan_ensemble[{loss.name} x {S}]", total=steps)
+        it = tqdm(it, desc=f"train_gan_ensemble[{loss.name} x {S}]", initial=first - 1,
+                  total=steps)
     G.train(True)
     C.train(True)
     with cpu_threads(o["num_threads"], dev):
@@ -539,11 +606,13 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
             if step % eval_every == 0 or step == steps:
                 record(step, [v / count for v in lc_sum], [v / count for v in lg_sum])
                 lc_sum, lg_sum, count = [0.0] * S, [0.0] * S, 0
+            if o["checkpoint_every"] is not None and step % o["checkpoint_every"] == 0:
+                checkpoint(step)
             if all(e is not None for e in errors):
                 break
     G.train(False)
     C.train(False)
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0 + offset
     config = {"loss": loss.name, "steps": steps, "batch_size": B, "pack": pack,
               "n_critic": n_critic, "schedule": schedule, "lr": (o["lr_g"], o["lr_c"]),
               "optimizer": o["optimizer"], "betas": o["betas"], "lipschitz": lipschitz,
@@ -567,7 +636,12 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
                            config={**config, "seed": _seed_repr(seeds[i])},
                            notes=tuple(notes[i]), seconds=seconds, _device=dev, _dtype=dt))
     return GANEnsemble(seeds=tuple(seeds), runs=tuple(runs), errors=tuple(errors),
-                       seconds=seconds, config=config)
+                       seconds=seconds, config=config, checkpoints=tuple(checkpoints))
+
+
+def _copy(params, buffers):
+    return ({k: v.detach().clone() for k, v in params.items()},
+            {k: v.detach().clone() for k, v in buffers.items()})
 
 
 def _seed_repr(seed):

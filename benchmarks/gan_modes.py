@@ -244,17 +244,8 @@ def report(args):
                         config)
     os.makedirs(args.out, exist_ok=True)
     _write(res, args.out, samples, datasets, losses)
-    print(_modes_table(clean, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md")))
+    print(_modes_table(rows, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md")))
     return 0
-
-
-def _ms(vals, scale=1.0, fmt="{:.1f}"):
-    vals = np.asarray([v for v in vals if v is not None and np.isfinite(v)], float) * scale
-    if vals.size == 0:
-        return "–"
-    if vals.size == 1:
-        return fmt.format(vals[0])
-    return f"{fmt.format(vals.mean())} ± {fmt.format(vals.std(ddof=1))}"
 
 
 def _short(text):
@@ -271,45 +262,81 @@ def _m20(r):
     return r["modes_20"] if "modes_20" in r else r["modes_pacgan"]
 
 
+def _se(vals, scale=1.0, fmt="{:.1f}"):
+    """mean ± standard error over the seeds (the mean alone for one seed)."""
+    vals = np.asarray([v for v in vals if v is not None and np.isfinite(v)], float) * scale
+    if vals.size == 0:
+        return "–"
+    if vals.size == 1:
+        return fmt.format(vals[0])
+    return f"{fmt.format(vals.mean())} ± {fmt.format(vals.std(ddof=1) / math.sqrt(vals.size))}"
+
+
+#: the plateau criterion of a finished run (divest.torch.plateau over the last two windows
+#: of 5 evaluations): modes captured (PacGAN's rule) within half a mode, HQ within 2 points
+PLATEAU = {"modes_captured": 0.5, "high_quality": 0.02}
+
+
+def _plateaued(r) -> bool | None:
+    from divest.torch import plateau
+    h = r.get("history") or {}
+    if not all(k in h for k in PLATEAU):
+        return None
+    return all(plateau(h, k, window=5, tol=tol)[0] for k, tol in PLATEAU.items())
+
+
 def _modes_table(rows, losses, datasets, seeds, cfg, path):
     from divest.torch import get_gan_loss
     opts = cfg.get("train_options", {})
     lines = ["# Mode collapse: every GAN loss on the ring and the grid", "",
-             "Format of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): on 2500 "
-             "generated samples, *modes ≥ 20* = modes with at least 20 high-quality samples "
-             "(a stricter variant: PacGAN's code counts a mode with 1), *modes ≥ 1* = PacGAN's "
-             "rule (n/a in rows run before it was recorded), *high quality* = % of samples "
-             "within 3 σ of their nearest mode, *reverse KL (all)* = KL(histogram of all "
-             "samples over their nearest modes ‖ uniform) in nats (PacGAN's reverse KL uses "
-             "the high-quality samples only: see `divest.torch.mode_metrics`).  Also exact W1 "
-             "to 2500 held-out target samples.  Mean ± sd over the seeds that finished; "
-             "*runs* = finished runs (failed: non-finite training).",
+             "Metrics as PacGAN's code defines them (`divest.torch.mode_metrics`), on 2500 "
+             "generated samples: a sample is *high quality* (HQ) within 3 σ of its nearest "
+             "mode; *modes ≥ 1* = modes with at least one HQ sample (PacGAN's rule); "
+             "*modes ≥ 20* = with at least 20 (the stricter variant of earlier tables); "
+             "*reverse KL (HQ)* = KL(histogram of the HQ samples over the modes ‖ the mixture "
+             "weights) in nats (PacGAN's); *reverse KL (all)* = the same over all samples "
+             "assigned to their nearest mode (a diffuse generator scores well on it); W1 = "
+             "exact W1 to 2500 held-out target samples.  Mean ± standard error over the "
+             "seeds that finished; *runs* = finished runs (failed: non-finite training).  "
+             "*Plateaued*: runs whose learning curves (every "
+             f"{opts.get('eval_every', '?')} steps) changed by at most "
+             + ", ".join(f"{tol:g} in {k}" for k, tol in PLATEAU.items())
+             + " between the last two windows of 5 evaluations (`divest.torch.plateau`); "
+             "n/a for rows without curves.",
              "",
-             f"Training: `train_gan` with each loss's paper defaults, steps "
-             f"{opts.get('steps')}, batch {opts.get('batch_size')}, default MLP generator and "
-             f"critic; seeds {seeds}.  Devices: "
+             f"Training: `train_gan` with each loss's paper defaults, {opts.get('steps')} "
+             f"steps per run, batch {opts.get('batch_size')}, default MLP generator and "
+             f"critic; seeds {seeds}"
+             + (" (trained together: `train_gan_ensemble`, members = single runs)"
+                if cfg.get("ensemble") else "") + ".  Devices: "
              f"{', '.join(sorted({r['device'] for r in rows}))}.", ""]
     for ds in datasets:
         n_modes = 8 if ds == "ring" else 25
         lines += [f"## {ds} ({n_modes} modes)", "",
-                  "| loss | minimises (optimal critic) | modes ≥ 20 | per seed | modes ≥ 1 | "
-                  "high quality % | reverse KL (all) | W1 | runs | s/run |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| loss | minimises (optimal critic) | modes ≥ 1 | per seed | modes ≥ 20 | "
+                  "HQ % | reverse KL (HQ) | reverse KL (all) | W1 | plateaued | runs | "
+                  "s/run |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for loss in losses:
             g = [r for r in rows if r["loss"] == loss and r["dataset"] == ds]
             if not g:
                 continue
             ok = [r for r in g if not r.get("error")]
             div = _short(get_gan_loss(loss).divergence)
+            new = ok and all("modes_1" in r for r in ok)
+            plat = [_plateaued(r) for r in ok]
             lines.append(
-                f"| {loss} | {div} | {_ms([_m20(r) for r in ok])} | "
-                + "/".join(str(_m20(r)) if not r.get("error") else "✗"
+                f"| {loss} | {div} | "
+                + (_se([r["modes_1"] for r in ok]) if new else "n/a") + " | "
+                + "/".join((str(r["modes_1"]) if "modes_1" in r else "n/a")
+                           if not r.get("error") else "✗"
                            for r in sorted(g, key=lambda r: r["seed"])) + " | "
-                + (_ms([r["modes_1"] for r in ok]) if all("modes_1" in r for r in ok) and ok
+                + f"{_se([_m20(r) for r in ok])} | "
+                f"{_se([r['high_quality_2500'] for r in ok], 100)} | "
+                + (_se([r["reverse_kl_hq_2500"] for r in ok], fmt="{:.2f}") if new else "n/a")
+                + f" | {_se([r['mode_kl_2500'] for r in ok], fmt='{:.2f}')} | "
+                f"{_se([r['w1'] for r in ok], fmt='{:.3f}')} | "
+                + (f"{sum(bool(p) for p in plat)}/{len(plat)}" if plat and None not in plat
                    else "n/a") + " | "
-                f"{_ms([r['high_quality_2500'] for r in ok], 100)} | "
-                f"{_ms([r['mode_kl_2500'] for r in ok], fmt='{:.2f}')} | "
-                f"{_ms([r['w1'] for r in ok], fmt='{:.3f}')} | "
                 f"{len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
                 + f" | {np.mean([r['seconds'] for r in g]):.0f} |")
         lines.append("")

@@ -25,8 +25,9 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .._validation import _describe, check_rng
 from ._device import cpu_threads, to_numpy
-from ._train import (GANRun, _check_options, _critic_update, _evaluate, _load_checkpoint,
-                     _optimizer, _preset_options, _setup, train_gan)
+from ._train import (_UNROLLED_CLASS, GANRun, _check_options, _critic_update, _evaluate,
+                     _load_checkpoint, _optimizer, _preset_options, _setup, _unroll_rule,
+                     _unrolled_params, train_gan)
 
 __all__ = ["GANEnsemble", "train_gan_ensemble"]
 
@@ -123,9 +124,19 @@ class _Stacked:
                     self._transposed.add(k)
 
     def __call__(self, x):
+        return self.call_with(self.params, x)
+
+    def call_with(self, params, x):
+        """The stacked networks at the stacked ``params`` (same layout as ``self.params``)."""
         if self._plan is not None:
-            return _mlp_forward(self._plan, self.params, x)
-        return self._call(self.params, self.buffers, x)
+            return _mlp_forward(self._plan, params, x)
+        return self._call(params, self.buffers, x)
+
+    def named_parameters(self):      # what the unrolled update reads (as a critic module's)
+        return iter(self.params.items())
+
+    def named_buffers(self):
+        return iter(self.buffers.items())
 
     def train(self, mode=True):
         self.base.train(mode)
@@ -251,9 +262,10 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
         Workers (joblib) for the members' evaluations (exact W1, MMD, kNN KL, modes),
         which the batching does not share; ``None``: one.
     **options
-        Any option of :func:`train_gan` except ``rng`` (use ``seeds``) and
-        ``unrolled_steps > 0`` (each raises, saying so), and a callable ``optimizer``
-        (only the built-in optimisers are known to act elementwise).  Generator and
+        Any option of :func:`train_gan` except ``rng`` (use ``seeds``) and a callable
+        ``optimizer`` (only the built-in optimisers are known to act elementwise); each
+        raises, saying so.  Unrolled GANs (``unrolled_steps``) unroll every member's
+        critic at once.  Generator and
         critic modules passed as options are copied for each member.
         ``checkpoint_every``, ``checkpoint_dir`` and ``resume`` work as for
         :func:`train_gan`, on the whole ensemble: a checkpoint holds every member's
@@ -284,8 +296,11 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     each step, and then drift apart as any two roundings of a chaotic training do: torch's
     vectorised ``softplus`` and ``sigmoid`` round a value in a vector's tail otherwise
     than inside it, and tiny products are summed by other kernels in a batch than alone.
-    PacGAN's networks (batch normalisation, maxout) agree to rounding.  On a GPU batched
-    products may sum in another order: members agree to rounding.
+    PacGAN's networks (batch normalisation, maxout) agree to rounding, and so do unrolled
+    GANs with ``unrolled_backprop=True``: the generator's gradient sums many second-order
+    paths, which autograd accumulates in another order in a batch (without
+    ``unrolled_backprop`` they are bit for bit).  On a GPU batched products may sum in
+    another order: members agree to rounding.
 
     Examples
     --------
@@ -306,10 +321,6 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
         if options.get(k) is not None:
             raise TypeError(f"train_gan_ensemble: {k}={_describe(options[k])} is not taken: "
                             f"{why}")
-    if options.get("unrolled_steps"):
-        raise ValueError(f"train_gan_ensemble: unrolled_steps={options['unrolled_steps']!r} is "
-                         f"not supported (the unrolled critic update is not batched); train "
-                         f"unrolled GANs with train_gan")
     if callable(options.get("optimizer")):
         raise ValueError("train_gan_ensemble: a callable optimizer is not supported (only "
                          "'adam', 'rmsprop' and 'sgd' are known to update each member's slice "
@@ -375,6 +386,7 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     S = len(seeds)
     loss, steps, B, pack = o["loss"], o["steps"], o["batch_size"], o["pack"]
     n_critic, schedule, lipschitz = o["n_critic"], o["schedule"], o["lipschitz"]
+    unrolled_steps = o["unrolled_steps"]
     penalty, clip, r1 = o["penalty"], o["clip"], o["r1"]
     metrics, eval_every, dev, dt = o["metrics"], o["eval_every"], o["dev"], o["dt"]
     n_eval = o["n_eval"]
@@ -452,17 +464,38 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
         return _critic_update(real_batch, fake_batch, critic_objective, opt_c,
                               clip_ if lipschitz == "clip" else None).tolist()
 
+    def critic_loss_sum(r, f):
+        return vmap(loss.critic_loss)(r, f).sum()
+
     def generator_step():
         C.requires_grad_(False)
         try:
+            crit = C
+            if unrolled_steps:     # as train_gan: K critic updates on fresh batches, unrolled
+                C.train(False)
+                batches = []
+                for _ in range(unrolled_steps):
+                    xr = real_batch()
+                    with torch.set_grad_enabled(o["unrolled_backprop"]):
+                        batches.append((xr, fake_batch()))
+                params = {k: v.detach().requires_grad_(True) for k, v in C.params.items()}
+                rule = _unroll_rule(o["unrolled_optimizer"], C, opt_c, lr=o["unrolled_lr"],
+                                    betas=o["betas"], clip=clip if lipschitz == "clip" else None)
+                cur, _, _ = _unrolled_params(C, loss, params, batches, rule,
+                                             o["unrolled_backprop"], call=C.call_with,
+                                             critic_loss=critic_loss_sum)
+
+                def crit(x):
+                    return C.call_with(cur, x)
             xf = fake_batch()
-            r = C(real_batch()) if loss.generator_uses_real else None
-            lg = gen_loss(r, C(xf))
+            r = crit(real_batch()) if loss.generator_uses_real else None
+            lg = gen_loss(r, crit(xf))
             opt_g.zero_grad(set_to_none=True)
             lg.sum().backward()
             opt_g.step()
         finally:
             C.requires_grad_(True)
+            C.train(True)
         return lg.detach().tolist()
 
     cparams, gparams = list(C.params.values()), list(G.params.values())
@@ -498,7 +531,10 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
                    "batch_size": B, "pack": pack, "n_critic": n_critic, "schedule": schedule,
                    "lr": (o["lr_g"], o["lr_c"]), "optimizer": o["optimizer"],
                    "betas": tuple(o["betas"]), "lipschitz": lipschitz, "penalty": penalty,
-                   "clip": clip, "r1": r1, "n_data": len(data_np[0]), "n_eval": n_eval,
+                   "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
+                   "unrolled_optimizer": o["unrolled_optimizer"],
+                   "unrolled_lr": o["unrolled_lr"], "unrolled_backprop": o["unrolled_backprop"],
+                   "n_data": len(data_np[0]), "n_eval": n_eval,
                    "eval_every": eval_every, "metrics": metrics, "latent_dim": latent,
                    "dtype": str(dt), "dim": d, "data": digest.hexdigest(),
                    "eval_seeds": list(eval_seeds)}
@@ -616,7 +652,11 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     config = {"loss": loss.name, "steps": steps, "batch_size": B, "pack": pack,
               "n_critic": n_critic, "schedule": schedule, "lr": (o["lr_g"], o["lr_c"]),
               "optimizer": o["optimizer"], "betas": o["betas"], "lipschitz": lipschitz,
-              "penalty": penalty, "clip": clip, "r1": r1, "unrolled_steps": 0,
+              "penalty": penalty, "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
+              "unrolled_optimizer": o["unrolled_optimizer"],
+              "unrolled_lr": o["lr_c"] if o["unrolled_lr"] is None else o["unrolled_lr"],
+              "unrolled_from_state": isinstance(opt_c, _UNROLLED_CLASS[o["unrolled_optimizer"]]),
+              "unrolled_backprop": o["unrolled_backprop"],
               "latent_dim": latent, "num_threads": o["num_threads"],
               "n_data": len(data_np[0]), "n_eval": n_eval, "eval_every": eval_every,
               "metrics": metrics, "device": str(dev),

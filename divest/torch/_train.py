@@ -421,7 +421,8 @@ def _sgd_update(p, g, st, h, safe):
 _UPDATE = {"adam": _adam_update, "rmsprop": _rmsprop_update, "sgd": _sgd_update}
 
 
-def _unrolled_params(critic, loss, params, batches, rule, backprop):
+def _unrolled_params(critic, loss, params, batches, rule, backprop, *, call=None,
+                     critic_loss=None):
     r"""The critic's parameters after one unrolled step of ``rule`` per (real, fake) batch.
 
     Each step differentiates the critic loss (no penalties) at the current parameters
@@ -429,15 +430,21 @@ def _unrolled_params(critic, loss, params, batches, rule, backprop):
     with ``backprop`` every tensor stays in the autograd graph (``create_graph=True``),
     so a loss at the returned parameters differentiates through the whole unroll.
     Returns (parameters, buffers, final optimiser state); ``critic`` is not modified.
+    ``call(params, x)`` and ``critic_loss(real, fake)`` replace the critic's forward pass
+    at given parameters and ``loss.critic_loss`` (an ensemble's stacked critics and the
+    sum of its members' losses).
     """
     cur = dict(params)
     buffers = dict(critic.named_buffers())
     state = {k: dict(v) for k, v in rule.state.items()}
     update = _UPDATE[rule.kind]
     names = [k for k in cur if k not in rule.frozen]
+    if call is None:
+        def call(p, x):
+            return functional_call(critic, (p, buffers), (x,))
+    critic_loss = loss.critic_loss if critic_loss is None else critic_loss
     for xr, xf in batches:
-        lc = loss.critic_loss(functional_call(critic, (cur, buffers), (xr,)),
-                              functional_call(critic, (cur, buffers), (xf,)))
+        lc = critic_loss(call(cur, xr), call(cur, xf))
         grads = torch.autograd.grad(lc, [cur[k] for k in names], create_graph=backprop,
                                     allow_unused=True)
         with torch.set_grad_enabled(backprop):

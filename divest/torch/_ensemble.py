@@ -243,9 +243,9 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     **options)``: the same data, initial weights, batches, updates and evaluations, bit
     for bit on the CPU for the configurations stated in the Notes (the ensemble stacks
     the members' parameters and evaluates them with batched products; every operation
-    acts on each member's slice alone).  The
-    members share the cost of a step's Python overhead and kernel launches, which
-    dominate the toy networks, so S runs take much less than S times one run.
+    acts on each member's slice alone).  The members share the cost of a step's Python
+    overhead and kernel launches, which dominate the toy networks, so S runs take less
+    than S times one run (``benchmarks/gan_ensemble.py`` measures how much).
 
     Parameters
     ----------
@@ -265,8 +265,8 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
         Any option of :func:`train_gan` except ``rng`` (use ``seeds``) and a callable
         ``optimizer`` (only the built-in optimisers are known to act elementwise); each
         raises, saying so.  Unrolled GANs (``unrolled_steps``) unroll every member's
-        critic at once.  Generator and
-        critic modules passed as options are copied for each member.
+        critic at once.  Generator and critic modules passed as options are copied for
+        each member.
         ``checkpoint_every``, ``checkpoint_dir`` and ``resume`` work as for
         :func:`train_gan`, on the whole ensemble: a checkpoint holds every member's
         state, and ``resume=`` with the same target, seeds and options continues exactly

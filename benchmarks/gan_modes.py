@@ -187,6 +187,9 @@ def run(args):
     gpu_only, heavy, light = ctx.Queue(), ctx.Queue(), ctx.Queue()
     for t in todo:
         cost = _COST.get(t[0], 1.0)
+        if args.ensemble and not args.gpu_workers:   # one queue, in todo's order (cheap first)
+            light.put(t)
+            continue
         (gpu_only if cost > 2 and args.gpu_workers else heavy if cost > 1 else light).put(t)
     deadline = time.time() + args.deadline
     procs = [ctx.Process(target=_worker, args=(f"g{i}{args.tag}", "cuda",

@@ -531,7 +531,7 @@ def main(argv=None) -> int:
                    "its old name; default: 1)")
     p.add_argument("--ensemble", action="store_true", help="train the seeds of each "
                    "(loss, dataset) together with batched networks (train_gan_ensemble); "
-                   "the same table, faster for several seeds")
+                   "the same table, faster for several seeds (default: one run at a time)")
     p.add_argument("--no-figures", action="store_true", help="do not write "
                    "samples_<dataset>.png and curves_<dataset>.png (default: write them)")
     p.add_argument("--out", default="gan_comparison", metavar="DIR",

@@ -325,52 +325,54 @@ def _serial():
     return backend.effective_n_jobs(n_jobs) == 1
 
 
-def _one_run(loss, ds, seed, want_samples, opts, keep_run):
-    """One (loss, dataset, seed) run: (row, history, run or None, samples or None)."""
-    t1 = time.perf_counter()
+def _pool(ds, opts) -> dict:
+    """The paper's training pool for a preset dataset unless ``n_data`` is given."""
+    return {} if "n_data" in opts or ds not in DATASET_POOLS else {"n_data": DATASET_POOLS[ds]}
+
+
+def _outcome(loss, ds, seed, run, error, want_samples, opts, keep_run, seconds):
+    """(row, history, run or None, samples or None) of a finished or failed run."""
     row = {"loss": loss, "dataset": ds, "seed": seed}
-    history = run = fake = None
-    try:
-        pool = {} if "n_data" in opts or ds not in DATASET_POOLS else {"n_data": DATASET_POOLS[ds]}
-        run = train_gan(DATASETS[ds][0](), loss, rng=seed, **opts, **pool)
-    except FloatingPointError as exc:
-        row.update({c: math.nan for c in _COLUMNS}, error=str(exc))
+    history = fake = None
+    if run is None:
+        row.update({c: math.nan for c in _COLUMNS}, error=error)
     else:
         row.update(_final_metrics(run, seed), error="")
         history = run.history
         if want_samples:
             fake = run.sample(min(opts["n_eval"], 1000), rng=seed)
-    row["seconds"] = time.perf_counter() - t1
+    row["seconds"] = seconds
     return row, history, run if keep_run else None, fake
+
+
+def _one_run(loss, ds, seed, want_samples, opts, keep_run):
+    """One (loss, dataset, seed) run: (row, history, run or None, samples or None)."""
+    t1 = time.perf_counter()
+    run, error = None, ""
+    try:
+        run = train_gan(DATASETS[ds][0](), loss, rng=seed, **opts, **_pool(ds, opts))
+    except FloatingPointError as exc:
+        error = str(exc)
+    return _outcome(loss, ds, seed, run, error, want_samples, opts, keep_run,
+                    time.perf_counter() - t1)
 
 
 def _one_ensemble(loss, ds, seeds, want_samples, opts, keep_run):
     """Every seed of (loss, dataset) as one ensemble: ``_one_run``'s output for each seed."""
     from ._ensemble import train_gan_ensemble
     t1 = time.perf_counter()
-    pool = {} if "n_data" in opts or ds not in DATASET_POOLS else {"n_data": DATASET_POOLS[ds]}
     try:
-        ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=seeds, **opts, **pool)
+        ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=seeds, **opts,
+                                 **_pool(ds, opts))
     except ValueError as exc:
         if "cannot be batched" not in str(exc):
             raise
         return [_one_run(loss, ds, s, want_samples and i == 0, opts, keep_run)
                 for i, s in enumerate(seeds)]
     seconds = (time.perf_counter() - t1) / len(seeds)
-    outs = []
-    for i, (seed, run, error) in enumerate(zip(seeds, ens.runs, ens.errors)):
-        row = {"loss": loss, "dataset": ds, "seed": seed}
-        history = fake = None
-        if run is None:
-            row.update({c: math.nan for c in _COLUMNS}, error=error)
-        else:
-            row.update(_final_metrics(run, seed), error="")
-            history = run.history
-            if want_samples and i == 0:
-                fake = run.sample(min(opts["n_eval"], 1000), rng=seed)
-        row["seconds"] = seconds
-        outs.append((row, history, run if keep_run else None, fake))
-    return outs
+    return [_outcome(loss, ds, seed, run, error, want_samples and i == 0, opts, keep_run,
+                     seconds)
+            for i, (seed, run, error) in enumerate(zip(seeds, ens.runs, ens.errors))]
 
 
 def _as_names(x, what):

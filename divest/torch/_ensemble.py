@@ -12,7 +12,7 @@ the Python overhead and the kernel launches of a step, which dominate small netw
 from __future__ import annotations
 
 import copy
-import hashlib
+import inspect
 import math
 import os
 import time
@@ -25,16 +25,14 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .._validation import _describe, check_rng
 from ._device import cpu_threads, to_numpy
-from ._train import (_UNROLLED_CLASS, GANRun, _check_options, _critic_update, _evaluate,
+from ._train import (GANRun, _check_options, _config, _critic_update, _evaluate, _fingerprint,
                      _load_checkpoint, _optimizer, _preset_options, _setup, _unroll_rule,
                      _unrolled_params, train_gan)
 
 __all__ = ["GANEnsemble", "train_gan_ensemble"]
 
-# train_gan options an ensemble does not take, and why
-_REFUSED = {
-    "rng": "an ensemble takes seeds=[...] (one rng per member) instead of rng",
-}
+#: the options _check_options resolves (its parameters)
+_CHECKED = tuple(inspect.signature(_check_options).parameters)
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,10 +315,9 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     """
     t0 = time.perf_counter()
     seeds = _check_seeds(seeds)
-    for k, why in _REFUSED.items():
-        if options.get(k) is not None:
-            raise TypeError(f"train_gan_ensemble: {k}={_describe(options[k])} is not taken: "
-                            f"{why}")
+    if options.get("rng") is not None:
+        raise TypeError(f"train_gan_ensemble: rng={_describe(options['rng'])} is not taken: an "
+                        f"ensemble takes seeds=[...] (one rng per member) instead of rng")
     if callable(options.get("optimizer")):
         raise ValueError("train_gan_ensemble: a callable optimizer is not supported (only "
                          "'adam', 'rmsprop' and 'sgd' are known to update each member's slice "
@@ -358,12 +355,7 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     for kw in members:
         full = {**defaults, **kw}
         full["loss"] = kw["loss"]
-        o = _check_options(*(full[k] for k in (
-            "loss", "steps", "batch_size", "pack", "n_critic", "lr", "optimizer", "betas",
-            "schedule", "lipschitz", "penalty", "clip", "r1", "unrolled_steps",
-            "unrolled_optimizer", "unrolled_lr", "unrolled_backprop", "n_data", "n_eval",
-            "eval_every", "metrics", "checkpoint_every", "resume", "num_threads", "device",
-            "dtype", "rng")))
+        o = _check_options(**{k: full[k] for k in _CHECKED})
         resolved.append((o, full))
         setups.append(_setup(target, o["loss"],
                              full["generator"], full["critic"], o["lipschitz"], o["pack"],
@@ -524,20 +516,9 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     eval_rngs = [np.random.default_rng(s) for s in eval_seeds]
     offset = 0.0          # seconds of the ensemble before a resumed checkpoint
     checkpoints: list = []
-    digest = hashlib.sha256()
-    for a, b in zip(data_np, eval_np):
-        digest.update(np.ascontiguousarray(a).tobytes() + np.ascontiguousarray(b).tobytes())
-    fingerprint = {"ensemble": [_seed_repr(s) for s in seeds], "loss": loss.name,
-                   "batch_size": B, "pack": pack, "n_critic": n_critic, "schedule": schedule,
-                   "lr": (o["lr_g"], o["lr_c"]), "optimizer": o["optimizer"],
-                   "betas": tuple(o["betas"]), "lipschitz": lipschitz, "penalty": penalty,
-                   "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
-                   "unrolled_optimizer": o["unrolled_optimizer"],
-                   "unrolled_lr": o["unrolled_lr"], "unrolled_backprop": o["unrolled_backprop"],
-                   "n_data": len(data_np[0]), "n_eval": n_eval,
-                   "eval_every": eval_every, "metrics": metrics, "latent_dim": latent,
-                   "dtype": str(dt), "dim": d, "data": digest.hexdigest(),
-                   "eval_seeds": list(eval_seeds)}
+    fingerprint = {**_fingerprint(o, latent, d, [a for pair in zip(data_np, eval_np)
+                                                 for a in pair]),
+                   "ensemble": [_seed_repr(s) for s in seeds], "eval_seeds": list(eval_seeds)}
 
     def record(step, lc_mean, lg_mean):
         G.train(False)
@@ -649,18 +630,7 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     G.train(False)
     C.train(False)
     seconds = time.perf_counter() - t0 + offset
-    config = {"loss": loss.name, "steps": steps, "batch_size": B, "pack": pack,
-              "n_critic": n_critic, "schedule": schedule, "lr": (o["lr_g"], o["lr_c"]),
-              "optimizer": o["optimizer"], "betas": o["betas"], "lipschitz": lipschitz,
-              "penalty": penalty, "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
-              "unrolled_optimizer": o["unrolled_optimizer"],
-              "unrolled_lr": o["lr_c"] if o["unrolled_lr"] is None else o["unrolled_lr"],
-              "unrolled_from_state": isinstance(opt_c, _UNROLLED_CLASS[o["unrolled_optimizer"]]),
-              "unrolled_backprop": o["unrolled_backprop"],
-              "latent_dim": latent, "num_threads": o["num_threads"],
-              "n_data": len(data_np[0]), "n_eval": n_eval, "eval_every": eval_every,
-              "metrics": metrics, "device": str(dev),
-              "dtype": str(dt).replace("torch.", ""), "dim": d, "ensemble_size": S}
+    config = {**_config(o, opt_c, latent, len(data_np[0]), d), "ensemble_size": S}
     if preset is not None:
         config.update(preset=preset, preset_overridden=overridden)
     runs = []

@@ -824,20 +824,8 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     history: dict[str, list] = {"step": [], "seconds": [], "critic_loss": [],
                                 "generator_loss": []}
     offset = [0.0]     # seconds of the run before a resumed checkpoint
-    fingerprint = {"loss": loss.name, "batch_size": batch_size, "pack": pack,
-                   "n_critic": n_critic, "schedule": schedule, "lr": (lr_g, lr_c),
-                   "optimizer": optimizer if isinstance(optimizer, str) else
-                   getattr(optimizer, "__qualname__", type(optimizer).__qualname__),
-                   "betas": tuple(betas), "lipschitz": lipschitz, "penalty": penalty,
-                   "clip": clip, "r1": r1, "unrolled_steps": unrolled_steps,
-                   "unrolled_optimizer": unrolled_optimizer, "unrolled_lr": unrolled_lr,
-                   "unrolled_backprop": unrolled_backprop,
-                   "n_data": n_data, "n_eval": n_eval, "eval_every": eval_every,
-                   "metrics": metrics, "latent_dim": G.latent_dim,
-                   "dtype": str(dt), "dim": d,
-                   # the data and the seeds the rng gave: another target or rng differs
-                   "data": hashlib.sha256(np.ascontiguousarray(data_np).tobytes()
-                                          + np.ascontiguousarray(eval_np).tobytes()).hexdigest(),
+    # the data and the seeds the rng gave: another target or rng differs
+    fingerprint = {**_fingerprint(o, G.latent_dim, d, (data_np, eval_np)),
                    "eval_seed": eval_rng_seed}
     notes: list[str] = []
     checkpoints: list = []
@@ -929,19 +917,7 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
                 checkpoint(step)
     G.eval()
     C.eval()
-    config = {"loss": loss.name, "steps": steps, "batch_size": batch_size, "pack": pack,
-              "n_critic": n_critic,
-              "schedule": schedule, "lr": (lr_g, lr_c),
-              "optimizer": optimizer if isinstance(optimizer, str) else repr(optimizer),
-              "betas": betas, "lipschitz": lipschitz, "penalty": penalty, "clip": clip, "r1": r1,
-              "unrolled_steps": unrolled_steps, "unrolled_optimizer": unrolled_optimizer,
-              "unrolled_lr": lr_c if unrolled_lr is None else unrolled_lr,
-              "unrolled_from_state": isinstance(opt_c, _UNROLLED_CLASS[unrolled_optimizer]),
-              "unrolled_backprop": unrolled_backprop, "latent_dim": G.latent_dim,
-              "num_threads": num_threads,
-              "n_data": len(data_np), "n_eval": n_eval, "eval_every": eval_every,
-              "metrics": metrics, "device": str(dev), "dtype": str(dt).replace("torch.", ""),
-              "dim": d}
+    config = _config(o, opt_c, G.latent_dim, len(data_np), d)
     return GANRun(generator=G, critic=C, loss=loss, history=history, target_eval=eval_np,
                   mode_spec=mode_spec, config=config, checkpoints=tuple(checkpoints),
                   notes=tuple(notes), seconds=time.perf_counter() - t0, _device=dev,
@@ -1031,6 +1007,43 @@ def _setup(target, loss, generator, critic, lipschitz, pack, latent_dim, n_data,
     eval_rng_seed = int(rng.integers(0, 2**63 - 1))
     z_eval = torch.randn(n_eval, G.latent_dim, generator=gen, device=dev, dtype=dt)
     return data_np, eval_np, mode_spec, data, G, C, gen, eval_rng_seed, z_eval
+
+
+def _fingerprint(o, latent_dim, dim, arrays) -> dict:
+    """What defines a run (options of :func:`_check_options`'s ``o``, the shapes and a hash
+    of the ``arrays`` of data): a checkpoint resumes only a run with the same."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a).tobytes())
+    opt = o["optimizer"]
+    return {"loss": o["loss"].name, "batch_size": o["batch_size"], "pack": o["pack"],
+            "n_critic": o["n_critic"], "schedule": o["schedule"], "lr": (o["lr_g"], o["lr_c"]),
+            "optimizer": opt if isinstance(opt, str) else
+            getattr(opt, "__qualname__", type(opt).__qualname__),
+            "betas": tuple(o["betas"]), "lipschitz": o["lipschitz"], "penalty": o["penalty"],
+            "clip": o["clip"], "r1": o["r1"], "unrolled_steps": o["unrolled_steps"],
+            "unrolled_optimizer": o["unrolled_optimizer"], "unrolled_lr": o["unrolled_lr"],
+            "unrolled_backprop": o["unrolled_backprop"], "n_data": o["n_data"],
+            "n_eval": o["n_eval"], "eval_every": o["eval_every"], "metrics": o["metrics"],
+            "latent_dim": latent_dim, "dtype": str(o["dt"]), "dim": dim,
+            "data": digest.hexdigest()}
+
+
+def _config(o, opt_c, latent_dim, n_data, dim) -> dict:
+    """``GANRun.config``: every setting a run used (``o`` of :func:`_check_options`)."""
+    opt = o["optimizer"]
+    return {"loss": o["loss"].name, "steps": o["steps"], "batch_size": o["batch_size"],
+            "pack": o["pack"], "n_critic": o["n_critic"], "schedule": o["schedule"],
+            "lr": (o["lr_g"], o["lr_c"]), "optimizer": opt if isinstance(opt, str) else repr(opt),
+            "betas": o["betas"], "lipschitz": o["lipschitz"], "penalty": o["penalty"],
+            "clip": o["clip"], "r1": o["r1"], "unrolled_steps": o["unrolled_steps"],
+            "unrolled_optimizer": o["unrolled_optimizer"],
+            "unrolled_lr": o["lr_c"] if o["unrolled_lr"] is None else o["unrolled_lr"],
+            "unrolled_from_state": isinstance(opt_c, _UNROLLED_CLASS[o["unrolled_optimizer"]]),
+            "unrolled_backprop": o["unrolled_backprop"], "latent_dim": latent_dim,
+            "num_threads": o["num_threads"], "n_data": n_data, "n_eval": o["n_eval"],
+            "eval_every": o["eval_every"], "metrics": o["metrics"], "device": str(o["dev"]),
+            "dtype": str(o["dt"]).replace("torch.", ""), "dim": dim}
 
 
 def _read_checkpoint(resume):

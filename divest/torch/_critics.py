@@ -416,8 +416,10 @@ def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None
         if n < 2 or m < 2:
             raise ValueError(f"the unbiased MMD needs at least 2 rows in each sample; got "
                              f"{n} and {m}")
-        exx = (total(kxx) - kxx.diagonal().sum()) / (n * (n - 1))
-        eyy = (total(kyy) - kyy.diagonal().sum()) / (m * (m - 1))
+        # the diagonal copied first: a sum over a strided view is summed in another order
+        # alone than in a batch
+        exx = (total(kxx) - kxx.diagonal().contiguous().sum()) / (n * (n - 1))
+        eyy = (total(kyy) - kyy.diagonal().contiguous().sum()) / (m * (m - 1))
     else:
         exx, eyy = total(kxx) / (n * n), total(kyy) / (m * m)
     return exx + eyy - 2.0 * total(kxy) / (n * m)

@@ -228,7 +228,7 @@ class _WithInput(nn.Module):
 
     def forward(self, x):
         f = _ContiguousGrad.apply(self.phi(x))
-        return torch.cat([x, f if f.dim() == 2 else f[:, None]], dim=1)
+        return torch.cat([_ContiguousGrad.apply(x), f if f.dim() == 2 else f[:, None]], dim=1)
 
 
 class _ContiguousGrad(torch.autograd.Function):

@@ -63,6 +63,58 @@ def _identical(loss) -> bool:
                         if k != "seconds")
 
 
+def _cuda_check(loss):
+    """Member 1 of a 3-member ensemble on CUDA against its single run on CUDA: whether
+    they are identical, and the largest weight difference (batched products may round
+    differently from cuBLAS's single products)."""
+    import torch
+
+    from divest.torch import DATASETS, train_gan, train_gan_ensemble
+    ring = DATASETS["ring"][0]()
+    kw = {"steps": 60, "eval_every": 20, "metrics": ("modes",), "device": "cuda"}
+    ens = train_gan_ensemble(ring, loss, seeds=[0, 1, 2], **kw)
+    alone = train_gan(ring, loss, rng=1, **kw)
+    pairs = list(zip(
+        list(alone.generator.state_dict().values()) + list(alone.critic.state_dict().values()),
+        list(ens[1].generator.state_dict().values()) + list(ens[1].critic.state_dict().values())))
+    diff = max(float((a.double() - b.double()).abs().max()) for a, b in pairs)
+    same = all(torch.equal(a, b) for a, b in pairs)
+    on_device = all(p.is_cuda for p in ens[1].generator.parameters())
+    return same, diff, on_device
+
+
+def run_cuda(losses, sizes, steps):
+    """The same throughput on a GPU: one run, then ensembles of ``sizes`` members."""
+    import torch
+
+    from divest.torch import DATASETS, train_gan, train_gan_ensemble
+    meta = {"steps": steps, "device": "cuda", "machine": torch.cuda.get_device_name(0),
+            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+    for loss in losses:
+        same, diff, on_device = _cuda_check(loss)
+        _append({"loss": loss, "kind": "cuda_check", "identical": same, "max_abs_diff": diff,
+                 "on_device": on_device, **meta})
+        ring = DATASETS["ring"][0]()
+        train_gan(ring, loss, steps=20, metrics=(), rng=0, device="cuda")    # warm-up
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        train_gan(ring, loss, steps=steps, metrics=(), rng=0, device="cuda")
+        torch.cuda.synchronize()
+        secs = time.perf_counter() - t0
+        _append({"loss": loss, "kind": "cuda_single", "runs": 1, "threads": 1,
+                 "seconds": secs, "run_steps_per_s": steps / secs, **meta})
+        for S in sizes:
+            t0 = time.perf_counter()
+            ens = train_gan_ensemble(ring, loss, seeds=range(S), steps=steps, metrics=(),
+                                     device="cuda")
+            torch.cuda.synchronize()
+            secs = time.perf_counter() - t0
+            _append({"loss": loss, "kind": "cuda_ensemble", "runs": S, "threads": 1,
+                     "seconds": secs, "run_steps_per_s": S * steps / secs,
+                     "failed": sum(r is None for r in ens.runs),
+                     "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9, **meta})
+
+
 def _append(rec):
     OUT.mkdir(exist_ok=True)
     with LOG.open("a") as f:
@@ -122,13 +174,35 @@ def report():
         for key, r in sorted(latest.items(), key=lambda kv: (kv[0][1] != "single",
                                                               kv[0][1] != "separate",
                                                               kv[0][2] or 0, kv[0][3] or 0)):
-            if key[0] != loss or r["kind"] == "bitwise":
+            if key[0] != loss or r["kind"] == "bitwise" or r["kind"].startswith("cuda"):
                 continue
             ratio = r["run_steps_per_s"] / sep["run_steps_per_s"] if sep else float("nan")
             lines.append(f"| {r['kind']} | {r['runs']} | {r['threads']} | {r['seconds']:.1f} | "
                          f"{r['run_steps_per_s']:.0f} | {ratio:.2f}x |")
-        steps = {r["steps"] for r in rows if r["loss"] == loss}
-        machine = {r["machine"] for r in rows if r["loss"] == loss}
+        cuda = sorted((r for r in latest.values() if r["loss"] == loss
+                       and r["kind"] in ("cuda_single", "cuda_ensemble")),
+                      key=lambda r: (r["kind"] != "cuda_single", r["runs"]))
+        check = latest.get((loss, "cuda_check", None, None))
+        if cuda:
+            one = [r for r in cuda if r["kind"] == "cuda_single"]
+            lines += ["", f"On CUDA ({cuda[0]['machine']}, torch {cuda[0]['torch']}, "
+                      f"{cuda[0]['date']}, {cuda[0]['steps']} steps per run, set-up "
+                      "included):", ""]
+            if check:
+                lines += [f"Member 1 of a 3-member CUDA ensemble against its single CUDA run "
+                          f"(60 steps): identical **{check['identical']}**, largest weight "
+                          f"difference {check['max_abs_diff']:.2e}; parameters on the GPU: "
+                          f"{check['on_device']}.", ""]
+            lines += ["| configuration | runs | seconds | runs x steps / s | vs one CUDA run | "
+                      "vs separate CPU processes |", "|---|---:|---:|---:|---:|---:|"]
+            for r in cuda:
+                vs1 = r["run_steps_per_s"] / one[0]["run_steps_per_s"] if one else float("nan")
+                vsc = r["run_steps_per_s"] / sep["run_steps_per_s"] if sep else float("nan")
+                lines.append(f"| {r['kind'].replace('cuda_', 'CUDA ')} | {r['runs']} | "
+                             f"{r['seconds']:.1f} | {r['run_steps_per_s']:.0f} | {vs1:.1f}x | "
+                             f"{vsc:.1f}x |")
+        steps = {r["steps"] for r in rows if r["loss"] == loss and "device" not in r}
+        machine = {r["machine"] for r in rows if r["loss"] == loss and "device" not in r}
         lines += ["", f"Steps per run: {', '.join(map(str, sorted(steps)))}; machine: "
                       f"{'; '.join(sorted(machine))}.", ""]
     (OUT / "gan_ensemble.md").write_text("\n".join(lines))
@@ -147,6 +221,10 @@ def report():
                          if r["loss"] == loss and r["kind"] == "ensemble"
                          and r["threads"] == threads)
             ax.plot(*np.array(pts).T, "o-", label=f"ensemble, {threads} thread(s)")
+        pts = sorted((r["runs"], r["run_steps_per_s"]) for r in latest.values()
+                     if r["loss"] == loss and r["kind"] == "cuda_ensemble")
+        if pts:
+            ax.plot(*np.array(pts).T, "s-", label="ensemble, CUDA")
         for kind, style in (("single", ":"), ("separate", "--")):
             r = [r for r in latest.values() if r["loss"] == loss and r["kind"] == kind]
             if r:
@@ -164,9 +242,12 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--report", action="store_true", help="only write the table and plot")
     args = ap.parse_args()
-    if not args.report:
+    if not args.report and args.device == "cuda":
+        run_cuda(args.losses, args.sizes, args.steps)
+    elif not args.report:
         run(args.losses, args.sizes, args.steps, args.cores)
     report()
 

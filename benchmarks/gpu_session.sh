@@ -17,20 +17,7 @@ work=/tmp/gpu_p$phase
 mkdir -p "$out" "$work"
 log="$work/session$phase.log"
 exec > >(tee -a "$log") 2>&1
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-if ! python3 -c "import ot" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl && export PYTHONPATH="$PYTHONPATH:/tmp/site"
-fi
-python3 -c "import torch, numpy, scipy, sklearn, ot; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0), '| numpy', numpy.__version__, 'scipy', scipy.__version__, 'sklearn', sklearn.__version__, 'POT', ot.__version__)"
-nproc
-# MPS lets the study's processes share the GPU concurrently (optional)
-if command -v nvidia-cuda-mps-control >/dev/null; then
-    nvidia-cuda-mps-control -d 2>&1 && sleep 1
-    if ! timeout 60 python3 -c "import torch; torch.zeros(1, device='cuda'); print('MPS client ok')"; then
-        echo quit | nvidia-cuda-mps-control; echo "MPS off"
-    fi
-fi
+source benchmarks/gpu_env.sh
 if [ "$phase" = 1 ]; then
     python3 -m pytest -q -p no:cacheprovider tests/test_torch_cuda.py -rs 2>&1 | tail -25
     python3 -m pytest -q -p no:cacheprovider -n 8 tests/test_torch_critics.py \

@@ -48,38 +48,24 @@ def _single(loss, seed, steps):
     return time.perf_counter() - t0
 
 
-def _identical(loss) -> bool:
+def _compare(loss, device="cpu"):
+    """Member 1 of a 3-member ensemble against its single run on ``device``: (identical
+    weights and learning curve, largest weight difference, parameters on the device).
+    On CUDA batched products may round otherwise than cuBLAS's single ones."""
     import torch
 
     from divest.torch import DATASETS, train_gan, train_gan_ensemble
     ring = DATASETS["ring"][0]()
-    kw = {"steps": 60, "eval_every": 20, "metrics": ("w1", "modes"), "device": "cpu"}
-    ens = train_gan_ensemble(ring, loss, seeds=[0, 1, 2], **kw)
-    alone = train_gan(ring, loss, rng=1, **kw)
-    same = all(torch.equal(a, b) for a, b in zip(
-        list(alone.generator.state_dict().values()) + list(alone.critic.state_dict().values()),
-        list(ens[1].generator.state_dict().values()) + list(ens[1].critic.state_dict().values())))
-    return same and all(alone.history[k] == ens[1].history[k] for k in alone.history
-                        if k != "seconds")
-
-
-def _cuda_check(loss):
-    """Member 1 of a 3-member ensemble on CUDA against its single run on CUDA: whether
-    they are identical, and the largest weight difference (batched products may round
-    differently from cuBLAS's single products)."""
-    import torch
-
-    from divest.torch import DATASETS, train_gan, train_gan_ensemble
-    ring = DATASETS["ring"][0]()
-    kw = {"steps": 60, "eval_every": 20, "metrics": ("modes",), "device": "cuda"}
+    kw = {"steps": 60, "eval_every": 20, "metrics": ("w1", "modes"), "device": device}
     ens = train_gan_ensemble(ring, loss, seeds=[0, 1, 2], **kw)
     alone = train_gan(ring, loss, rng=1, **kw)
     pairs = list(zip(
         list(alone.generator.state_dict().values()) + list(alone.critic.state_dict().values()),
         list(ens[1].generator.state_dict().values()) + list(ens[1].critic.state_dict().values())))
+    same = all(torch.equal(a, b) for a, b in pairs) and all(
+        alone.history[k] == ens[1].history[k] for k in alone.history if k != "seconds")
     diff = max(float((a.double() - b.double()).abs().max()) for a, b in pairs)
-    same = all(torch.equal(a, b) for a, b in pairs)
-    on_device = all(p.is_cuda for p in ens[1].generator.parameters())
+    on_device = all(p.device.type == device for p in ens[1].generator.parameters())
     return same, diff, on_device
 
 
@@ -91,7 +77,7 @@ def run_cuda(losses, sizes, steps):
     meta = {"steps": steps, "device": "cuda", "machine": torch.cuda.get_device_name(0),
             "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
     for loss in losses:
-        same, diff, on_device = _cuda_check(loss)
+        same, diff, on_device = _compare(loss, "cuda")
         _append({"loss": loss, "kind": "cuda_check", "identical": same, "max_abs_diff": diff,
                  "on_device": on_device, **meta})
         ring = DATASETS["ring"][0]()
@@ -129,7 +115,7 @@ def run(losses, sizes, steps, cores):
     meta = {"steps": steps, "machine": f"{platform.processor() or platform.machine()}, "
                                       f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
     for loss in losses:
-        _append({"loss": loss, "kind": "bitwise", "identical": _identical(loss), **meta})
+        _append({"loss": loss, "kind": "bitwise", "identical": _compare(loss)[0], **meta})
         _single(loss, 0, 20)                       # warm-up (imports, allocator)
         secs = _single(loss, 0, steps)
         _append({"loss": loss, "kind": "single", "runs": 1, "threads": 1, "seconds": secs,

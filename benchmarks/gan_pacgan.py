@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from gan_unrolled import _ms     # mean ± SE over seeds (this folder is on sys.path)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -140,14 +141,6 @@ def _latest(rows):
     return best
 
 
-def _ms(vals, fmt):
-    vals = [v for v in vals if v is not None and math.isfinite(v)]
-    if not vals:
-        return "n/a"
-    se = np.std(vals, ddof=1) / math.sqrt(len(vals)) if len(vals) > 1 else math.nan
-    return fmt.format(np.mean(vals)) + (" ± " + fmt.format(se) if math.isfinite(se) else "")
-
-
 def report(path, out_md, out_png):
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     best = _latest(rows)
@@ -171,9 +164,9 @@ def report(path, out_md, out_png):
         ms = 1000 * r["chunk_seconds"] / r["chunk_steps"]
         lines.append(
             f"| {r['dataset'].split('_')[1]} | {r['pack']} | {r['steps']:,} | {len(ok)} | "
-            f"{key[2]} | {_ms([c['modes_captured'][-1] for c in ok], '{:.1f}')} | {ps[0]} | "
-            f"{_ms([100 * c['high_quality'][-1] for c in ok], '{:.1f}')} | {ps[1]} | "
-            f"{_ms([c['reverse_kl_hq'][-1] for c in ok], '{:.2f}')} | {ps[2]} | "
+            f"{key[2]} | {_ms([c['modes_captured'][-1] for c in ok])} | {ps[0]} | "
+            f"{_ms([c['high_quality'][-1] for c in ok], 100)} | {ps[1]} | "
+            f"{_ms([c['reverse_kl_hq'][-1] for c in ok], fmt='{:.2f}')} | {ps[2]} | "
             f"{ms:.1f} |")
     lines += ["", "## At equal steps (from the learning curves)", "",
               "Modes / HQ % (mean ± SE over seeds) of each configuration at the same step.",
@@ -193,8 +186,8 @@ def report(path, out_md, out_png):
                     cells.append("")
                     continue
                 j = cs[0]["step"].index(st)
-                cells.append(_ms([c["modes_captured"][j] for c in cs], "{:.1f}") + " / "
-                             + _ms([100 * c["high_quality"][j] for c in cs], "{:.0f}"))
+                cells.append(_ms([c["modes_captured"][j] for c in cs]) + " / "
+                             + _ms([c["high_quality"][j] for c in cs], 100, "{:.0f}"))
             lines.append(f"| {ds.split('_')[1]} | {dev} | {int(st):,} | " + " | ".join(cells)
                          + " |")
     lines += ["", "At step 0 the grid's generator (weights N(0, 0.02^2)) puts every sample near "

@@ -185,24 +185,19 @@ def _probe_layer(xshape, wshape, dtype) -> str:
     x, w, b = rnd(S, n, d_in), rnd(S, d_out, d_in), rnd(S, d_out)
     up, h = rnd(S, n, d_out), rnd(S, n, d_in)
 
-    def derivatives(f, xs, ws, bs):
+    def derivatives(f, xs, ws, bs, up, h):
         y = f(xs, ws, bs)
-        gx, gw, gb = torch.autograd.grad(y, (xs, ws, bs), up_of(y), create_graph=True)
-        g2, = torch.autograd.grad((gx * h_of(gx)).sum(), ws)
+        gx, gw, gb = torch.autograd.grad(y, (xs, ws, bs), up, create_graph=True)
+        g2, = torch.autograd.grad((gx * h).sum(), ws)
         return y, gx, gw, gb, g2
 
-    ref = []
-    for i in range(S):
-        leaves = [t[i].clone().requires_grad_(True) for t in (x, w, b)]
-        up_of = lambda y, i=i: up[i]                      # noqa: E731
-        h_of = lambda gx, i=i: h[i]                       # noqa: E731
-        ref.append(derivatives(F.linear, *leaves))
-    up_of, h_of = (lambda y: up), (lambda gx: h)
+    ref = [derivatives(F.linear, *(t[i].clone().requires_grad_(True) for t in (x, w, b)),
+                       up[i], h[i]) for i in range(S)]
     for mode in ("bmm", "bmm_view"):
         leaves = [x.clone().requires_grad_(True),
                   w.transpose(1, 2).contiguous().requires_grad_(True),
                   b.clone().requires_grad_(True)]
-        got = derivatives(lambda xs, ws, bs: _affine(mode, xs, ws, bs), *leaves)
+        got = derivatives(lambda xs, ws, bs: _affine(mode, xs, ws, bs), *leaves, up, h)
         if all(torch.equal(got[0][i], r[0]) and torch.equal(got[1][i], r[1])
                and torch.equal(got[2][i].T, r[2]) and torch.equal(got[3][i], r[3])
                and torch.equal(got[4][i].T, r[4]) for i, r in enumerate(ref)):
@@ -281,8 +276,8 @@ class _StackedAdam(torch.optim.Adam):
     def __init__(self, params, lr, betas):
         params = list(params)
         super().__init__(params, lr=lr, betas=tuple(betas), fused=True)
-        unit = {p: 64 // p.element_size() for p in params}
-        self._sliced = [p for p in params if (p.numel() // p.shape[0]) % unit[p]]
+        self._sliced = [p for p in params
+                        if (p.numel() // p.shape[0]) % (64 // p.element_size())]
 
     @torch.no_grad()
     def step(self, closure=None):

@@ -34,6 +34,9 @@ import numpy as np
 OUT = Path(__file__).resolve().parent / "results"
 LOG = OUT / "mi_speed.jsonl"
 N = 100_000
+#: rows written before the machine was recorded (an Intel machine, about twice as fast
+#: per core as the AMD EPYC of 2026-12-04 on this code)
+OLD_MACHINE = "earlier machine (not recorded)"
 
 
 def _gaussian(n, d, seed):
@@ -50,9 +53,37 @@ def _timed(fn):
     return out, time.perf_counter() - t, time.process_time() - c, load
 
 
-def run_ksg(emit):
+def _machine():
+    """The CPU model (rows measured on different machines are not comparable)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def _commit():
+    """The commit of the divest that is imported (``+changes``: with uncommitted changes)."""
+    import subprocess
+
     import divest
-    for d in (5, 10):
+    here = Path(divest.__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here,
+                               capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+changes" if dirty else "")
+
+
+def run_ksg(emit, dims=(5, 10)):
+    import divest
+    for d in dims:
         X, Y, truth = _gaussian(N, d, 0)
         for workers in (1, 2):
             est, wall, cpu, load = _timed(lambda: divest.mutual_information(
@@ -93,11 +124,12 @@ def report():
              "shared the cores when it is above about 0.5, and the wall time is then "
              "pessimistic; it lags (a 1-minute average), so rows measured right after other jobs were paused (SIGSTOP) still show their load.  Targets of issue 15: KSG at N = 10^5, d = 10 in <= 10 s on 2 "
              "cores; one staircase bound (20k steps, batch 64, separable) <= 60 s on CPU.", "",
-             "| what | workers | wall s | CPU s (this process) | load | estimate |",
-             "|---|---|---|---|---|---|"]
+             "| what | workers | wall s | CPU s (this process) | load | estimate | machine | code |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['what']} | {r['workers']} | {r['wall']:.1f} | {r['cpu']:.1f} | "
-                     f"{r['load']:.2f} | {r['estimate']} |")
+                     f"{r['load']:.2f} | {r['estimate']} | {r.get('machine', OLD_MACHINE)} | "
+                     f"{r.get('commit', 'ab74d25')} |")
     (OUT / "mi_speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -106,21 +138,30 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=("ksg", "staircase"))
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--dims", type=int, nargs="+", default=[5, 10],
+                    help="KSG: columns of X and of Y (joint d twice that)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     if not args.report_only:
         sections = ("ksg", "staircase") if args.only is None else (args.only,)
+        machine, commit = _machine(), _commit()
+        # a rerun replaces the rows of the same section, machine and code
         kept = [line for line in (LOG.read_text().splitlines() if LOG.exists() else [])
-                if json.loads(line).get("section") not in sections]
+                if (json.loads(line).get("section"), json.loads(line).get("machine"),
+                    json.loads(line).get("commit")) not in
+                {(s, machine, commit) for s in sections}]
         LOG.write_text("".join(line + "\n" for line in kept))
         for section in sections:
             def emit(row, section=section):
-                row = {"section": section, **row}
+                row = {"section": section, **row, "machine": machine, "commit": commit}
                 with LOG.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 print(row, flush=True)
 
-            (run_ksg if section == "ksg" else run_staircase)(emit)
+            if section == "ksg":
+                run_ksg(emit, tuple(args.dims))
+            else:
+                run_staircase(emit)
     report()
 
 

@@ -47,7 +47,11 @@ STEPS = 25_000
 def _one_run(seed, unrolled_steps, steps, eval_every):
     from divest.torch import DATASETS, train_gan
     t0 = time.perf_counter()
+    from divest.torch import get_gan_loss
     rec = {"seed": seed, "unrolled_steps": unrolled_steps, "steps": steps}
+    if unrolled_steps:
+        zero_sum = get_gan_loss(_preset_loss()).zero_sum
+        rec["surrogate"] = "saddle objective -L_D" if zero_sum else "generator loss L_G"
     try:
         run = train_gan(DATASETS["ring"][0](), preset="unrolled", unrolled_steps=unrolled_steps,
                         steps=steps, n_eval=2500, eval_every=eval_every,
@@ -83,8 +87,16 @@ def _done():
     return out
 
 
+#: label of the unrolled runs of a zero-sum loss made before train_gan's unrolled generator
+#: minimised Metz et al.'s saddle objective (its surrogate was the generator loss alone)
+OLD_SURROGATE = " (L_G-only surrogate, superseded)"
+
+
 def _loss(r):
-    return r.get("config", {}).get("loss", "?")
+    loss = r.get("config", {}).get("loss", "?")
+    if r["unrolled_steps"] and "surrogate" not in r and loss == "minimax":
+        return loss + OLD_SURROGATE
+    return loss
 
 
 def _preset_loss():
@@ -130,7 +142,12 @@ def report():
              "`nonsaturating` rows ran an earlier version of the preset (non-saturating loss, "
              "PyTorch's default initialisation), not the notebook's protocol (minimax loss, "
              "orthogonal initialisation with gain 1.4): with it the plain GAN did not "
-             "collapse either, so they do not test the published contrast.", "",
+             "collapse either, so they do not test the published contrast.  The rows "
+             f"labelled `minimax{OLD_SURROGATE}` unrolled the generator loss L_G alone; "
+             "since 2026-12-04 (second session) an unrolled generator of a zero-sum loss "
+             "minimises Metz et al.'s surrogate, the saddle objective -L_D at the unrolled "
+             "critic, whose real-data term depends on the generator through the unrolling "
+             "(as in the paper and Poole's notebook).", "",
              "| loss | unrolling steps | steps | seeds | modes (of 8) | per seed | HQ % | "
              "reverse KL (HQ) | W1 | s/run |", "|---|---|---|---|---|---|---|---|---|---|"]
     groups = sorted({(_loss(r), r["unrolled_steps"], r["steps"]) for r in rows})

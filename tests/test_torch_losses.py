@@ -330,3 +330,18 @@ def test_paper_defaults():
                                                                          10.0, 5)
     assert get_gan_loss("fgan:kl").schedule == "single_step"
     assert get_gan_loss("wgan_sn").lipschitz == "spectral"
+
+
+@pytest.mark.parametrize("name", gan_losses())
+def test_zero_sum_flag_says_whether_the_generator_loss_is_minus_the_critic_loss(name):
+    """``zero_sum`` is what unrolled GANs read to minimise the saddle objective: the sum of
+    the generator and critic losses does not depend on the generated batch exactly for the
+    losses that carry it (its gradient in the critic's outputs on fakes is 0)."""
+    loss = get_gan_loss(name)
+    gen = torch.Generator().manual_seed(0)
+    shape = (16, 3) if loss.features else (16,)
+    r = torch.randn(shape, generator=gen, dtype=F64)
+    f = torch.randn(shape, generator=gen, dtype=F64).requires_grad_(True)
+    total = loss.generator_loss(r, f) + loss.critic_loss(r, f)
+    (g,) = torch.autograd.grad(total, f)
+    assert (float(g.abs().max()) < 1e-12) == loss.zero_sum, float(g.abs().max())

@@ -605,8 +605,11 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
                 def crit(x):
                     return C.call_with(cur, x)
             xf = fake_batch()
-            r = crit(real_batch()) if loss.generator_uses_real else None
-            lg = gen_loss(r, crit(xf))
+            if unrolled_steps and loss.zero_sum:   # as train_gan: Metz et al.'s f_K
+                lg = -vmap(loss.critic_loss)(crit(real_batch()), crit(xf))
+            else:
+                r = crit(real_batch()) if loss.generator_uses_real else None
+                lg = gen_loss(r, crit(xf))
             opt_g.zero_grad(set_to_none=True)
             lg.sum().backward()
             opt_g.step()

@@ -88,6 +88,13 @@ class GANLoss:
         Whether the critic outputs features (MMD) rather than one number per row.
     generator_uses_real : bool
         Whether the generator loss needs the critic's outputs on real data.
+    zero_sum : bool
+        Whether the generator loss is the negated critic loss up to a term that does not
+        depend on the generated batch (minimax, the WGANs, MMD, f-GAN, the scoring
+        rules): the game is zero-sum, and an unrolled generator (``unrolled_steps``)
+        minimises Metz et al.'s surrogate, the saddle objective
+        :math:`-L_D(\theta_G, \theta_D^K)` with its real-data term, which depends on
+        :math:`\theta_G` through :math:`\theta_D^K`.
     schedule : {"alternating", "single_step"}
         ``"single_step"`` updates critic and generator from the same batch at once
         (f-GAN, Nowozin et al. 2016, Algorithm 1).
@@ -109,6 +116,7 @@ class GANLoss:
     betas: tuple = (0.5, 0.999)
     features: bool = False
     generator_uses_real: bool = False
+    zero_sum: bool = False
     schedule: str = "alternating"
     extra: dict = field(default_factory=dict)
 
@@ -187,7 +195,7 @@ def _ebgan(margin):
 def _builtin() -> dict[str, GANLoss]:
     eb_c, eb_g, eb_opt = _ebgan(1.0)
     wgan = dict(critic_loss=_wgan_critic, generator_loss=_wgan_generator,
-                divergence="Wasserstein-1 W1(P, Q)", at_optimum="-W1(P, Q)")
+                divergence="Wasserstein-1 W1(P, Q)", at_optimum="-W1(P, Q)", zero_sum=True)
     losses = [
         GANLoss("minimax", _minimax_critic,
                 lambda r, f, wr=None, wf=None: -_wmean(F.softplus(f), wf),
@@ -195,7 +203,7 @@ def _builtin() -> dict[str, GANLoss]:
                 at_optimum="log 4 - 2 JS(P||Q); generator loss E_Q log(1 - D*) = "
                            "KL(Q||M) - log 2",
                 reference="Goodfellow et al., Generative adversarial nets, NeurIPS 2014",
-                optimal_output=_logit_ratio, **_DCGAN),
+                optimal_output=_logit_ratio, zero_sum=True, **_DCGAN),
         GANLoss("nonsaturating", _minimax_critic,
                 lambda r, f, wr=None, wf=None: _wmean(F.softplus(-f), wf),
                 divergence="KL(Q||P) - KL(Q||M) + log 2 at the optimal critic, i.e. "
@@ -255,7 +263,8 @@ def _builtin() -> dict[str, GANLoss]:
                 at_optimum="-sup_features MMD^2(P, Q)",
                 reference="Li et al., MMD GAN, NeurIPS 2017; Binkowski et al., Demystifying "
                           "MMD GANs, ICLR 2018",
-                features=True, generator_uses_real=True, n_critic=5, lr=1e-4, betas=(0.5, 0.9)),
+                features=True, generator_uses_real=True, zero_sum=True, n_critic=5, lr=1e-4,
+                betas=(0.5, 0.9)),
         GANLoss("ebgan", eb_c, eb_g,
                 divergence="total variation (Zhao et al. 2017, Theorems 1-2)",
                 at_optimum="m (1 - TV(P, Q)) with margin m = 1; energy softplus(v)",
@@ -273,7 +282,7 @@ def _builtin() -> dict[str, GANLoss]:
             at_optimum=f"2 L(1/2) - D_f = {2 * rule.half_risk:.6g} - D_f",
             reference="Mohamed & Lakshminarayanan, Learning in implicit generative models, "
                       "2016",
-            optimal_output=_logit_ratio, **_DCGAN))
+            optimal_output=_logit_ratio, zero_sum=True, **_DCGAN))
     return {loss.name: loss for loss in losses}
 
 
@@ -295,7 +304,8 @@ def _fgan(label: str) -> GANLoss:
         divergence=f"D_f(P||Q) for f = {fd.label}: {fd.integral}",
         at_optimum="-D_f(P||Q); optimal critic g_f(v*) = f'(p/q)",
         reference="Nowozin, Cseke & Tomioka, f-GAN, NeurIPS 2016",
-        schedule="single_step", extra={"fdivergence": fd, "output": out}, **_DCGAN)
+        schedule="single_step", zero_sum=True, extra={"fdivergence": fd, "output": out},
+        **_DCGAN)
 
 
 #: representatives of the parametric families listed by gan_losses()

@@ -650,8 +650,13 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     size ``n_eval`` (about 0.1–0.5 s for 1000 points in 2-D).
 
     **Unrolled GAN.**  With ``unrolled_steps`` = K > 0 the generator minimises the
-    surrogate :math:`f_K(\theta_G, \theta_D) = L_G(\theta_G, \theta_D^K(\theta_G,
-    \theta_D))` of Metz et al. [5]_, where :math:`\theta_D^0 = \theta_D` and
+    surrogate :math:`f_K(\theta_G, \theta_D) = f(\theta_G, \theta_D^K(\theta_G,
+    \theta_D))` of Metz et al. [5]_: for a zero-sum loss (``GANLoss.zero_sum``: minimax,
+    the WGANs, MMD, f-GAN, the scoring rules) the saddle objective :math:`f = -L_D`,
+    whose real-data term depends on :math:`\theta_G` through :math:`\theta_D^K` (the
+    paper's and Poole's notebook's generator objective); for the other losses
+    (non-saturating, hinge, least squares, ...) the generator loss :math:`f = L_G`, the
+    natural extension. Here :math:`\theta_D^0 = \theta_D` and
     :math:`\theta_D^{k+1} = \theta_D^k + \Delta(\nabla_{\theta_D} L_D(\theta_G,
     \theta_D^k), s_k)` is one step of the critic's optimiser with state :math:`s_k`
     (Adam: :math:`m_{k+1} = \beta_1 m_k + (1-\beta_1) g`, :math:`v_{k+1} = \beta_2 v_k +
@@ -793,8 +798,12 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
             else:
                 crit = C
             xf = fake_batch()
-            r = crit(real_batch()) if loss.generator_uses_real else None
-            lg = loss.generator_loss(r, crit(xf))
+            if unrolled_steps and loss.zero_sum:
+                # Metz et al.'s f_K: the saddle objective at theta_D^K, real term included
+                lg = -loss.critic_loss(crit(real_batch()), crit(xf))
+            else:
+                r = crit(real_batch()) if loss.generator_uses_real else None
+                lg = loss.generator_loss(r, crit(xf))
             opt_g.zero_grad(set_to_none=True)
             lg.backward()
             opt_g.step()

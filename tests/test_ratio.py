@@ -991,3 +991,23 @@ def test_kernel_models_open_the_upper_end_above_dimension_10():
     assert KERNEL_MAX_DIM == 10
     X, Y = samples("mean-shift-d10", 600)
     assert all(a.source != "kernel_dimension" for a in kliep(X, Y, "kl", rng=0).allowances)
+
+
+def test_boosting_opens_the_upper_end_above_dimension_10():
+    """Trees split one coordinate at a time: on a correlated Gaussian in d = 25 (log-ratio
+    quadratic with cross terms) boosting's estimate falls far below the truth with a
+    learning curve that does not show it, so the upper end is open with its reason; the
+    other models and boosting in d <= 10 keep theirs."""
+    from divest.estimators._ratio._allowances import TREE_MAX_DIM
+    pair = get_pair("gauss-ar1-d25")
+    X, Y = pair.sample(600, rng=0)
+    est = classifier(X, Y, "kl", model="boosting", rng=0)
+    (a,) = [a for a in est.allowances if a.source == "model_dimension"]
+    assert a.above == math.inf and a.below == 0 and "d = 25 > 10" in a.reason
+    assert est.value < 0.5 * pair.values["kl"] and est.confidence_interval[1] == math.inf
+    lin = classifier(X, Y, "kl", model="linear", rng=0)
+    assert all(a.source != "model_dimension" for a in lin.allowances)
+    assert TREE_MAX_DIM == 10
+    X, Y = samples("mean-shift-d10", 600)
+    low = classifier(X, Y, "kl", model="boosting", rng=0)
+    assert all(a.source != "model_dimension" for a in low.allowances)

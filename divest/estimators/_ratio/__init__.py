@@ -101,6 +101,10 @@ divergences), the bias of the fitted ratio dominates the sampling error.  With
   (:meth:`DensityRatio.divergence`).
 * ``"kernel_dimension"``: uLSIF and KLIEP in d > 10 open the upper end (their
   one-bandwidth Gaussian-kernel ratio flattens there; measured on the hard pairs).
+* ``"model_dimension"``: the classifier ``model="boosting"`` (chosen by ``"auto"`` or
+  given) in d > 10 opens the upper end: trees split one coordinate at a time and miss
+  log-ratios made of interactions of many coordinates (measured: KL 2.31 of the
+  correlated Gaussian pair gauss-ar1-d50 estimated as 0.10 with a closed interval).
 
 What no allowance sees is a model class that cannot represent the log-ratio (logistic
 regression on quadratic features for exp-gamma, :math:`\log r = -\log x`, which is why

@@ -1,0 +1,135 @@
+"""Issue 16's speed targets, each measured as a whole process on this machine.
+
+1. ``divest.divergence(X, Y, "kl")`` (method ``auto``) at n = m = 10^5 in d = 10 (the
+   reference pair ``mean-shift-d10``); target: at most 60 s on 2 cores.
+2. kNN KL at n = m = 10^5 in d = 5 (``mean-shift-d5``): divest's
+   ``divergence(X, Y, "kl", method="knn")`` with its defaults (adaptive k, standard
+   error and bias-aware interval), and with ``workers=-1`` too, against the
+   ``divergence`` package's bare fixed-k estimate ``knn_kl_divergence(X, Y, k=5)``;
+   target: divest with its defaults no slower.
+
+Each row runs in a fresh ``python -c`` process that imports its library, draws the
+samples (``pair.sample(n, rng=0)``, the same for every row) and estimates; the wall time
+is the whole process's, measured by this script, as a user running it would see it;
+``inside`` is the estimate's own time.  Rows append to
+``benchmarks/results/hard_speed.jsonl`` with the CPU model, the load average before the
+row and the divest commit; ``--report`` writes ``hard_speed.md``.  Run it on an
+otherwise idle machine::
+
+    python benchmarks/hard_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "results"
+LOG = OUT / "hard_speed.jsonl"
+N = 100_000
+
+_SETUP = ("import json, time; from divest import reference; "
+          "ci = lambda e: '[%.4g, %.4g]' % tuple(e.confidence_interval); "
+          "X, Y = reference.get_pair({pair!r}).sample({n}, rng=0); t = time.perf_counter(); ")
+CASES = {
+    "divest auto (classifier), mean-shift-d10": (
+        "mean-shift-d10", "import divest; est = divest.divergence(X, Y, 'kl', rng=0); "
+        "v = est.value; extra = f'{est.method} {est.details.get(\"model\")}, '"
+        "f'SE {est.standard_error:.3g}, interval {ci(est)}'"),
+    "divest knn (defaults), mean-shift-d5": (
+        "mean-shift-d5", "import divest; est = divest.divergence(X, Y, 'kl', method='knn', "
+        "rng=0); v = est.value; extra = f'SE {est.standard_error:.3g}, interval '"
+        "f'{ci(est)}'"),
+    "divest knn (workers=-1), mean-shift-d5": (
+        "mean-shift-d5", "import divest; est = divest.divergence(X, Y, 'kl', method='knn', "
+        "rng=0, workers=-1); v = est.value; extra = f'SE {est.standard_error:.3g}, '"
+        "f'interval {ci(est)}'"),
+    "divergence.knn_kl_divergence (k=5), mean-shift-d5": (
+        "mean-shift-d5", "import divergence; v = divergence.knn_kl_divergence(X, Y, k=5); "
+        "extra = 'no standard error or interval'"),
+}
+
+
+def _machine():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def _commit():
+    here = Path(__file__).resolve().parent
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run(cases, n):
+    OUT.mkdir(exist_ok=True)
+    for label in cases:
+        pair, body = CASES[label]
+        code = (_SETUP.format(pair=pair, n=n) + body + "; print(json.dumps({'value': v, "
+                "'inside': time.perf_counter() - t, 'extra': extra}))")
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            rec = {"what": label, "n": n, "error": proc.stderr.strip().splitlines()[-1]}
+        else:
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            rec = {"what": label, "n": n, "wall": wall, **out}
+        rec.update({"load": load, "machine": _machine(), "commit": _commit(),
+                    "cpus": os.cpu_count()})
+        with LOG.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        print(rec, flush=True)
+
+
+def report():
+    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    lines = ["# Issue 16's speed targets, as whole processes", "",
+             "Produced by `python benchmarks/hard_speed.py` (protocol in its docstring).  "
+             "Targets: `auto` at n = m = 10^5, d = 10 in <= 60 s on 2 cores; divest's kNN KL "
+             "with its defaults at n = m = 10^5, d = 5 no slower than the `divergence` "
+             "package's bare fixed-k estimate.  `wall`: the whole process (import, data, "
+             "estimate); `inside`: the estimate alone.  `load`: the 1-minute load average "
+             "before the row (above about 0.5 other processes shared the cores).", "",
+             "| what | n = m | wall s | inside s | estimate | details | load | machine (CPUs) | "
+             "commit |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['what']} | {r['n']:,} | failed | | | {r['error']} | "
+                         f"{r['load']:.2f} | {r['machine']} ({r['cpus']}) | {r['commit']} |")
+            continue
+        lines.append(f"| {r['what']} | {r['n']:,} | {r['wall']:.1f} | {r['inside']:.1f} | "
+                     f"{r['value']:.4g} | {r['extra']} | {r['load']:.2f} | "
+                     f"{r['machine']} ({r['cpus']}) | {r['commit']} |")
+    (OUT / "hard_speed.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--n", type=int, default=N)
+    ap.add_argument("--report", action="store_true")
+    args = ap.parse_args()
+    if not args.report:
+        run(args.cases, args.n)
+    report()
+
+
+if __name__ == "__main__":
+    main()

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_model, divest_commit
+
 OUT = Path(__file__).resolve().parent / "results"
 LOG = OUT / "hard_speed.jsonl"
 N = 100_000
@@ -55,26 +57,6 @@ CASES = {
 }
 
 
-def _machine():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
-
-
-def _commit():
-    here = Path(__file__).resolve().parent
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run(cases, n):
     OUT.mkdir(exist_ok=True)
     for label in cases:
@@ -90,7 +72,7 @@ def run(cases, n):
         else:
             out = json.loads(proc.stdout.strip().splitlines()[-1])
             rec = {"what": label, "n": n, "wall": wall, **out}
-        rec.update({"load": load, "machine": _machine(), "commit": _commit(),
+        rec.update({"load": load, "machine": cpu_model(), "commit": divest_commit(),
                     "cpus": os.cpu_count()})
         with LOG.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")

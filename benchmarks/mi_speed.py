@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model, divest_commit
 
 OUT = Path(__file__).resolve().parent / "results"
 LOG = OUT / "mi_speed.jsonl"
@@ -51,34 +52,6 @@ def _timed(fn):
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - t, time.process_time() - c, load
-
-
-def _machine():
-    """The CPU model (rows measured on different machines are not comparable)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
-
-
-def _commit():
-    """The commit of the divest that is imported (``+changes``: with uncommitted changes)."""
-    import subprocess
-
-    import divest
-    here = Path(divest.__file__).resolve().parent
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here,
-                               capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return rev + ("+changes" if dirty else "")
 
 
 def run_ksg(emit, dims=(5, 10)):
@@ -144,7 +117,7 @@ def main():
     OUT.mkdir(exist_ok=True)
     if not args.report_only:
         sections = ("ksg", "staircase") if args.only is None else (args.only,)
-        machine, commit = _machine(), _commit()
+        machine, commit = cpu_model(), divest_commit()
         # a rerun replaces the rows of the same section, machine and code
         kept = [line for line in (LOG.read_text().splitlines() if LOG.exists() else [])
                 if (json.loads(line).get("section"), json.loads(line).get("machine"),

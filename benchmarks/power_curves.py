@@ -59,6 +59,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -328,8 +329,8 @@ SPEED_SIZES = ((500, 10), (5000, 100))
 
 
 def host():
-    return {"host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__}
+    return {"host": platform.node(), "machine": cpu_model(), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__}
 
 
 def gemm_floor(res, n, m, precision):
@@ -603,8 +604,8 @@ def _speed_table(path):
         return out + ["No speed runs yet.", ""]
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["test"], r.get("precision", "float64"), r["n"], r["d"], r["host"],
-                r["cpus"])].append(r)
+        groups[(r["test"], r.get("precision", "float64"), r["n"], r["d"],
+                f"{r['host']}, {r.get('machine', 'CPU not recorded')}", r["cpus"])].append(r)
     out += ["| test | precision | n = m | d | runs | mean s | min s | max s | load | "
             "host (CPUs) | GEMM floor s | paper (GPU) s |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -483,6 +483,11 @@ def _knn(X, Y, spec, family, mode, k, ties, workers, rng, se, interval, s):
                                n_p=n, n_q=m, details=details, allowances=allowances)
 
 
+#: rows of X whose distances decide _separation_gap without the full queries when the
+#: samples overlap
+_GAP_PROBE = 1000
+
+
 def _separation_gap(X, Y, workers):
     """``{"gap", "within"}`` when X and Y look separated, else None.
 
@@ -500,6 +505,12 @@ def _separation_gap(X, Y, workers):
     if X.shape[0] < 2 or Y.shape[0] < 2:
         return None
     tx, ty = cKDTree(X), cKDTree(Y)
+    # a subset's cross distances bound the gap from above and its within-sample
+    # neighbour distances bound the spacing from below: where they already show
+    # gap <= within (overlapping samples), the full queries are not needed
+    sub = X[np.linspace(0, X.shape[0] - 1, min(X.shape[0], _GAP_PROBE)).astype(np.intp)]
+    if float(np.min(ty.query(sub, k=1)[0])) <= float(np.max(tx.query(sub, k=2)[0][:, 1])):
+        return None
     gap = float(np.min(ty.query(X, k=1, workers=workers)[0]))
     within = max(float(np.max(tx.query(X, k=2, workers=workers)[0][:, 1])),
                  float(np.max(ty.query(Y, k=2, workers=workers)[0][:, 1])))

@@ -22,7 +22,11 @@ options passed explicitly to ``train_gan`` override the preset's, and the run's
   (generator) and 1e-4 (critic), batch 512, 5 unrolling steps (``unrolled_steps=5``;
   ``unrolled_steps=0`` gives the plain GAN of the same preset).  The notebook's own
   ring (radius 1, std 0.01, ``linspace(0, 2 pi, 8)``: 7 distinct modes) differs from the
-  paper's; divest's ``"ring"`` is the paper's and VEEGAN's (radius 2, std 0.02).
+  paper's; divest's ``"ring"`` is the paper's and VEEGAN's (radius 2, std 0.02).  The
+  notebook also updates both networks in one session step from one batch, its unrolled
+  critic steps reusing that batch; the preset alternates (a critic step, then a
+  generator step against K unrolled critic updates on fresh batches), the updates Metz
+  et al. describe (``train_gan`` does not unroll with ``schedule="single_step"``).
 * ``"wgan_gp_toy"`` -- Gulrajani et al. (2017), the toy experiments of their code:
   generator and critic with 3 hidden layers of 512 ReLU units, WGAN-GP (λ = 10, 5
   critic steps), Adam(1e-4, β = (0.5, 0.9)), batch 256.

@@ -59,7 +59,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -329,6 +328,7 @@ SPEED_SIZES = ((500, 10), (5000, 100))
 
 
 def host():
+    from _machine import cpu_model  # beside this script (imported only by speed runs)
     return {"host": platform.node(), "machine": cpu_model(), "cpus": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__}
 

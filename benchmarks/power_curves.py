@@ -328,8 +328,10 @@ SPEED_SIZES = ((500, 10), (5000, 100))
 
 
 def host():
-    from _machine import cpu_model  # beside this script (imported only by speed runs)
+    # beside this script (imported only by speed runs)
+    from _machine import cpu_model, divest_commit
     return {"host": platform.node(), "machine": cpu_model(), "cpus": os.cpu_count(),
+            "code": divest_commit(),
             "python": platform.python_version(), "numpy": np.__version__}
 
 
@@ -362,7 +364,7 @@ def run_speed(args):
         for n, d in args.speed_sizes:
             rng = np.random.default_rng(seed_sequence(args.seed, 99, n, d))
             X, Y = rng.random((n, d)), rng.random((n, d))
-            for name, precision in ((t, p) for t in tests for p in ("float64", "float32")):
+            for name, precision in ((t, p) for t in tests for p in args.speed_precisions):
                 for run_index in range(args.speed_runs):
                     load = os.getloadavg()[0]
                     start = time.perf_counter()
@@ -605,16 +607,18 @@ def _speed_table(path):
     groups = defaultdict(list)
     for r in rows:
         groups[(r["test"], r.get("precision", "float64"), r["n"], r["d"],
-                f"{r['host']}, {r.get('machine', 'CPU not recorded')}", r["cpus"])].append(r)
+                f"{r['host']}, {r.get('machine', 'CPU not recorded')}", r["cpus"],
+                r.get("code", "not recorded"))].append(r)
     out += ["| test | precision | n = m | d | runs | mean s | min s | max s | load | "
-            "host (CPUs) | GEMM floor s | paper (GPU) s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for (t, prec, n, d, h, c), rs in sorted(groups.items()):
+            "host (CPUs) | code | GEMM floor s | paper (GPU) s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (t, prec, n, d, h, c, code), rs in sorted(groups.items()):
         w = [r["wall"] for r in rs]
         pub = PUBLISHED_SPEED.get((t, n, d))
         floors = [r["gemm_floor"] for r in rs if "gemm_floor" in r]
         out.append(f"| {t} | {prec} | {n} | {d} | {len(w)} | {np.mean(w):.2f} | "
                    f"{min(w):.2f} | {max(w):.2f} | {np.mean([r['loadavg'] for r in rs]):.1f} | {h} ({c}) | "
+                   f"{code} | "
                    f"{f'{np.mean(floors):.2f}' if floors else ''} | "
                    f"{'' if pub is None else f'{pub:.3f}'} |")
     return out + ["", "Paper: mean of 10 runs of the compiled JAX code on a GPU "
@@ -696,6 +700,8 @@ def main(argv=None):
     ap.add_argument("--speed-sizes", type=_sizes, default=list(SPEED_SIZES),
                     help="NxD list, default 500x10,5000x100")
     ap.add_argument("--speed-runs", type=int, default=3)
+    ap.add_argument("--speed-precisions", nargs="+", choices=("float64", "float32"),
+                    default=["float64", "float32"])
     ap.add_argument("--speed-results", type=Path, default=SPEED,
                     help="the JSON-lines file of timings (default %(default)s)")
     args = ap.parse_args(argv)

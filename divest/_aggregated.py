@@ -420,34 +420,30 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
     and the off-diagonal Frobenius norm of each kernel matrix.
 
     When the engine keeps the matrices (they fit in half of ``max_memory``) each is computed
-    once; otherwise the engine recomputes row blocks from the stored distance matrices.
+    once; otherwise the engine recomputes row blocks from the stored distance matrices, in
+    ``dtype``, and sums the norms from them (NaN with ``frobenius=False``).
     """
     N = n + m
+    squares = None
     if _perm.plan(N, len(members_), B + 1, max_memory, batch).stored:
         kernels = [matrices.kernel(mem, dtype=dtype) for mem in members_]
         frob = [_offdiagonal_norm(K) for K in kernels]
         sources = [_perm.Dense(K, diagonal=0.0) for K in kernels]
     else:
-        frob = [_blocked_offdiagonal_norm(matrices, mem) if frobenius else float("nan")
-                for mem in members_]
+        # the norms are summed by the engine from the row blocks it computes anyway
+        squares = [] if frobenius else None
         idx = np.arange(N, dtype=np.float64)[:, None]
-        sources = [_perm.Pooled(_IndexedKernel(matrices, mem), idx, diagonal=0.0)
+        sources = [_perm.Pooled(_IndexedKernel(matrices, mem, dtype), idx, diagonal=0.0)
                    for mem in members_]
     stats, scale, info = _perm.quadratic_null(sources, n, m, B, rng, estimator="unbiased",
                                               max_memory=max_memory, batch=batch,
-                                              progress=progress, dtype=dtype)
+                                              progress=progress, dtype=dtype,
+                                              sum_squares=squares)
+    if squares is not None:
+        frob = [math.sqrt(v) for v in squares]
+    elif not info["matrix_stored"]:
+        frob = [float("nan")] * len(members_)
     return stats, scale, info, np.array(frob)
-
-
-def _blocked_offdiagonal_norm(matrices, member, rows: int = 1024) -> float:
-    """:func:`_offdiagonal_norm` accumulated over row blocks (no N x N kernel in memory)."""
-    N = matrices.Z.shape[0]
-    total = 0.0
-    for i0 in range(0, N, rows):
-        K = matrices.kernel(member, slice(i0, min(i0 + rows, N)))
-        total += float(np.einsum("ij,ij->", K, K))
-        total -= float(np.sum(K[np.arange(K.shape[0]), np.arange(i0, i0 + K.shape[0])] ** 2))
-    return math.sqrt(max(total, 0.0))
 
 
 def _offdiagonal_norm(K) -> float:
@@ -461,14 +457,14 @@ class _IndexedKernel:
     """A member's kernel as a callable on pooled row indices (the engine asks for row
     blocks), computed from the stored distance matrices (nothing else is cached)."""
 
-    def __init__(self, matrices, member):
-        self.matrices, self.member = matrices, member
+    def __init__(self, matrices, member, dtype=np.float64):
+        self.matrices, self.member, self.dtype = matrices, member, dtype
 
     def __call__(self, A, B):
         ia, ib = A[:, 0].astype(np.intp), B[:, 0].astype(np.intp)
         if ib.size == self.matrices.Z.shape[0]:  # the engine asks for whole rows
-            return self.matrices.kernel(self.member, ia)
-        return self.matrices.kernel(self.member, ia, ib)
+            return self.matrices.kernel(self.member, ia, dtype=self.dtype)
+        return self.matrices.kernel(self.member, ia, ib, dtype=self.dtype)
 
 
 #: largest N for which MMDAggInc's bootstrap uses dense banded N x N matrices (one matrix

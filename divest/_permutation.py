@@ -83,7 +83,7 @@ class Pooled:
     """Rows of a symmetric pooled matrix, from a callable ``fn(A, B) -> (len A, len B)``.
 
     Rows are computed in sub-blocks of at most ``_BLOCK_ENTRIES`` entries and copied into a
-    caller's buffer (``fn``'s own arrays are never modified).  ``diagonal``, when not None,
+    caller's buffer, in the buffer's precision (``fn``'s own arrays are never modified).  ``diagonal``, when not None,
     is written on :math:`M_{ii}`: 0 for the U-statistic, or the exact value of a kernel
     whose :math:`k(x, x)` is constant (1 for radial kernels, 0 for minus a distance) so that
     round-off in the squared distances does not leak into it.
@@ -100,7 +100,9 @@ class Pooled:
         step = max(1, _BLOCK_ENTRIES // self.N)
         for s0 in range(0, out.shape[0], step):
             s1 = min(s0 + step, out.shape[0])
-            blk = np.asarray(self.fn(self.Z[i0 + s0:i0 + s1], self.Z), dtype=np.float64)
+            blk = np.asarray(self.fn(self.Z[i0 + s0:i0 + s1], self.Z))
+            if blk.dtype != out.dtype:   # a callable in another precision: via float64
+                blk = blk.astype(np.float64, copy=False)
             if blk.shape != (s1 - s0, self.N):
                 raise ValueError(f"the kernel returned an array of shape {blk.shape} for "
                                  f"blocks of {s1 - s0} and {self.N} points")
@@ -198,7 +200,7 @@ def plan(N: int, n_matrices: int, total: int, max_memory: int, batch: int | None
 
 def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimator: str,
                    max_memory: int = MAX_MEMORY, batch: int | None = None,
-                   progress: bool = False, dtype=np.float64):
+                   progress: bool = False, dtype=np.float64, sum_squares: list | None = None):
     """Observed and permuted statistics of quadratic forms of pooled matrices.
 
     Parameters
@@ -214,11 +216,15 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
         Denominators ``n_a**2`` or ``n_a (n_a - 1)``; the sources must zero their diagonal
         for ``"unbiased"``.
     dtype : numpy dtype, default float64
-        Precision of the stored matrices and of the matrix products (float32: twice as fast,
-        relative round-off about 1e-7 instead of 1e-16; values below the smallest normal
-        float32 are flushed to 0; the sums :math:`A^\top r`,
-        :math:`u` and the statistic are accumulated in float64).  Streamed matrices are
-        always float64.
+        Precision of the matrices (stored, or each streamed row block) and of the matrix
+        products (float32: twice as fast, relative round-off about 1e-7 instead of 1e-16;
+        values below the smallest normal float32 are flushed to 0; the sums
+        :math:`A^\top r`, :math:`u` and the statistic are accumulated in float64).
+    sum_squares : list, optional
+        When given (an empty list), it receives, per source, the sum of the squared entries
+        of the matrix as used (diagonal written, precision applied): computed on the fly
+        when the matrices are streamed, so a caller needing the Frobenius norm does not
+        compute them again.
 
     Returns
     -------
@@ -242,9 +248,12 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
         stored = [s.full() for s in sources] if pl.stored else None
     sums = ([M.sum(axis=1, dtype=np.float64) for M in stored] if pl.stored
             else [None] * len(sources))
-    low = pl.stored and np.dtype(dtype) != np.float64
-    if low:
+    low = np.dtype(dtype) != np.float64
+    if low and pl.stored:
         stored = [to_precision(M, dtype) for M in stored]
+    squares = np.zeros(len(sources))
+    if sum_squares is not None and pl.stored:
+        squares[:] = [np.einsum("ij,ij->", M, M, dtype=np.float64) for M in stored]
     stats = np.empty((len(sources), total))
     scale = np.empty(len(sources))
     single = N * N * pl.batch < _SINGLE_THREAD_WORK
@@ -257,11 +266,15 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
                     u = np.einsum("ji,ji->j", At, At @ stored[ell], dtype=np.float64)
                     r = sums[ell]
                 else:
-                    u, r = _streamed_u(src, At, pl.block_rows, clock)
+                    u, r, sq = _streamed_u(src, At, pl.block_rows, clock,
+                                           sum_squares is not None and j0 == 0)
+                    squares[ell] += sq
                 stats[ell, j0:j0 + c], first = combine(u, At @ r, r.sum(), consts)
                 if j0 == 0:
                     scale[ell] = first
             bar.update(c)
+    if sum_squares is not None:
+        sum_squares.extend(float(v) for v in squares)
     info = {**pl.describe(), "seconds_matrix": clock.seconds,
             "seconds_permutations": time.perf_counter() - begin - clock.seconds}
     return stats, scale, info
@@ -338,19 +351,27 @@ class _Clock:
         self.seconds += time.perf_counter() - self._start
 
 
-def _streamed_u(src, At, rows, clock):
-    """``u_j = a_j^T M a_j`` and ``r = M 1`` with ``M`` computed in blocks of ``rows`` rows."""
+def _streamed_u(src, At, rows, clock, squares=False):
+    """``u_j = a_j^T M a_j``, ``r = M 1`` and (when ``squares``) the sum of the squared
+    entries of ``M``, with ``M`` computed in blocks of ``rows`` rows in ``At``'s precision
+    (a lower precision flushed to zero as :func:`to_precision`)."""
     c, N = At.shape
     u = np.zeros(c)
     r = np.empty(N)
-    buf = np.empty((min(rows, N), N))
+    sq = 0.0
+    buf = np.empty((min(rows, N), N), dtype=At.dtype)
+    low = At.dtype != np.float64
     for i0 in range(0, N, rows):
         i1 = min(i0 + rows, N)
         with clock:
             Mb = src.rows_into(buf[:i1 - i0], i0)
-        r[i0:i1] = Mb.sum(axis=1)
-        u += np.einsum("ji,ji->j", At[:, i0:i1], At @ Mb.T)
-    return u, r
+            if low:
+                Mb[np.abs(Mb) < np.finfo(Mb.dtype).tiny] = 0
+        r[i0:i1] = Mb.sum(axis=1, dtype=np.float64)
+        if squares:
+            sq += float(np.einsum("ij,ij->", Mb, Mb, dtype=np.float64))
+        u += np.einsum("ji,ji->j", At[:, i0:i1], At @ Mb.T, dtype=np.float64)
+    return u, r, sq
 
 
 def _progress_bar(progress: bool, total: int):

@@ -411,3 +411,25 @@ def test_streamed_matrices_give_the_stored_result():
     c = two_sample_test(X, Y, "mmdagg", rng=3, B1=99, B2=99, max_memory=2 ** 20)
     d = two_sample_test(X, Y, "mmdagg", rng=3, B1=99, B2=99)
     assert c.pvalue == d.pvalue and c.reject == d.reject
+
+
+def test_streamed_float32_matches_stored_float32():
+    # the streamed row blocks are computed in float32 too (products twice as fast) and the
+    # Frobenius norms are summed from them: both agree with the stored float32 run to
+    # float32 round-off, and differ from float64 by more than float64 round-off
+    X, Y = normal(150, 170, seed=14)
+    opts = dict(n_permutations=99, rng=3, number_bandwidths=3, precision="float32")
+    a = two_sample_test(X, Y, "mmdfuse", **opts)
+    b = two_sample_test(X, Y, "mmdfuse", max_memory=2 ** 20, **opts)
+    c = two_sample_test(X, Y, "mmdfuse", n_permutations=99, rng=3, number_bandwidths=3,
+                        max_memory=2 ** 20)
+    assert not b.details["plan"]["matrix_stored"] and a.details["plan"]["matrix_stored"]
+    assert b.statistic == pytest.approx(a.statistic, rel=1e-5)
+    # float32 round-off relative to the null's scale (the statistics cancel near 0)
+    scale = np.abs(c.null_distribution).max()
+    for r in (a, b):
+        np.testing.assert_allclose(r.null_distribution, c.null_distribution, rtol=0,
+                                   atol=1e-5 * scale)
+    fa, fb, fc = ([k["frobenius"] for k in r.details["kernels"]] for r in (a, b, c))
+    np.testing.assert_allclose(fb, fa, rtol=1e-6)
+    assert 1e-12 < abs(b.statistic - c.statistic) / abs(c.statistic) < 1e-4

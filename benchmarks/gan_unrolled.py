@@ -26,7 +26,11 @@ study can be split over sessions.  ``--report`` writes ``gan_unrolled.md`` and
 Run::
 
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --n-jobs 2
+    python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 0 --schedule simultaneous
     python benchmarks/gan_unrolled.py --report
+
+The second line checks whether the plain GAN collapses under the notebook's schedule (both
+networks updated from one batch in one step); its rows are kept apart in the table.
 """
 
 from __future__ import annotations
@@ -44,17 +48,18 @@ LOG = OUT / "gan_unrolled.jsonl"
 STEPS = 25_000
 
 
-def _one_run(seed, unrolled_steps, steps, eval_every):
+def _one_run(seed, unrolled_steps, steps, eval_every, schedule="alternating"):
     from divest.torch import DATASETS, train_gan
     t0 = time.perf_counter()
     from divest.torch import get_gan_loss
-    rec = {"seed": seed, "unrolled_steps": unrolled_steps, "steps": steps}
+    rec = {"seed": seed, "unrolled_steps": unrolled_steps, "steps": steps,
+           "schedule": schedule}
     if unrolled_steps:
         zero_sum = get_gan_loss(_preset_loss()).zero_sum
         rec["surrogate"] = "saddle objective -L_D" if zero_sum else "generator loss L_G"
     try:
         run = train_gan(DATASETS["ring"][0](), preset="unrolled", unrolled_steps=unrolled_steps,
-                        steps=steps, n_eval=2500, eval_every=eval_every,
+                        schedule=schedule, steps=steps, n_eval=2500, eval_every=eval_every,
                         metrics=("w1", "modes"), rng=seed, device="cpu")
     except FloatingPointError as exc:
         rec["error"] = str(exc)
@@ -83,7 +88,7 @@ def _done():
     for line in LOG.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            out.add((r["seed"], r["unrolled_steps"], r["steps"], _loss(r)))
+            out.add((r["seed"], r["unrolled_steps"], r["steps"], _loss(r), _schedule(r)))
     return out
 
 
@@ -99,19 +104,26 @@ def _loss(r):
     return loss
 
 
+def _schedule(r):
+    return r.get("schedule", "alternating")   # rows before 2026-12-05: the preset's
+
+
 def _preset_loss():
     from divest.torch._presets import preset_options
     return preset_options("unrolled", 2, 1, np.random.default_rng(0), "cpu",
                           "float32")["loss"]
 
 
-def run(seeds, unrolled, steps, eval_every, n_jobs):
+def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating"):
     from divest._parallel import parallel_iter
+    if schedule != "alternating" and any(unrolled):
+        raise SystemExit("--schedule simultaneous runs the plain GAN only (train_gan does not "
+                         "unroll with schedule='single_step'): pass --unrolled 0")
     OUT.mkdir(exist_ok=True)
     done = _done()
     loss = _preset_loss()
-    todo = [(s, u, steps, eval_every) for s in seeds for u in unrolled
-            if (s, u, steps, loss) not in done]
+    todo = [(s, u, steps, eval_every, schedule) for s in seeds for u in unrolled
+            if (s, u, steps, loss, schedule) not in done]
     todo.sort(key=lambda t: -t[1])          # the long unrolled runs first
     print(f"{len(todo)} runs to do ({len(done)} done)", flush=True)
     for rec in parallel_iter(_one_run, todo, n_jobs=n_jobs):
@@ -147,15 +159,18 @@ def report():
              "since 2026-12-04 (second session) an unrolled generator of a zero-sum loss "
              "minimises Metz et al.'s surrogate, the saddle objective -L_D at the unrolled "
              "critic, whose real-data term depends on the generator through the unrolling "
-             "(as in the paper and Poole's notebook).", "",
-             "| loss | unrolling steps | steps | seeds | modes (of 8) | per seed | HQ % | "
-             "reverse KL (HQ) | W1 | s/run |", "|---|---|---|---|---|---|---|---|---|---|"]
-    groups = sorted({(_loss(r), r["unrolled_steps"], r["steps"]) for r in rows})
-    for loss, u, st in groups:
-        g = sorted((r for r in rows if (_loss(r), r["unrolled_steps"], r["steps"])
-                    == (loss, u, st)), key=lambda r: r["seed"])
+             "(as in the paper and Poole's notebook).  Schedule `simultaneous`: both networks "
+             "updated from one batch in one step, as the notebook does (`--schedule "
+             "simultaneous`, plain GAN only); `alternating`: the preset's.", "",
+             "| loss | schedule | unrolling steps | steps | seeds | modes (of 8) | per seed | "
+             "HQ % | reverse KL (HQ) | W1 | s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    groups = sorted({(_loss(r), _schedule(r), r["unrolled_steps"], r["steps"]) for r in rows})
+    for loss, sched, u, st in groups:
+        g = sorted((r for r in rows if (_loss(r), _schedule(r), r["unrolled_steps"], r["steps"])
+                    == (loss, sched, u, st)), key=lambda r: r["seed"])
         ok = [r for r in g if "error" not in r]
-        lines.append(f"| {loss} | {u} | {st:,} | {len(ok)} | "
+        lines.append(f"| {loss} | {sched} | {u} | {st:,} | {len(ok)} | "
                      f"{_ms([r['modes_captured'] for r in ok])} | "
                      + "/".join(str(int(r["modes_captured"])) if "error" not in r else "✗"
                                 for r in g)
@@ -165,7 +180,7 @@ def report():
                      f"{np.mean([r['seconds'] for r in g]):.0f} |")
     for loss in sorted({_loss(r) for r in rows}):
         plain = {r["seed"]: r for r in rows if r["unrolled_steps"] == 0 and "error" not in r
-                 and _loss(r) == loss}
+                 and _loss(r) == loss and _schedule(r) == "alternating"}
         unr = {r["seed"]: r for r in rows if r["unrolled_steps"] == 5 and "error" not in r
                and _loss(r) == loss}
         both = sorted(set(plain) & set(unr))
@@ -190,14 +205,17 @@ def _plot(rows):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for r in ok:
         c = r["curve"]
-        style = dict(color="C1" if r["unrolled_steps"] else "C0", alpha=0.7, lw=1)
+        style = dict(color="C1" if r["unrolled_steps"] else "C0", alpha=0.7, lw=1,
+                     ls=":" if _schedule(r) != "alternating" else "-")
         axes[0].plot(c["step"], c["modes_captured"], **style)
         axes[1].plot(c["step"], np.array(c["high_quality"]) * 100, **style)
     axes[0].set(xlabel="generator step", ylabel="modes (>= 1 HQ sample, of 8)", ylim=(-0.2, 8.2))
     axes[1].set(xlabel="generator step", ylabel="high-quality samples %")
     from matplotlib.lines import Line2D
-    axes[0].legend([Line2D([], [], color="C0"), Line2D([], [], color="C1")],
-                   ["plain (unrolled_steps=0)", "unrolled_steps=5"], loc="lower right")
+    axes[0].legend([Line2D([], [], color="C0"), Line2D([], [], color="C0", ls=":"),
+                    Line2D([], [], color="C1")],
+                   ["plain (unrolled_steps=0)", "plain, simultaneous schedule",
+                    "unrolled_steps=5"], loc="lower right")
     fig.suptitle("Unrolled GAN ring, preset 'unrolled' (one line per seed)")
     fig.tight_layout()
     fig.savefig(OUT / "gan_unrolled.png", dpi=110)
@@ -211,10 +229,13 @@ def main():
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--schedule", choices=("alternating", "simultaneous"), default="alternating",
+                    help="simultaneous: both networks from one batch per step, as Poole's "
+                         "notebook (plain GAN only)")
     ap.add_argument("--report", action="store_true", help="only write the table and plot")
     args = ap.parse_args()
     if not args.report:
-        run(args.seeds, args.unrolled, args.steps, args.eval_every, args.n_jobs)
+        run(args.seeds, args.unrolled, args.steps, args.eval_every, args.n_jobs, args.schedule)
     report()
 
 

@@ -402,7 +402,10 @@ def wild_null(hs, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
         with _perm._blas_limit(n * n * min(step, total) < _perm._SINGLE_THREAD_WORK):
             for j0 in range(0, total, step):
                 Eb = signs[j0:j0 + step].astype(dtype)
-                vals[j0:j0 + step] = np.einsum("ji,ji->j", Eb, Eb @ H, dtype=np.float64)
+                # H is symmetric: its upper block triangle, about half the multiply-adds
+                vals[j0:j0 + step] = sum(_perm.half_u(Eb, H[i0:i0 + _perm._HALF_ROWS, i0:],
+                                                      i0, _perm._rowdot)
+                                         for i0 in range(0, n, _perm._HALF_ROWS))
         out.append(vals / (n * (n - 1.0)))
     return np.array(out), np.array(scales)
 
@@ -453,6 +456,10 @@ def _offdiagonal_norm(K) -> float:
     return math.sqrt(max(total - float(diag @ diag), 0.0))
 
 
+def _is_range(idx) -> bool:
+    return bool(idx.size) and bool(np.all(np.diff(idx) == 1))
+
+
 class _IndexedKernel:
     """A member's kernel as a callable on pooled row indices (the engine asks for row
     blocks), computed from the stored distance matrices (nothing else is cached)."""
@@ -462,8 +469,10 @@ class _IndexedKernel:
 
     def __call__(self, A, B):
         ia, ib = A[:, 0].astype(np.intp), B[:, 0].astype(np.intp)
-        if ib.size == self.matrices.Z.shape[0]:  # the engine asks for whole rows
-            return self.matrices.kernel(self.member, ia, dtype=self.dtype)
+        N = self.matrices.Z.shape[0]
+        rows = slice(ia[0], ia[-1] + 1) if _is_range(ia) else ia
+        if ib[-1] == N - 1 and _is_range(ib):  # the engine asks for row tails
+            return self.matrices.kernel(self.member, rows, slice(ib[0], N), dtype=self.dtype)
         return self.matrices.kernel(self.member, ia, ib, dtype=self.dtype)
 
 

@@ -25,9 +25,14 @@ the two groups, so :math:`a` always marks the *smaller* one: the subtraction in
 
 For a batch of :math:`c` relabellings the indicators are the columns of an
 :math:`N \times c` matrix :math:`A` (stored as :math:`A^\top`, one row per relabelling);
-one matrix product :math:`P = M A` gives every :math:`u_j = \sum_i A_{ij} P_{ij}`, and
-:math:`v = A^\top r`.  The cost is :math:`2 N^2 c` flops per batch, at the throughput of
-the machine's matrix multiply.  Products below :math:`2^{28}` multiply-adds run on one BLAS
+the matrix product :math:`P = M A` gives every :math:`u_j = \sum_i A_{ij} P_{ij}`, and
+:math:`v = A^\top r`.  As :math:`M` is symmetric, :math:`u` is formed from its upper block
+triangle: for each block :math:`I` of rows, :math:`A_I^\top M_{II} A_I` plus twice
+:math:`A_I^\top M_{I,J} A_J` over the columns :math:`J` right of the block
+(:func:`half_u`).  That is :math:`N^2 c\,(1 + b/N)` multiply-adds per batch with blocks
+of :math:`b` rows, against :math:`2 N^2 c` for the full product, at the throughput of the
+machine's matrix multiply; a streamed matrix computes only those blocks (about half of
+its entries).  Products below :math:`2^{28}` multiply-adds run on one BLAS
 thread (threadpoolctl): on small matrices threads cost more than they save, and on an
 oversubscribed machine they can be 20 times slower.
 
@@ -36,8 +41,9 @@ sub-blocks of at most 2**21 entries (16 MiB; the kernel's temporaries are counte
 such blocks).  The pooled matrix (:math:`8 N^2` bytes per matrix) is stored when it takes
 at most half of the budget; otherwise it is recomputed, for every batch, into a buffer of
 at most 1024 rows (``8 * rows * N`` bytes, at most a quarter of the budget).  A batch of
-:math:`c` relabellings holds :math:`A` and, when the matrix is stored, :math:`M A` (two
-:math:`N \times c` float64 arrays; one plus a ``c * rows`` product otherwise); :math:`c`
+:math:`c` relabellings holds :math:`A` and its products with the row blocks (counted as
+two :math:`N \times c` float64 arrays when the matrix is stored; one plus a ``c * rows``
+product otherwise); :math:`c`
 is the largest batch that fits the rest of the budget (at most :math:`B + 1`).
 
 Relabellings are drawn from the generator in order, :math:`N` uniform keys per permutation
@@ -68,6 +74,9 @@ _BLOCK_ENTRIES = 2 ** 21
 #: rows of the buffer a streamed matrix is computed into (wide enough for an efficient
 #: matrix product)
 _MAX_BLOCK_ROWS = 1024
+#: rows per block of a stored matrix's upper block triangle (blocks of this size keep the
+#: products efficient; the multiply-adds are N^2 c (1 + _HALF_ROWS / N) instead of 2 N^2 c)
+_HALF_ROWS = 256
 #: matrix products smaller than this (N * N * batch) run on one BLAS thread: threads cost
 #: more than they save there, and far more when the machine is oversubscribed
 _SINGLE_THREAD_WORK = 2 ** 28
@@ -95,21 +104,24 @@ class Pooled:
         self.N = Z.shape[0]
         self.diagonal = diagonal
 
-    def rows_into(self, out: np.ndarray, i0: int) -> np.ndarray:
-        """Write the rows ``i0 : i0 + len(out)`` of the matrix into ``out``."""
-        step = max(1, _BLOCK_ENTRIES // self.N)
+    def rows_into(self, out: np.ndarray, i0: int, j0: int = 0) -> np.ndarray:
+        """Write the rows ``i0 : i0 + len(out)`` of the matrix, columns ``j0 :``, into
+        ``out`` (``j0 <= i0``)."""
+        width = self.N - j0
+        step = max(1, _BLOCK_ENTRIES // width)
+        cols = self.Z if j0 == 0 else self.Z[j0:]
         for s0 in range(0, out.shape[0], step):
             s1 = min(s0 + step, out.shape[0])
-            blk = np.asarray(self.fn(self.Z[i0 + s0:i0 + s1], self.Z))
+            blk = np.asarray(self.fn(self.Z[i0 + s0:i0 + s1], cols))
             if blk.dtype != out.dtype:   # a callable in another precision: via float64
                 blk = blk.astype(np.float64, copy=False)
-            if blk.shape != (s1 - s0, self.N):
+            if blk.shape != (s1 - s0, width):
                 raise ValueError(f"the kernel returned an array of shape {blk.shape} for "
-                                 f"blocks of {s1 - s0} and {self.N} points")
+                                 f"blocks of {s1 - s0} and {width} points")
             out[s0:s1] = blk
         if self.diagonal is not None:
             k = out.shape[0]
-            out[np.arange(k), np.arange(i0, i0 + k)] = self.diagonal
+            out[np.arange(k), np.arange(i0 - j0, i0 - j0 + k)] = self.diagonal
         return out
 
     def full(self) -> np.ndarray:
@@ -125,8 +137,8 @@ class Dense:
         if diagonal is not None:
             np.fill_diagonal(self.matrix, diagonal)
 
-    def rows_into(self, out: np.ndarray, i0: int) -> np.ndarray:
-        out[:] = self.matrix[i0:i0 + out.shape[0]]
+    def rows_into(self, out: np.ndarray, i0: int, j0: int = 0) -> np.ndarray:
+        out[:] = self.matrix[i0:i0 + out.shape[0], j0:]
         return out
 
     def full(self) -> np.ndarray:
@@ -262,8 +274,11 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
             c = min(pl.batch, total - j0)
             At = indicators(j0, c, rng, n, m, small_is_x, dtype if low else np.float64)
             for ell, src in enumerate(sources):
-                if pl.stored:  # (M A)^T = A^T M: M is symmetric
-                    u = np.einsum("ji,ji->j", At, At @ stored[ell], dtype=np.float64)
+                if pl.stored:
+                    M = stored[ell]
+                    u = np.zeros(c)
+                    for i0 in range(0, N, _HALF_ROWS):
+                        u += half_u(At, M[i0:i0 + _HALF_ROWS, i0:], i0, _rowdot)
                     r = sums[ell]
                 else:
                     u, r, sq = _streamed_u(src, At, pl.block_rows, clock,
@@ -351,26 +366,49 @@ class _Clock:
         self.seconds += time.perf_counter() - self._start
 
 
+def _rowdot(A, B):
+    """Row-wise dot products of two numpy arrays, accumulated in float64."""
+    return np.einsum("ji,ji->j", A, B, dtype=np.float64)
+
+
+def half_u(At, Mb, i0, rowdot):
+    r"""The part of :math:`u_j = a_j^\top M a_j` that the rows ``i0 : i0 + b`` of a
+    symmetric ``M`` contribute through its upper block triangle: ``Mb = M[i0:i0+b, i0:]``
+    (the diagonal block, then the block to its right, counted twice).  Summed over row
+    blocks this is ``u``, at about half the multiply-adds of the full product.  Works on
+    numpy arrays and torch tensors alike (``rowdot`` is the backend's row-wise dot)."""
+    b = Mb.shape[0]
+    i1 = i0 + b
+    u = rowdot(At[:, i0:i1], At[:, i0:i1] @ Mb[:, :b].T)
+    if Mb.shape[1] > b:
+        u = u + 2.0 * rowdot(At[:, i0:i1], At[:, i1:] @ Mb[:, b:].T)
+    return u
+
+
 def _streamed_u(src, At, rows, clock, squares=False):
     """``u_j = a_j^T M a_j``, ``r = M 1`` and (when ``squares``) the sum of the squared
-    entries of ``M``, with ``M`` computed in blocks of ``rows`` rows in ``At``'s precision
-    (a lower precision flushed to zero as :func:`to_precision`)."""
+    entries of ``M``, with ``M``'s upper block triangle computed in row blocks of ``rows``
+    rows (each from its diagonal on: about half the entries) in ``At``'s precision (a lower
+    precision flushed to zero as :func:`to_precision`)."""
     c, N = At.shape
     u = np.zeros(c)
-    r = np.empty(N)
+    r = np.zeros(N)
     sq = 0.0
-    buf = np.empty((min(rows, N), N), dtype=At.dtype)
+    flat = np.empty(min(rows, N) * N, dtype=At.dtype)
     low = At.dtype != np.float64
     for i0 in range(0, N, rows):
         i1 = min(i0 + rows, N)
+        b = i1 - i0
         with clock:
-            Mb = src.rows_into(buf[:i1 - i0], i0)
+            Mb = src.rows_into(flat[:b * (N - i0)].reshape(b, N - i0), i0, i0)
             if low:
                 Mb[np.abs(Mb) < np.finfo(Mb.dtype).tiny] = 0
-        r[i0:i1] = Mb.sum(axis=1, dtype=np.float64)
+        r[i0:i1] += Mb.sum(axis=1, dtype=np.float64)
+        r[i1:] += Mb[:, b:].sum(axis=0, dtype=np.float64)
         if squares:
-            sq += float(np.einsum("ij,ij->", Mb, Mb, dtype=np.float64))
-        u += np.einsum("ji,ji->j", At[:, i0:i1], At @ Mb.T, dtype=np.float64)
+            sq += float(np.einsum("ij,ij->", Mb[:, :b], Mb[:, :b], dtype=np.float64)
+                        + 2.0 * np.einsum("ij,ij->", Mb[:, b:], Mb[:, b:], dtype=np.float64))
+        u += half_u(At, Mb, i0, _rowdot)
     return u, r, sq
 
 

@@ -124,7 +124,10 @@ def test_fuse_bandwidths():
 # resampled statistics
 # ---------------------------------------------------------------------------------------
 
-def test_wild_bootstrap_values_are_sign_vector_statistics():
+@pytest.mark.parametrize("half_rows", [None, 2])
+def test_wild_bootstrap_values_are_sign_vector_statistics(monkeypatch, half_rows):
+    if half_rows is not None:  # H's upper block triangle in blocks of 2 rows
+        monkeypatch.setattr(agg._perm, "_HALF_ROWS", half_rows)
     n = 6
     X, Y = normal(n, n, seed=3)
     Z = np.concatenate([X, Y])

@@ -41,6 +41,29 @@ def test_torch_cpu_engine_gives_the_numpy_result(statistic, options, n, m):
     _same(ref, small)
 
 
+@pytest.mark.parametrize("max_memory", [None, 2 ** 20])
+def test_torch_engine_in_many_row_blocks(monkeypatch, max_memory):
+    # the upper-block-triangle products with small blocks (as the numpy engine's test)
+    from divest import _permutation as _perm
+
+    def small_blocks():
+        monkeypatch.setattr(_perm, "_HALF_ROWS", 7)
+        monkeypatch.setattr(_perm, "_MAX_BLOCK_ROWS", 9)
+
+    small_blocks()
+    X, Y = _pair(60, 70)
+    opts = dict(n_permutations=99, rng=3, estimator="biased",
+                **({} if max_memory is None else {"max_memory": max_memory}))
+    ref = divest.two_sample_test(X, Y, "mmd", **opts)
+    monkeypatch.undo()
+    full = divest.two_sample_test(X, Y, "mmd", n_permutations=99, rng=3, estimator="biased")
+    _same(full, ref, rtol=1e-12)
+    small_blocks()
+    got = divest.two_sample_test(X, Y, "mmd", device="cpu", **opts)
+    assert got.details["plan"]["matrix_stored"] == (max_memory is None)
+    _same(ref, got)
+
+
 def test_streamed_plan_is_used_when_the_matrix_does_not_fit():
     X, Y = _pair(300, 260)
     ref = divest.two_sample_test(X, Y, n_permutations=99, rng=0, max_memory=2 ** 21)

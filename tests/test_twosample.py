@@ -97,6 +97,38 @@ def test_engine_equals_naive_recompute(n, m, statistic, estimator):
     assert res.method == "permutation" and res.null_distribution.shape == (B,)
 
 
+@pytest.mark.parametrize("estimator", ["unbiased", "biased"])
+@pytest.mark.parametrize("max_memory", [None, 2 ** 20])
+def test_engine_in_many_row_blocks_equals_naive_recompute(monkeypatch, estimator, max_memory):
+    # the engine sums u = a'Ma over the upper block triangle of M (diagonal blocks once,
+    # the blocks right of them twice); rows per block made small here so a wrong offset,
+    # a block counted once or the diagonal counted twice breaks the equality
+    monkeypatch.setattr(P, "_HALF_ROWS", 7)
+    monkeypatch.setattr(P, "_MAX_BLOCK_ROWS", 9)   # streamed row blocks
+    X, Y = samples(60, 70, shift=0.3, seed=4)
+    B = 40
+    res = two_sample_test(X, Y, "energy", n_permutations=B, rng=SEED, estimator=estimator,
+                          **({} if max_memory is None else {"max_memory": max_memory}))
+    assert res.details["plan"]["matrix_stored"] == (max_memory is None)
+    if max_memory is not None:
+        assert res.details["plan"]["block_rows"] == 9
+    T, null = relabelled(lambda A, C: energy_naive(A, C, estimator), X, Y, SEED, B)
+    scale = cdist(X, Y).mean()
+    assert abs(res.statistic - T) <= 1e-12 * scale
+    np.testing.assert_allclose(res.null_distribution, null, rtol=0, atol=1e-12 * scale)
+
+
+def test_row_tails_of_a_pooled_matrix():
+    Z = np.random.default_rng(0).normal(size=(9, 2))
+    src = P.Pooled(lambda A, C: gauss(A, C, 1.0), Z, diagonal=0.5)
+    full = src.full()
+    assert np.all(np.diag(full) == 0.5) and np.allclose(full, full.T)
+    out = np.empty((3, 5))
+    np.testing.assert_array_equal(src.rows_into(out, 4, 4), full[4:7, 4:])
+    dense = P.Dense(full.copy())
+    np.testing.assert_array_equal(dense.rows_into(np.empty((2, 7)), 3, 2), full[3:5, 2:])
+
+
 def test_unbiased_permutation_mean_is_exactly_zero():
     """Over all C(7, 3) relabellings the U-statistic averages to 0 exactly (each term's
     mean is the mean off-diagonal kernel value); keeping the diagonal would add

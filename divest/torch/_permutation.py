@@ -41,12 +41,14 @@ def memory_budget(device: torch.device, max_memory: int) -> int:
     return int(max_memory)
 
 
-def _rows(src, Zt, i0, i1):
-    """Rows ``i0:i1`` of a source's pooled matrix, on Zt's device (diagonal written)."""
+def _rows(src, Zt, i0, i1, j0=0):
+    """Rows ``i0:i1``, columns ``j0:`` (``j0 <= i0``) of a source's pooled matrix, on Zt's
+    device (diagonal written)."""
     if isinstance(src, _perm.Dense):
-        blk = torch.as_tensor(src.matrix[i0:i1], device=Zt.device, dtype=Zt.dtype)
+        blk = torch.as_tensor(src.matrix[i0:i1, j0:], device=Zt.device, dtype=Zt.dtype)
         return blk.clone()
-    N = Zt.shape[0]
+    N = Zt.shape[0] - j0
+    cols = Zt[j0:]
     step = max(1, _perm._BLOCK_ENTRIES // N)
     parts = []
     for s0 in range(i0, i1, step):
@@ -54,10 +56,10 @@ def _rows(src, Zt, i0, i1):
         what = ("device=: the kernel must accept torch tensors and return one (built-in "
                 "kernels do)")
         try:
-            blk = src.fn(Zt[s0:s1], Zt)
+            blk = src.fn(Zt[s0:s1], cols)
         except TypeError as exc:
             raise TypeError(f"{what}; called on tensors of shapes {(s1 - s0, Zt.shape[1])} "
-                            f"and {tuple(Zt.shape)} it raised: {exc}") from exc
+                            f"and {tuple(cols.shape)} it raised: {exc}") from exc
         if not isinstance(blk, torch.Tensor):
             raise TypeError(f"{what}; got {type(blk).__name__} for a block of {s1 - s0} and "
                             f"{N} points")
@@ -69,7 +71,7 @@ def _rows(src, Zt, i0, i1):
     if src.diagonal is not None:
         k = i1 - i0
         idx = torch.arange(k, device=Zt.device)
-        out[idx, idx + i0] = src.diagonal
+        out[idx, idx + i0 - j0] = src.diagonal
     return out
 
 
@@ -103,7 +105,10 @@ def quadratic_null(sources, Z, n: int, m: int, n_permutations: int, rng, *, esti
                                                   np.float64)).to(dev)
             for ell, src in enumerate(sources):
                 if pl.stored:
-                    u = (A * (A @ stored[ell])).sum(dim=1)
+                    M = stored[ell]
+                    u = torch.zeros(c, dtype=torch.float64, device=dev)
+                    for i0 in range(0, N, _perm._HALF_ROWS):
+                        u += _perm.half_u(A, M[i0:i0 + _perm._HALF_ROWS, i0:], i0, _rowdot)
                     r = sums[ell]
                 else:
                     u, r = _streamed_u(src, Zt, A, pl.block_rows, clock)
@@ -119,15 +124,21 @@ def quadratic_null(sources, Z, n: int, m: int, n_permutations: int, rng, *, esti
     return stats, scale, info
 
 
+def _rowdot(A, B):
+    return (A * B).sum(dim=1)
+
+
 def _streamed_u(src, Zt, A, rows, clock):
-    """``u_j = a_j' M a_j`` and ``r = M 1`` with M computed on the device in row blocks."""
+    """``u_j = a_j' M a_j`` and ``r = M 1`` with M's upper block triangle computed on the
+    device in row blocks (as the numpy engine's ``_streamed_u``)."""
     c, N = A.shape
     u = torch.zeros(c, dtype=torch.float64, device=A.device)
-    r = torch.empty(N, dtype=torch.float64, device=A.device)
+    r = torch.zeros(N, dtype=torch.float64, device=A.device)
     for i0 in range(0, N, rows):
         i1 = min(i0 + rows, N)
         with clock:
-            Mb = _rows(src, Zt, i0, i1)
-        r[i0:i1] = Mb.sum(dim=1)
-        u += (A[:, i0:i1] * (A @ Mb.T)).sum(dim=1)
+            Mb = _rows(src, Zt, i0, i1, i0)
+        r[i0:i1] += Mb.sum(dim=1)
+        r[i1:] += Mb[:, i1 - i0:].sum(dim=0)
+        u += _perm.half_u(A, Mb, i0, _rowdot)
     return u, r

@@ -257,7 +257,9 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         accuracy, which is flat for overlapping classes); ``"auto"``: the one of
         these seven with the smallest out-of-fold log-loss (the spline model only
         in dimension d <= 10: in higher dimension its 8 d features cost more
-        than they add), compared on at most ``select_max`` points (a random
+        than they add; the Gaussian model only in d >= 10: below, the degree-2
+        logistic model covers Gaussian pairs and the Gaussian model's unpenalised
+        curvature inflates tail-weighted divergences such as Pearson's), compared on at most ``select_max`` points (a random
         subsample, in the proportion n : m, when n + m is larger; the chosen
         model is then cross-fitted on all the data).
         Any estimator with ``fit`` and ``predict_proba`` works: it is cloned for

@@ -20,6 +20,12 @@ _RADIAL_C = 10.0
 #: ridge of the Gaussian model's covariances, in standardised units (keeps them invertible
 #: when a fold holds fewer points than dimensions; far below the sampling noise otherwise)
 _GAUSSIAN_RIDGE = 1e-3
+#: the smallest d where ``model="auto"`` tries the Gaussian model.  Below it the degree-2
+#: logistic model represents Gaussian log-ratios with few penalised coefficients, and the
+#: unpenalised curvature of the Gaussian model costs more than it adds where the
+#: divergence weighs the ratio's tails: on the 1-D mean shift (n = m = 1000, 10
+#: repetitions) the classifier's Pearson chi^2 RMSE went from 0.41 to 70 with it
+_GAUSSIAN_MIN_DIM = 10
 #: the spline model: knots per coordinate, L2 parameter C, and the largest d where
 #: ``model="auto"`` tries it (see fit_ratio)
 _SPLINE_KNOTS = 6
@@ -77,8 +83,10 @@ def _check_model(model):
 
 def _auto_candidates(d):
     """The models ``model="auto"`` compares in dimension d (no spline model above
-    ``_SPLINE_MAX_DIM``)."""
-    return tuple(k for k in _AUTO_CANDIDATES if k != "spline" or d <= _SPLINE_MAX_DIM)
+    ``_SPLINE_MAX_DIM``, no Gaussian model below ``_GAUSSIAN_MIN_DIM``)."""
+    return tuple(k for k in _AUTO_CANDIDATES
+                 if (k != "spline" or d <= _SPLINE_MAX_DIM)
+                 and (k != "gaussian" or d >= _GAUSSIAN_MIN_DIM))
 
 
 def _seeded_clone(model, seed):

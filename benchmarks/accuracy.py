@@ -417,7 +417,11 @@ def main(argv=None):
         for tag in args.merge.split(","):
             for r in json.loads((OUT / f"{tag}.json").read_text())["records"]:
                 keyed[(r["pair"], r["n"], r["rep"], r["method"], r["name"])] = r
-        records = list(keyed.values())
+        # a peer missing from one run and measured by another: keep the measurement only
+        ran = {(k[0], k[1], k[2], k[3].split(" (")[0], k[4]) for k, r in keyed.items()
+               if r.get("error") != "not installed"}
+        records = [r for k, r in keyed.items() if r.get("error") != "not installed"
+                   or (k[0], k[1], k[2], k[3].split(" (")[0], k[4]) not in ran]
         rows = summarise(records)
         md = to_markdown(rows, f"# Sample estimators vs peers (merged runs: {args.merge})\n\n"
                          + LEGEND, records)

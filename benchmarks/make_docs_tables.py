@@ -12,8 +12,8 @@ Four pages: ``scaling.inc`` from ``scaling.jsonl`` (``python benchmarks/scaling.
 ``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
 (the reference pairs) and
 ``accuracy_hard.rst`` from ``accuracy_hard.json`` (the hard pairs of
-``divest.reference.hard_pairs()``, merged from the per-pair runs with
-``python benchmarks/accuracy.py --merge acc_hard_<pair>,... --tag accuracy_hard``).
+``divest.reference.hard_pairs()`` at n = m = 5000, merged from the per-pair runs with
+``python benchmarks/accuracy.py --merge acc_hard5k_<pair>,... --tag accuracy_hard``).
 ``tests/test_ratio.py`` and ``tests/test_docs_hard_data.py`` check that the committed
 pages are the generated ones.
 """
@@ -74,8 +74,9 @@ Accuracy on hard data
 
 The sample estimators and the peers on the hard reference pairs
 (:func:`divest.reference.hard_pairs`, :doc:`../hard_data`), measured by
-``benchmarks/accuracy.py`` one pair at a time (``--pairs <pair> --sizes 2000
---names kl,js``) and merged.  Columns as in :doc:`accuracy`, plus *mean SE*, the
+``benchmarks/accuracy.py`` one pair at a time (``--pairs <pair> --sizes 5000
+--reps 10 --names kl,js``; the peer universal-divergence in a second run for the pairs
+where it was not installed) and merged.  Columns as in :doc:`accuracy`, plus *mean SE*, the
 mean of the reported standard errors, to compare with *std*, the spread of the
 estimates over the repetitions: a mean SE well below std is an SE smaller than
 the estimator's sampling error.  These are the figures of one benchmark run.

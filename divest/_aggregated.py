@@ -403,9 +403,7 @@ def wild_null(hs, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
             for j0 in range(0, total, step):
                 Eb = signs[j0:j0 + step].astype(dtype)
                 # H is symmetric: its upper block triangle, about half the multiply-adds
-                vals[j0:j0 + step] = sum(_perm.half_u(Eb, H[i0:i0 + _perm._HALF_ROWS, i0:],
-                                                      i0, _perm._rowdot)
-                                         for i0 in range(0, n, _perm._HALF_ROWS))
+                vals[j0:j0 + step] = _perm.triangle_u(Eb, H, _perm._rowdot)
         out.append(vals / (n * (n - 1.0)))
     return np.array(out), np.array(scales)
 
@@ -424,17 +422,17 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
 
     When the engine keeps the matrices (they fit in half of ``max_memory``) each is computed
     once; otherwise the engine recomputes row blocks from the stored distance matrices, in
-    ``dtype``, and sums the norms from them (NaN with ``frobenius=False``).
+    ``dtype``.  The norms are summed by the engine either way (NaN with
+    ``frobenius=False``).
     """
     N = n + m
-    squares = None
+    # the norms are summed by the engine from the matrices (or row blocks) it uses anyway,
+    # whose diagonal it has zeroed
+    squares = [] if frobenius else None
     if _perm.plan(N, len(members_), B + 1, max_memory, batch).stored:
-        kernels = [matrices.kernel(mem, dtype=dtype) for mem in members_]
-        frob = [_offdiagonal_norm(K) for K in kernels]
-        sources = [_perm.Dense(K, diagonal=0.0) for K in kernels]
+        sources = [_perm.Dense(matrices.kernel(mem, dtype=dtype), diagonal=0.0)
+                   for mem in members_]
     else:
-        # the norms are summed by the engine from the row blocks it computes anyway
-        squares = [] if frobenius else None
         idx = np.arange(N, dtype=np.float64)[:, None]
         sources = [_perm.Pooled(_IndexedKernel(matrices, mem, dtype), idx, diagonal=0.0)
                    for mem in members_]
@@ -442,18 +440,8 @@ def permutation_null(matrices: Matrices, members_, n, m, B, rng, *, max_memory, 
                                               max_memory=max_memory, batch=batch,
                                               progress=progress, dtype=dtype,
                                               sum_squares=squares)
-    if squares is not None:
-        frob = [math.sqrt(v) for v in squares]
-    elif not info["matrix_stored"]:
-        frob = [float("nan")] * len(members_)
+    frob = [math.sqrt(v) for v in squares] if frobenius else [math.nan] * len(members_)
     return stats, scale, info, np.array(frob)
-
-
-def _offdiagonal_norm(K) -> float:
-    r""":math:`\|K_0\|_F`: the Frobenius norm of K without its diagonal."""
-    total = float(np.einsum("ij,ij->", K, K, dtype=np.float64))
-    diag = np.diag(K).astype(np.float64)
-    return math.sqrt(max(total - float(diag @ diag), 0.0))
 
 
 def _is_range(idx) -> bool:

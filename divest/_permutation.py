@@ -92,8 +92,8 @@ class Pooled:
     """Rows of a symmetric pooled matrix, from a callable ``fn(A, B) -> (len A, len B)``.
 
     Rows are computed in sub-blocks of at most ``_BLOCK_ENTRIES`` entries and copied into a
-    caller's buffer, in the buffer's precision (``fn``'s own arrays are never modified).  ``diagonal``, when not None,
-    is written on :math:`M_{ii}`: 0 for the U-statistic, or the exact value of a kernel
+    caller's buffer, in the buffer's precision (``fn``'s own arrays are never modified).
+    ``diagonal``, when not None, is written on :math:`M_{ii}`: 0 for the U-statistic, or the exact value of a kernel
     whose :math:`k(x, x)` is constant (1 for radial kernels, 0 for minus a distance) so that
     round-off in the squared distances does not leak into it.
     """
@@ -275,10 +275,7 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
             At = indicators(j0, c, rng, n, m, small_is_x, dtype if low else np.float64)
             for ell, src in enumerate(sources):
                 if pl.stored:
-                    M = stored[ell]
-                    u = np.zeros(c)
-                    for i0 in range(0, N, _HALF_ROWS):
-                        u += half_u(At, M[i0:i0 + _HALF_ROWS, i0:], i0, _rowdot)
+                    u = triangle_u(At, stored[ell], _rowdot)
                     r = sums[ell]
                 else:
                     u, r, sq = _streamed_u(src, At, pl.block_rows, clock,
@@ -383,6 +380,13 @@ def half_u(At, Mb, i0, rowdot):
     if Mb.shape[1] > b:
         u = u + 2.0 * rowdot(At[:, i0:i1], At[:, i1:] @ Mb[:, b:].T)
     return u
+
+
+def triangle_u(At, M, rowdot):
+    r""":math:`u_j = a_j^\top M a_j` for every row of ``At``, from a stored symmetric ``M``
+    in row blocks of ``_HALF_ROWS`` (:func:`half_u`); numpy or torch."""
+    return sum(half_u(At, M[i0:i0 + _HALF_ROWS, i0:], i0, rowdot)
+               for i0 in range(0, M.shape[0], _HALF_ROWS))
 
 
 def _streamed_u(src, At, rows, clock, squares=False):

@@ -128,8 +128,8 @@ SAMPLE_RULES = (
     Rule("default", lambda c: True, "otherwise", ("classifier",),
          "the cross-fitted classifier ratio estimates every density-based divergence in any "
          "dimension and had the lowest or near-lowest error on the reference pairs and, "
-         "with its linear, radial and Gaussian models, on the hard pairs (heavy tails, d = 25-100; "
-         "docs/tables/accuracy_hard.rst), where kNN and the kernel ratios were far off"),
+         "with its linear, radial and Gaussian models, on the hard pairs (heavy tails, "
+         "d = 25-100; docs/tables/accuracy_hard.rst), where kNN and the kernel ratios were far off"),
 )
 
 DISTRIBUTION_RULES = (

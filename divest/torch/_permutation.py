@@ -105,10 +105,7 @@ def quadratic_null(sources, Z, n: int, m: int, n_permutations: int, rng, *, esti
                                                   np.float64)).to(dev)
             for ell, src in enumerate(sources):
                 if pl.stored:
-                    M = stored[ell]
-                    u = torch.zeros(c, dtype=torch.float64, device=dev)
-                    for i0 in range(0, N, _perm._HALF_ROWS):
-                        u += _perm.half_u(A, M[i0:i0 + _perm._HALF_ROWS, i0:], i0, _rowdot)
+                    u = _perm.triangle_u(A, stored[ell], _rowdot)
                     r = sums[ell]
                 else:
                     u, r = _streamed_u(src, Zt, A, pl.block_rows, clock)

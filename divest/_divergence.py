@@ -406,9 +406,19 @@ def _auto_power(X, Y, spec, rng, options, ctx, info):
     # 1.6-2.5x the classifier's RMSE at n = 1e4 on mean-shift-d5, correlated-d2
     check = TailCheck.from_details(est.details.get("tail_check"))
     if (check is not None and check.mean_infinite  # (shape > 1 implies heavy)
-            and math.isinf(width[kept]) and width["knn"] < width[kept]):
+            and math.isinf(width[kept])
+            and _narrower(alt.confidence_interval, est.confidence_interval)):
         est, info["method"] = _keep_open_ends(alt, est), "knn"
     return est, info
+
+
+def _narrower(a, b) -> bool:
+    """Whether interval ``a`` is narrower than ``b``; of two with an infinite end, the one
+    strictly inside the other (``[33, inf)`` is narrower than ``[0, inf)``)."""
+    wa, wb = a[1] - a[0], b[1] - b[0]
+    if math.isinf(wa) and math.isinf(wb):
+        return a[0] >= b[0] and a[1] <= b[1] and tuple(a) != tuple(b)
+    return wa < wb
 
 
 def _keep_open_ends(knn_est, clf_est) -> Estimate:

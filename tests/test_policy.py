@@ -203,3 +203,16 @@ def test_claim_follows_the_influence_function_of_every_order():
     assert _methods.claim("classifier", resolve("kl"), facts)[0]
     assert _methods.claim("knn", resolve("neyman"), facts)[0]
     assert not _methods.claim("knn", resolve("alpha(alpha=1.5)"), PairFacts(ratio_bounded=False))[0]
+
+
+def test_power_growth_compares_open_intervals_by_inclusion():
+    # auto's power-growth rule moves to kNN when its interval is narrower than the kept
+    # estimate's; two intervals with an infinite end have equal (infinite) widths, and
+    # the one inside the other is the narrower
+    from divest._divergence import _narrower
+    inf = float("inf")
+    assert _narrower((33.6, inf), (0.0, inf))
+    assert not _narrower((0.0, inf), (33.6, inf))
+    assert not _narrower((0.0, inf), (0.0, inf))
+    assert _narrower((1.0, 2.0), (0.0, 5.0)) and not _narrower((0.0, 5.0), (1.0, 2.0))
+    assert _narrower((1.0, 9.0), (0.0, inf)) and not _narrower((0.0, inf), (1.0, 9.0))

@@ -131,7 +131,8 @@ def mutual_information(X, Y, *, method="auto", rng=None, **options) -> Estimate:
         column; MI is invariant under invertible maps of each coordinate, so this only
         changes the estimator's finite-sample behaviour), ``"standardize"`` or
         ``"none"``.  Other options go to the method (``k``, ``variant``, ``workers``
-        and ``interval`` for ``ksg``: ``"bias_aware"`` widens the interval on the side
+        (threads and processes of the neighbour searches; None, the default, as in
+        :func:`divest.estimators.knn`) and ``interval`` for ``ksg``: ``"bias_aware"`` widens the interval on the side
         the estimates at k, 2k, 4k trend to, as :func:`divest.estimators.knn` does;
         ``"sampling"`` is value -/+ 1.96 SE;
         the estimator's options for ``knn``, ``classifier``, ``variational``;
@@ -449,8 +450,11 @@ def _ksg(X, Y, Z, rng, options):
     if Z is not None and variant != 1:
         raise ValueError("conditional KSG (Z=) is implemented for variant=1 (Frenzel & "
                          f"Pompe 2007); got variant={variant!r}")
-    workers = options.pop("workers", 1)
-    if workers != -1:
+    workers = options.pop("workers", None)
+    if workers is None:
+        from ._parallel import default_threads
+        workers = default_threads()
+    elif workers != -1:
         workers = check_positive_int(workers, "workers")
     interval = check_choice(options.pop("interval", "bias_aware"), "interval",
                             ("bias_aware", "sampling"))

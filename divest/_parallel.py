@@ -29,6 +29,23 @@ from ._validation import _describe
 __all__: list[str] = []
 
 
+def default_threads() -> int:
+    """Threads a tree query may use when the caller does not say (``workers=None``).
+
+    The ``OMP_NUM_THREADS`` limit when it is set (joblib sets it in its worker
+    processes to the cores per worker, so nested parallelism does not oversubscribe),
+    else every core this process may run on, as BLAS does.
+    """
+    import os
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def check_n_jobs(n_jobs, name: str = "n_jobs"):
     """``n_jobs`` as joblib reads it: None, or a non-zero integer (-1: all cores)."""
     if n_jobs is None:

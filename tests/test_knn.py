@@ -556,8 +556,9 @@ def test_one_dimensional_input_and_determinism():
     b = knn(x[:, None], y[:, None], rng=3)
     assert a.value == b.value and a.standard_error == b.standard_error
     assert a.details["d"] == 1 and a.details["n"] == 300 and a.details["m"] == 400
-    c = knn(x, y, rng=3, workers=2)
-    assert c.value == a.value and c.standard_error == a.standard_error
+    for workers in (1, 2, -1):
+        c = knn(x, y, rng=3, workers=workers)
+        assert c.value == a.value and c.standard_error == a.standard_error
     assert knn(x, y, rng=4).standard_error != a.standard_error  # blocks depend on rng
 
 
@@ -780,3 +781,16 @@ def test_trend_sign_checked_against_its_noise_in_high_dimension():
     assert lo <= 2.0 <= hi
     X, Y = get_pair("mean-shift-d10").sample(1000, rng=0)
     assert "change_se" not in knn(X, Y, rng=0).details["bias_trend"]
+
+
+def test_default_workers_follow_the_thread_limit(monkeypatch):
+    # workers=None: OMP_NUM_THREADS when set (joblib's workers set it), else every core
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert knn(X, Y, rng=0).details["workers"] == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    import os
+    assert knn(X, Y, rng=0).details["workers"] == len(os.sched_getaffinity(0))
+    with pytest.raises(TypeError, match="workers must be None or an integer"):
+        knn(X, Y, workers=1.5)

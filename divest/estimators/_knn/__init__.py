@@ -56,7 +56,7 @@ __all__ = ["cross_entropy", "entropy", "knn"]
 _FRAME_MIN, _FRAME_MAX = 2.0 ** -64, 2.0 ** 64
 
 
-def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, rng=None,
+def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=None, rng=None,
         se="jackknife", interval="bias_aware", **params) -> Estimate:
     r"""Nearest-neighbour estimate of a divergence :math:`D(P\|Q)` from samples.
 
@@ -103,8 +103,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=1, r
         count is reported in ``details["ties"]``.  A few duplicated rows barely move the
         ``"adaptive"`` estimate; on rounded data it is biased (the distances to the
         rank-raised neighbours still see the grid).
-    workers : int
-        Threads of the tree queries (-1: all cores).
+    workers : int or None
+        Threads of the tree queries (-1: all cores; None: the ``OMP_NUM_THREADS``
+        limit if set, else all cores).  The result does not depend on it.
     rng : None, int or numpy.random.Generator
         Randomness of the jackknife blocks, of the dequantising noise and of the
         mixture's reference subsample (JS names with :math:`\pi \ne n/(n+m)`).

@@ -258,8 +258,13 @@ def _query_width(k, se, trend):
 
 
 def _check_workers(workers):
+    """``workers`` as a thread count for scipy's tree queries (None: :func:`default_threads`)."""
+    if workers is None:
+        from ..._parallel import default_threads
+        return default_threads()
     if isinstance(workers, bool) or not isinstance(workers, (numbers.Integral, np.integer)):
-        raise TypeError(f"workers must be an integer (-1 for all cores); got {_describe(workers)}")
+        raise TypeError(f"workers must be None or an integer (-1 for all cores); got "
+                        f"{_describe(workers)}")
     workers = int(workers)
     if workers == 0 or workers < -1:
         raise ValueError(f"workers must be a positive integer or -1 (all cores); got {workers}")

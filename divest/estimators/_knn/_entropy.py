@@ -109,7 +109,7 @@ def _cross_entropy(X, Y, k, ties, workers, rng, se):
                                name="cross_entropy", n_p=n, n_q=m, details=details)
 
 
-def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None, se="jackknife") -> Estimate:
+def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=None, rng=None, se="jackknife") -> Estimate:
     r"""Kozachenko–Leonenko nearest-neighbour estimate of the differential entropy of P.
 
     .. math:: \hat H(X) = \psi(n) - \psi(k) + \log V_d + \frac{d}{n}\sum_{i=1}^n
@@ -151,7 +151,7 @@ def entropy(X, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None, se="jackknife
     return _entropy(*_entropy_iv(X, k, ties, workers, rng, se))
 
 
-def cross_entropy(X, Y, *, k=_DEFAULT_K, ties="raise", workers=1, rng=None,
+def cross_entropy(X, Y, *, k=_DEFAULT_K, ties="raise", workers=None, rng=None,
                   se="jackknife") -> Estimate:
     r"""Nearest-neighbour estimate of the cross-entropy :math:`H(P, Q) = -\mathbb{E}_P\log q`.
 

@@ -68,11 +68,13 @@ def run(pairs, n, reps, names, n_jobs, log=LOG):
     todo = [(p, n, rep, names) for p in pairs for rep in range(reps)
             if not all((p, n, rep, name) in done for name in names)]
     print(f"{len(todo)} repetitions to do", flush=True)
+    from _machine import divest_commit
     from tqdm import tqdm
+    commit = divest_commit()
     for recs in tqdm(parallel_iter(_one, todo, n_jobs=n_jobs), total=len(todo)):
         with log.open("a") as fh:
             for r in recs:
-                fh.write(json.dumps(r, default=str) + "\n")
+                fh.write(json.dumps({**r, "commit": commit}, default=str) + "\n")
 
 
 def wilson(k, m, z=1.96):
@@ -83,6 +85,15 @@ def wilson(k, m, z=1.96):
     centre = (p + z * z / (2 * m)) / (1 + z * z / m)
     half = z * math.sqrt(p * (1 - p) / m + z * z / (4 * m * m)) / (1 + z * z / m)
     return centre - half, centre + half
+
+
+def _commits(recs):
+    """The commits that produced ``recs`` with their counts (``unrecorded`` before 2026-12-05)."""
+    counts = {}
+    for r in recs:
+        c = r.get("commit") or "unrecorded"
+        counts[c] = counts.get(c, 0) + 1
+    return ", ".join(f"{c} ({k})" for c, k in counts.items())
 
 
 def report(log=LOG):
@@ -97,11 +108,14 @@ def report(log=LOG):
              "containing the truth, ± its binomial SE, [Wilson 95%]; open: share with an "
              "infinite end; closed coverage: coverage among the closed intervals (where the "
              "interval is claimed).  Verdict on the target (>= 0.90 where claimed): `ok` "
-             "point estimate >= 0.90, `below` Wilson interval under 0.90, `?` in between.",
+             "point estimate >= 0.90, `below` Wilson interval under 0.90, `?` in between.  "
+             "code: the divest commits that ran the row's repetitions (`unrecorded`: before "
+             "the records carried it, i.e. before the comparison of sample tails took its "
+             "wider tail; the intervals of those rows were all open already).",
              "",
              "| pair | n | divergence | reps | truth | bias | std | mean SE | coverage | "
-             "open | closed coverage | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "open | closed coverage | verdict | code |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     order = {p: i for i, p in enumerate(PAIRS)}
     for (pair, n, name), by_rep in sorted(groups.items(),
                                           key=lambda kv: (order.get(kv[0][0], 99), kv[0])):
@@ -125,7 +139,7 @@ def report(log=LOG):
             f"{np.nanmean(ses):.3g} | {cov:.2f} ± {math.sqrt(cov * (1 - cov) / m):.2f} "
             f"[{clo:.2f}, {chi:.2f}] | {1 - len(closed) / m:.0%} | "
             + (f"{kc / len(closed):.2f} [{lo:.2f}, {hi:.2f}] ({len(closed)})" if closed
-               else "n/a") + f" | {verdict} |")
+               else "n/a") + f" | {verdict} | {_commits(rs)} |")
     log.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -4,7 +4,8 @@
    reference pair ``mean-shift-d10``); target: at most 60 s on 2 cores.
 2. kNN KL at n = m = 10^5 in d = 5 (``mean-shift-d5``): divest's
    ``divergence(X, Y, "kl", method="knn")`` with its defaults (adaptive k, standard
-   error and bias-aware interval), and with ``workers=-1`` too, against the
+   error and bias-aware interval; since d550f33 the default ``workers=None`` runs the
+   tree queries on every core, as ``workers=-1`` does), and with ``workers=-1``, against the
    ``divergence`` package's bare fixed-k estimate ``knn_kl_divergence(X, Y, k=5)``;
    target: divest with its defaults no slower.
 

@@ -794,3 +794,34 @@ def test_default_workers_follow_the_thread_limit(monkeypatch):
     assert knn(X, Y, rng=0).details["workers"] == len(os.sched_getaffinity(0))
     with pytest.raises(TypeError, match="workers must be None or an integer"):
         knn(X, Y, workers=1.5)
+
+
+@pytest.mark.parametrize("name, options", [("kl", {}), ("kl", {"k": 3}), ("js", {}),
+                                           ("squared_hellinger", {})])
+def test_ordered_queries_give_the_same_tables(monkeypatch, name, options):
+    # large query batches are sent in a kd-tree leaf order and scattered back; every
+    # number must be what the queries in the rows' own order give
+    from divest.estimators._knn import _neighbours
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(2500, 3)), rng.normal(0.7, 1.3, size=(2200, 3))
+    ordered = knn(X, Y, name, rng=0, **options)
+    assert ordered.details  # sanity
+    monkeypatch.setattr(_neighbours, "_ORDER_MIN_ROWS", 10 ** 12)
+    plain = knn(X, Y, name, rng=0, **options)
+    assert ordered.value == plain.value and ordered.standard_error == plain.standard_error
+    assert ordered.confidence_interval == plain.confidence_interval
+
+
+def test_ordered_query_scatters_rows_back():
+    # a re-query of a subset of rows returns them in the subset's order
+    from scipy.spatial import cKDTree
+
+    from divest.estimators._knn._neighbours import _Neighbours
+    rng = np.random.default_rng(7)
+    A, B = rng.normal(size=(3000, 2)), rng.normal(size=(2800, 2))
+    nb = _Neighbours(cKDTree(B), A, 3, self_query=False, workers=1)
+    assert nb._pos is not None
+    rows = rng.permutation(3000)[:2500]
+    D, I = nb._query(rows, 5)
+    D0, I0 = cKDTree(B).query(A[rows], k=list(range(1, 6)))
+    assert np.array_equal(D, D0) and np.array_equal(I, I0)

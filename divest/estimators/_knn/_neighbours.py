@@ -16,6 +16,11 @@ _MARGIN = 4
 _ADAPTIVE_QUERY = 6
 #: cap on the ranks l_i, k_i of the adaptive-k estimator (see knn's Notes)
 _ADAPTIVE_CAP = 32
+#: queries of at least this many rows are sent in a spatially coherent order (the leaf
+#: order of a kd-tree of the query points): neighbouring queries then visit the same
+#: nodes, which halves the query time at 10^5 rows in d = 5.  A point's neighbours do
+#: not depend on the order; the tables are returned in the rows' own order
+_ORDER_MIN_ROWS = 2000
 
 
 class _Neighbours:
@@ -38,6 +43,13 @@ class _Neighbours:
         self.self_query = self_query
         self.own = own
         self.workers = workers
+        #: each row's position in a spatially coherent order of A (None: A is small)
+        self._pos = None
+        if len(A) >= _ORDER_MIN_ROWS:
+            is_reference = self_query and own is None and self.N == len(A)
+            order = tree.indices if is_reference else cKDTree(A).indices
+            self._pos = np.empty(len(A), dtype=np.intp)
+            self._pos[order] = np.arange(len(A))
         k0 = max(1, min(int(k) + int(self_query), self.N))
         D, I = self._query(None, k0)
         #: chunks of (row ids or None for all rows, distances, indices, static validity)
@@ -46,10 +58,18 @@ class _Neighbours:
         self.row_chunk = np.zeros(len(A), dtype=np.int64)
 
     def _query(self, rows, kq):
-        pts = self.A if rows is None else self.A[rows]
+        sel = np.arange(len(self.A)) if rows is None else np.asarray(rows)
         # threads cost more than they save on the small re-queries
-        workers = self.workers if len(pts) * kq > 20000 else 1
-        return self.tree.query(pts, k=list(range(1, kq + 1)), workers=workers)
+        workers = self.workers if len(sel) * kq > 20000 else 1
+        ks = list(range(1, kq + 1))
+        if self._pos is None or len(sel) < _ORDER_MIN_ROWS:
+            return self.tree.query(self.A[sel] if rows is not None else self.A, k=ks,
+                                   workers=workers)
+        s = np.argsort(self._pos[sel], kind="stable")
+        D, I = self.tree.query(self.A[sel[s]], k=ks, workers=workers)
+        Do, Io = np.empty_like(D), np.empty_like(I)
+        Do[s], Io[s] = D, I
+        return Do, Io
 
     def _static(self, I, rows):
         valid = I < self.N  # cKDTree marks missing neighbours with index N

@@ -96,27 +96,15 @@ def _commits(recs):
     return ", ".join(f"{c} ({k})" for c, k in counts.items())
 
 
-def report(log=LOG):
+def read_rows(log=LOG):
+    """One summary per (pair, n, divergence) of the records in ``log``, in PAIRS order."""
     recs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] \
         if log.exists() else []
     groups = {}
     for r in recs:
         groups.setdefault((r["pair"], r["n"], r["name"]), {})[r["rep"]] = r
-    lines = ["# Coverage of `divest auto`'s 95% intervals on the hard pairs", "",
-             "Produced by `python benchmarks/coverage_hard.py` (protocol in its docstring; "
-             "samples and seeds of `benchmarks/accuracy.py`).  coverage: share of intervals "
-             "containing the truth, ± its binomial SE, [Wilson 95%]; open: share with an "
-             "infinite end; closed coverage: coverage among the closed intervals (where the "
-             "interval is claimed).  Verdict on the target (>= 0.90 where claimed): `ok` "
-             "point estimate >= 0.90, `below` Wilson interval under 0.90, `?` in between.  "
-             "code: the divest commits that ran the row's repetitions (`unrecorded`: before "
-             "the records carried it, i.e. before the comparison of sample tails took its "
-             "wider tail; the intervals of those rows were all open already).",
-             "",
-             "| pair | n | divergence | reps | truth | bias | std | mean SE | coverage | "
-             "open | closed coverage | verdict | code |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     order = {p: i for i, p in enumerate(PAIRS)}
+    rows = []
     for (pair, n, name), by_rep in sorted(groups.items(),
                                           key=lambda kv: (order.get(kv[0][0], 99), kv[0])):
         rs = [r for r in by_rep.values() if r.get("covered") is not None]
@@ -125,23 +113,64 @@ def report(log=LOG):
         m = len(rs)
         k = sum(r["covered"] for r in rs)
         vals = np.array([r["value"] for r in rs], dtype=float)
-        ses = np.array([r["se"] for r in rs], dtype=float)
         closed = [r for r in rs if not r.get("open")]
         kc = sum(r["covered"] for r in closed)
-        lo, hi = wilson(kc, len(closed))
-        cov = k / m
-        verdict = ("no closed interval" if not closed
-                   else "ok" if kc / len(closed) >= 0.90 else "below" if hi < 0.90 else "?")
-        clo, chi = wilson(k, m)
-        lines.append(
-            f"| {pair} | {n} | {name} | {m} | {rs[0]['truth']:.4g} | "
-            f"{np.nanmean(vals) - rs[0]['truth']:+.3g} | {np.nanstd(vals, ddof=1):.3g} | "
-            f"{np.nanmean(ses):.3g} | {cov:.2f} ± {math.sqrt(cov * (1 - cov) / m):.2f} "
-            f"[{clo:.2f}, {chi:.2f}] | {1 - len(closed) / m:.0%} | "
-            + (f"{kc / len(closed):.2f} [{lo:.2f}, {hi:.2f}] ({len(closed)})" if closed
-               else "n/a") + f" | {verdict} | {_commits(rs)} |")
+        verdict = ("no closed interval" if not closed else "ok" if kc / len(closed) >= 0.90
+                   else "below" if wilson(kc, len(closed))[1] < 0.90 else "?")
+        rows.append(dict(
+            pair=pair, n=n, name=name, reps=m, truth=rs[0]["truth"],
+            bias=float(np.nanmean(vals) - rs[0]["truth"]), std=float(np.nanstd(vals, ddof=1)),
+            median_se=float(np.nanmedian(np.array([r["se"] for r in rs], dtype=float))),
+            covered=k, coverage=k / m, wilson=wilson(k, m), open=1 - len(closed) / m,
+            closed=len(closed), closed_covered=kc,
+            closed_wilson=wilson(kc, len(closed)) if closed else None,
+            verdict=verdict, code=_commits(rs)))
+    return rows
+
+
+def _cells(r):
+    cov = r["coverage"]
+    closed = (f"{r['closed_covered'] / r['closed']:.2f} [{r['closed_wilson'][0]:.2f}, "
+              f"{r['closed_wilson'][1]:.2f}] ({r['closed']})" if r["closed"] else "n/a")
+    return [r["pair"], r["n"], r["name"], r["reps"], f"{r['truth']:.4g}", f"{r['bias']:+.3g}",
+            f"{r['std']:.3g}", f"{r['median_se']:.3g}",
+            f"{cov:.2f} ± {math.sqrt(cov * (1 - cov) / r['reps']):.2f} "
+            f"[{r['wilson'][0]:.2f}, {r['wilson'][1]:.2f}]", f"{r['open']:.0%}", closed,
+            r["verdict"], r["code"]]
+
+
+HEADER = ["pair", "n", "divergence", "reps", "truth", "bias", "std", "median SE", "coverage",
+          "open", "closed coverage", "verdict", "code"]
+LEGEND = ("median SE: the reported standard errors' median (a heavy-tailed case reports an "
+          "infinite SE in some repetitions); coverage: share of intervals containing the truth, ± its binomial SE, [Wilson "
+          "95%]; open: share with an infinite end; closed coverage: coverage among the closed "
+          "intervals (where the interval is claimed).  Verdict on the target (>= 0.90 where "
+          "claimed): `ok` point estimate >= 0.90, `below` Wilson interval under 0.90, `?` in "
+          "between.  code: the divest commits that ran the row's repetitions (`unrecorded`: "
+          "before the records carried it, i.e. before the comparison of sample tails took its "
+          "wider tail; the intervals of those rows were all open already).")
+
+
+def report(log=LOG):
+    """Write ``coverage_hard.md`` beside ``log`` and print it."""
+    lines = ["# Coverage of `divest auto`'s 95% intervals on the hard pairs", "",
+             "Produced by `python benchmarks/coverage_hard.py` (protocol in its docstring; "
+             "samples and seeds of `benchmarks/accuracy.py`).  " + LEGEND, "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(str(c) for c in _cells(r)) + " |" for r in read_rows(log)]
     log.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def render_docs(rows):
+    """``docs/tables/coverage_hard.inc`` (written by ``benchmarks/make_docs_tables.py``)."""
+    out = [".. generated by benchmarks/make_docs_tables.py from "
+           "benchmarks/results/coverage_hard.jsonl (python benchmarks/coverage_hard.py); "
+           "do not edit", "", LEGEND.replace("`", "``"), "",
+           ".. csv-table:: Coverage of auto's 95% KL intervals at n = m = 5000",
+           "   :header: " + ", ".join(f'"{h}"' for h in HEADER), ""]
+    out += ["   " + ", ".join(f'"{c}"' for c in _cells(r)) for r in rows]
+    return "\n".join(out) + "\n"
 
 
 def main(argv=None):

@@ -7,7 +7,8 @@ rewritten with every rerun and never drift from the code.
     python benchmarks/make_docs_tables.py            # write docs/tables/accuracy*.rst
     python benchmarks/make_docs_tables.py --check    # exit 1 if a committed page differs
 
-Four pages: ``scaling.inc`` from ``scaling.jsonl`` (``python benchmarks/scaling.py``);
+Five pages: ``coverage_hard.inc`` from ``coverage_hard.jsonl``
+(``python benchmarks/coverage_hard.py``); ``scaling.inc`` from ``scaling.jsonl`` (``python benchmarks/scaling.py``);
 ``power_curves.inc`` from ``power_curves_summary.json`` (written by
 ``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
 (the reference pairs) and
@@ -36,6 +37,8 @@ SOURCE_POWER = ROOT / "benchmarks" / "results" / "power_curves_summary.json"
 TARGET_POWER = ROOT / "docs" / "tables" / "power_curves.inc"
 SOURCE_SCALING = ROOT / "benchmarks" / "results" / "scaling.jsonl"
 TARGET_SCALING = ROOT / "docs" / "tables" / "scaling.inc"
+SOURCE_COVERAGE = ROOT / "benchmarks" / "results" / "coverage_hard.jsonl"
+TARGET_COVERAGE = ROOT / "docs" / "tables" / "coverage_hard.inc"
 
 #: the order of the divergences on the page (others follow, sorted)
 ORDER = ("kl", "js", "squared_hellinger", "tv", "pearson")
@@ -176,6 +179,10 @@ def pages():
     if SOURCE_SCALING.exists():
         scaling = _benchmark_module("scaling")
         out.append((SOURCE_SCALING, TARGET_SCALING, scaling.render_docs(scaling.read_rows())))
+    if SOURCE_COVERAGE.exists():
+        coverage = _benchmark_module("coverage_hard")
+        out.append((SOURCE_COVERAGE, TARGET_COVERAGE,
+                    coverage.render_docs(coverage.read_rows(SOURCE_COVERAGE))))
     return out
 
 

@@ -13,14 +13,20 @@ def test_hard_data_blocks_run():
     assert ns["est"].details["resolution"] == [[0.1, 0.1], [0.1, 0.1]]
 
 
-def test_hard_accuracy_page_is_generated_from_the_results():
+def _generator():
+    """benchmarks/make_docs_tables.py as a module."""
     import importlib.util
-    import json
     root = Path(__file__).resolve().parents[1]
     spec = importlib.util.spec_from_file_location(
         "make_docs_tables", root / "benchmarks" / "make_docs_tables.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
+    return gen
+
+
+def test_hard_accuracy_page_is_generated_from_the_results():
+    import json
+    gen = _generator()
     results = json.loads(gen.SOURCE_HARD.read_text())
     text = gen.render(results, gen.HEADER_HARD, mean_se=True)
     assert gen.TARGET_HARD.read_text() == text, (
@@ -28,3 +34,16 @@ def test_hard_accuracy_page_is_generated_from_the_results():
     row = next(r for r in results["rows"] if r["mean_se"] == r["mean_se"])  # a finite SE
     assert f'"{row["truth"]:.4g}", "{row["method"]}"' in text
     assert f'"{row["mean_se"]:.2g}"' in text
+
+
+def test_coverage_page_is_generated_from_the_results():
+    gen = _generator()
+    coverage = gen._benchmark_module("coverage_hard")
+    rows = coverage.read_rows(gen.SOURCE_COVERAGE)
+    assert gen.TARGET_COVERAGE.read_text() == coverage.render_docs(rows), (
+        "docs/tables/coverage_hard.inc is out of date: run python benchmarks/make_docs_tables.py")
+    # the Wilson interval is the binomial one: 99 of 100 covered lies in (0.94, 1.0)
+    lo, hi = coverage.wilson(99, 100)
+    assert 0.94 < lo < 0.96 and hi > 0.99
+    assert all(r["coverage"] == r["covered"] / r["reps"] and r["closed"] <= r["reps"]
+               for r in rows)

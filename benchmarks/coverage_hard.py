@@ -142,8 +142,8 @@ def _cells(r):
 HEADER = ["pair", "n", "divergence", "reps", "truth", "bias", "std", "median SE", "coverage",
           "open", "closed coverage", "verdict", "code"]
 LEGEND = ("median SE: the reported standard errors' median (a heavy-tailed case reports an "
-          "infinite SE in some repetitions); coverage: share of intervals containing the truth, ± its binomial SE, [Wilson "
-          "95%]; open: share with an infinite end; closed coverage: coverage among the closed "
+          "infinite SE in some repetitions); coverage: share of intervals containing the "
+          "truth, ± its binomial SE, [Wilson 95%]; open: share with an infinite end; closed coverage: coverage among the closed "
           "intervals (where the interval is claimed).  Verdict on the target (>= 0.90 where "
           "claimed): `ok` point estimate >= 0.90, `below` Wilson interval under 0.90, `?` in "
           "between.  code: the divest commits that ran the row's repetitions (`unrecorded`: "

@@ -8,7 +8,8 @@ rewritten with every rerun and never drift from the code.
     python benchmarks/make_docs_tables.py --check    # exit 1 if a committed page differs
 
 Five pages: ``coverage_hard.inc`` from ``coverage_hard.jsonl``
-(``python benchmarks/coverage_hard.py``); ``scaling.inc`` from ``scaling.jsonl`` (``python benchmarks/scaling.py``);
+(``python benchmarks/coverage_hard.py``); ``scaling.inc`` from ``scaling.jsonl``
+(``python benchmarks/scaling.py``);
 ``power_curves.inc`` from ``power_curves_summary.json`` (written by
 ``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
 (the reference pairs) and

@@ -132,7 +132,8 @@ def mutual_information(X, Y, *, method="auto", rng=None, **options) -> Estimate:
         changes the estimator's finite-sample behaviour), ``"standardize"`` or
         ``"none"``.  Other options go to the method (``k``, ``variant``, ``workers``
         (threads and processes of the neighbour searches; None, the default, as in
-        :func:`divest.estimators.knn`) and ``interval`` for ``ksg``: ``"bias_aware"`` widens the interval on the side
+        :func:`divest.estimators.knn`) and ``interval`` for ``ksg``: ``"bias_aware"``
+        widens the interval on the side
         the estimates at k, 2k, 4k trend to, as :func:`divest.estimators.knn` does;
         ``"sampling"`` is value -/+ 1.96 SE;
         the estimator's options for ``knn``, ``classifier``, ``variational``;
@@ -260,7 +261,8 @@ def _counts(A, radii, workers, rows=None):
     leaves = np.asarray(_max_norm_tree(A).get_arrays()[1])
     A = A[leaves]
     tree = _max_norm_tree(A)
-    order = _locality_order(leaves[np.asarray(tree.get_arrays()[1])], rows)
+    from .estimators._knn._neighbours import locality_order
+    order = locality_order(leaves[np.asarray(tree.get_arrays()[1])], rows)
     Qo, ro = Q[order], radii[order]
     n_jobs = _n_workers(workers)
     if n_jobs == 1 or Q.shape[0] < 20_000:
@@ -273,16 +275,6 @@ def _counts(A, radii, workers, rows=None):
     out = np.empty_like(counts)
     out[order] = counts
     return out - 1
-
-
-def _locality_order(idx, rows):
-    """The queries' order along the leaves of a k-d tree whose row order is ``idx``
-    (rows of the tree queried: its own order restricted to them)."""
-    if rows is None:
-        return idx
-    pos = np.empty(len(idx), dtype=np.intp)
-    pos[idx] = np.arange(len(idx))
-    return np.argsort(pos[rows], kind="stable")
 
 
 def _n_workers(workers):
@@ -350,7 +342,8 @@ def _query(tree, J, rows, k, workers):
     10 dimensions) and returned in the given order, with indices into J.
     """
     tree, leaves = tree
-    order = _locality_order(leaves[tree.indices], rows)
+    from .estimators._knn._neighbours import locality_order
+    order = locality_order(leaves[tree.indices], rows)
     Q = J[order] if rows is None else J[rows[order]]
     dist, idx = np.empty((len(order), k + 1)), np.empty((len(order), k + 1), dtype=np.intp)
     dist[order], nbr = tree.query(Q, k=k + 1, p=np.inf, workers=workers)
@@ -450,12 +443,8 @@ def _ksg(X, Y, Z, rng, options):
     if Z is not None and variant != 1:
         raise ValueError("conditional KSG (Z=) is implemented for variant=1 (Frenzel & "
                          f"Pompe 2007); got variant={variant!r}")
-    workers = options.pop("workers", None)
-    if workers is None:
-        from ._parallel import default_threads
-        workers = default_threads()
-    elif workers != -1:
-        workers = check_positive_int(workers, "workers")
+    from .estimators._knn._driver import _check_workers
+    workers = _check_workers(options.pop("workers", None))
     interval = check_choice(options.pop("interval", "bias_aware"), "interval",
                             ("bias_aware", "sampling"))
     _no_more(options, "ksg")

@@ -93,9 +93,9 @@ class Pooled:
 
     Rows are computed in sub-blocks of at most ``_BLOCK_ENTRIES`` entries and copied into a
     caller's buffer, in the buffer's precision (``fn``'s own arrays are never modified).
-    ``diagonal``, when not None, is written on :math:`M_{ii}`: 0 for the U-statistic, or the exact value of a kernel
-    whose :math:`k(x, x)` is constant (1 for radial kernels, 0 for minus a distance) so that
-    round-off in the squared distances does not leak into it.
+    ``diagonal``, when not None, is written on :math:`M_{ii}`: 0 for the U-statistic, or
+    the exact value of a kernel whose :math:`k(x, x)` is constant (1 for radial kernels, 0
+    for minus a distance) so that round-off in the squared distances does not leak into it.
     """
 
     def __init__(self, fn, Z, *, diagonal: float | None = None):

@@ -820,7 +820,7 @@ def test_ordered_query_scatters_rows_back():
     rng = np.random.default_rng(7)
     A, B = rng.normal(size=(3000, 2)), rng.normal(size=(2800, 2))
     nb = _Neighbours(cKDTree(B), A, 3, self_query=False, workers=1)
-    assert nb._pos is not None
+    assert nb._leaf_order is not None  # the ordered path
     rows = rng.permutation(3000)[:2500]
     D, I = nb._query(rows, 5)
     D0, I0 = cKDTree(B).query(A[rows], k=list(range(1, 6)))

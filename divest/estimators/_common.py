@@ -173,7 +173,8 @@ def _radial_shapes(A, B):
     ra = np.sqrt(((A - center) ** 2).sum(axis=1))
     rb = np.sqrt(((B - center) ** 2).sum(axis=1))
     ma, mb = _comparison_tail_count(ra.size), _comparison_tail_count(rb.size)
-    return (pareto_shape(ra, prior=False, tail=ma), ma, pareto_shape(rb, prior=False, tail=mb), mb)
+    return (pareto_shape(ra, prior=False, tail=ma), ma,
+            pareto_shape(rb, prior=False, tail=mb), mb)
 
 
 def _shape_difference(xa, ma, xb, mb):

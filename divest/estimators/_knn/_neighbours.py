@@ -23,6 +23,16 @@ _ADAPTIVE_CAP = 32
 _ORDER_MIN_ROWS = 2000
 
 
+def locality_order(idx, rows):
+    """The queries' order along the leaves of a k-d tree whose row order is ``idx``
+    (rows of the tree queried: its own order restricted to them)."""
+    if rows is None:
+        return idx
+    pos = np.empty(len(idx), dtype=np.intp)
+    pos[idx] = np.arange(len(idx))
+    return np.argsort(pos[rows], kind="stable")
+
+
 class _Neighbours:
     """Sorted neighbours of query points ``A`` in the reference set of ``tree``.
 
@@ -43,13 +53,11 @@ class _Neighbours:
         self.self_query = self_query
         self.own = own
         self.workers = workers
-        #: each row's position in a spatially coherent order of A (None: A is small)
-        self._pos = None
+        #: a spatially coherent order of A's rows: a kd-tree's leaf order (None: A is small)
+        self._leaf_order = None
         if len(A) >= _ORDER_MIN_ROWS:
             is_reference = self_query and own is None and self.N == len(A)
-            order = tree.indices if is_reference else cKDTree(A).indices
-            self._pos = np.empty(len(A), dtype=np.intp)
-            self._pos[order] = np.arange(len(A))
+            self._leaf_order = tree.indices if is_reference else cKDTree(A).indices
         k0 = max(1, min(int(k) + int(self_query), self.N))
         D, I = self._query(None, k0)
         #: chunks of (row ids or None for all rows, distances, indices, static validity)
@@ -58,15 +66,14 @@ class _Neighbours:
         self.row_chunk = np.zeros(len(A), dtype=np.int64)
 
     def _query(self, rows, kq):
-        sel = np.arange(len(self.A)) if rows is None else np.asarray(rows)
+        pts = self.A if rows is None else self.A[rows]
         # threads cost more than they save on the small re-queries
-        workers = self.workers if len(sel) * kq > 20000 else 1
+        workers = self.workers if len(pts) * kq > 20000 else 1
         ks = list(range(1, kq + 1))
-        if self._pos is None or len(sel) < _ORDER_MIN_ROWS:
-            return self.tree.query(self.A[sel] if rows is not None else self.A, k=ks,
-                                   workers=workers)
-        s = np.argsort(self._pos[sel], kind="stable")
-        D, I = self.tree.query(self.A[sel[s]], k=ks, workers=workers)
+        if self._leaf_order is None or len(pts) < _ORDER_MIN_ROWS:
+            return self.tree.query(pts, k=ks, workers=workers)
+        s = locality_order(self._leaf_order, rows)
+        D, I = self.tree.query(pts[s], k=ks, workers=workers)
         Do, Io = np.empty_like(D), np.empty_like(I)
         Do[s], Io[s] = D, I
         return Do, Io

@@ -260,8 +260,9 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         than they add; the Gaussian model only in d >= 10: below, the degree-2
         logistic model covers Gaussian pairs and the Gaussian model's unpenalised
         curvature inflates tail-weighted divergences such as Pearson's), compared
-        on at most ``select_max`` points (a random subsample, in the proportion n : m, when n + m is larger; the chosen
-        model is then cross-fitted on all the data).
+        on at most ``select_max`` points (a random subsample, in the proportion
+        n : m, when n + m is larger; the chosen model is then cross-fitted on all
+        the data).
         Any estimator with ``fit`` and ``predict_proba`` works: it is cloned for
         each fold and an unset ``random_state`` is seeded from ``rng``.
     cv : int

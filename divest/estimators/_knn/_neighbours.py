@@ -62,8 +62,9 @@ class _Neighbours:
         D, I = self._query(None, k0)
         #: chunks of (row ids or None for all rows, distances, indices, static validity)
         self.chunks = [(None, D, I, self._static(I, None))]
-        #: which chunk holds the longest table of each row
+        #: which chunk holds the longest table of each row, and the row's place in it
         self.row_chunk = np.zeros(len(A), dtype=np.int64)
+        self.row_pos = np.arange(len(A))
 
     def _query(self, rows, kq):
         pts = self.A if rows is None else self.A[rows]
@@ -89,65 +90,111 @@ class _Neighbours:
 
     def _add_chunk(self, rows, K):
         D, I = self._query(rows, K)
+        c = len(self.chunks)
         self.chunks.append((rows, D, I, self._static(I, rows)))
-        self.row_chunk[rows] = len(self.chunks) - 1
-        return len(self.chunks) - 1
+        self.row_chunk[rows] = c
+        self.row_pos[rows] = np.arange(len(rows))
+        return c
 
-    def view(self, alive):
-        """Statistics of the neighbours restricted to the reference points ``alive``."""
-        return _View(self, alive)
+    def view(self, alive, rows=None):
+        """Statistics of the neighbours restricted to the reference points ``alive``, at
+        the query rows ``rows`` (sorted row ids; None: every row)."""
+        return _View(self, alive, rows)
+
+    def block_bits(self, reach, blocks, rows=None):
+        """For each query row (of ``rows``; None: all), a bit mask of the blocks
+        (``blocks``: a block id below 63 per reference point) of the valid neighbours at
+        distance at most ``reach`` (one distance per row), from the row's longest table.
+
+        A jackknife replicate that deletes none of these blocks leaves every neighbour
+        distance up to ``reach`` of the row, and so any statistic of them, unchanged."""
+        nb_rows = np.arange(len(self.A)) if rows is None else rows
+        bits = np.zeros(len(nb_rows), dtype=np.uint64)
+        one = np.uint64(1)
+        weights = one << np.asarray(blocks, dtype=np.uint64)
+        rc = self.row_chunk[nb_rows]
+        for c in np.unique(rc):
+            sel = np.flatnonzero(rc == c)
+            loc = self.row_pos[nb_rows[sel]]
+            _, D, I, S = self.chunks[c]
+            used = S[loc] & (D[loc] <= reach[sel, None])
+            w = np.where(used, weights[np.minimum(I[loc], self.N - 1)], np.uint64(0))
+            bits[sel] = np.bitwise_or.reduce(w, axis=1)
+        return bits
 
 
 class _View:
-    """The neighbour tables of a :class:`_Neighbours` with a mask of alive reference points."""
+    """The neighbour tables of a :class:`_Neighbours` with a mask of alive reference
+    points, at all query rows or at the sorted row ids ``rows`` (outputs are then indexed
+    like ``rows``)."""
 
-    def __init__(self, nb, alive):
+    def __init__(self, nb, alive, rows=None):
         self.nb = nb
         self.alive = alive
-        self._valid = {}
+        self.rows = rows
+        self._groups = None
 
-    def _chunk(self, c):
-        rows, D, I, S = self.nb.chunks[c]
-        if c not in self._valid:
-            self._valid[c] = (S if self.alive is None
-                              else S & self.alive[np.minimum(I, self.nb.N - 1)])
-        return rows, D, self._valid[c]
+    def _tables(self):
+        """Per chunk holding the longest table of some rows of the view: (positions of
+        those rows in the view's outputs or None for all, distances, alive validity)."""
+        if self._groups is None:
+            nb, groups = self.nb, []
+            rc = nb.row_chunk if self.rows is None else nb.row_chunk[self.rows]
+            chunks = np.unique(rc)
+            for c in chunks:
+                rows_c, D, I, S = nb.chunks[c]
+                if len(chunks) == 1 and self.rows is None:  # every row in the base table
+                    sel, (Dc, Ic, Sc) = None, (D, I, S)
+                elif (self.rows is None and rows_c is not None
+                      and np.all(nb.row_chunk[rows_c] == c)):  # the whole chunk, as it is
+                    sel, (Dc, Ic, Sc) = rows_c, (D, I, S)
+                else:
+                    sel = np.flatnonzero(rc == c)
+                    loc = nb.row_pos[sel if self.rows is None else self.rows[sel]]
+                    Dc, Ic, Sc = D[loc], I[loc], S[loc]
+                valid = Sc if self.alive is None else Sc & self.alive[np.minimum(Ic, nb.N - 1)]
+                groups.append((sel, Dc, valid, D.shape[1] >= nb.N))
+            self._groups = groups
+        return self._groups
 
     def _run(self, need, fn, k_min=0, eps=None, **kw):
-        """``fn`` on every row (rows outside ``need`` may hold anything); re-query rows the
-        tables cannot answer."""
+        """``fn`` on every row of the view (rows outside the mask ``need`` may hold
+        anything); re-query rows the tables cannot answer."""
         nb = self.nb
-        out = []
+        size = len(nb.A) if self.rows is None else len(self.rows)
+        out, pending = None, np.zeros(size, dtype=bool)
 
-        def apply(c):
-            rows, D, valid = self._chunk(c)
-            arg = {} if eps is None else {"eps": eps if rows is None else eps[rows]}
-            res, ok = fn(D, valid, D.shape[1] >= nb.N, **arg, **kw)
-            if rows is None:
-                out.extend(res)
-                current = nb.row_chunk == 0
-                return current & ~ok
-            if out:
-                mine = nb.row_chunk[rows] == c
-                for o, r in zip(out, res):
-                    o[rows[mine]] = r[mine]
-                bad = np.zeros(len(nb.A), dtype=bool)
-                bad[rows[mine & ~ok]] = True
-                return bad
-            raise RuntimeError("the base chunk must be evaluated first")  # pragma: no cover
+        def apply(sel, D, valid, exhaustive):
+            nonlocal out
+            arg = {} if eps is None else {"eps": eps if sel is None else eps[sel]}
+            res, ok = fn(D, valid, exhaustive, **arg, **kw)
+            if sel is None:
+                out = list(res)
+                pending[:] = ~ok
+                return
+            if out is None:
+                out = [np.empty(size, dtype=r.dtype) for r in res]
+            for o, r in zip(out, res):
+                o[sel] = r
+            pending[sel] = ~ok
 
-        pending = apply(0)
-        for c in np.unique(nb.row_chunk[nb.row_chunk > 0]):
-            pending |= apply(int(c))
+        for group in self._tables():
+            apply(*group)
         if need is not None:
             pending &= need
         while pending.any():
-            rows = np.flatnonzero(pending)
-            Kcur = np.array([nb.chunks[c][1].shape[1] for c in nb.row_chunk[rows]])
+            sel = np.flatnonzero(pending)
+            ids = sel if self.rows is None else self.rows[sel]
+            Kcur = np.array([nb.chunks[c][1].shape[1] for c in nb.row_chunk[ids]])
             Knew = np.minimum(np.maximum(4 * Kcur, k_min), nb.N)
-            pending = np.zeros(len(nb.A), dtype=bool)
+            pending[:] = False
             for K in np.unique(Knew):
-                pending |= apply(nb._add_chunk(rows[Knew == K], int(K)))
+                pick = Knew == K
+                c = nb._add_chunk(ids[pick], int(K))
+                _, D, I, S = nb.chunks[c]
+                valid = S if self.alive is None else S & self.alive[np.minimum(I, nb.N - 1)]
+                apply(sel[pick], D, valid, D.shape[1] >= nb.N)
+            self._groups = None  # the rows' longest tables changed
         return out
 
     def kth(self, need, k, positive):
@@ -238,21 +285,44 @@ def _count(alive, n):
     return n if alive is None else int(np.count_nonzero(alive))
 
 
+def _pair_rows(nb_self, nb_other, alive_a, alive_b, mode, k, positive, rows=None):
+    """Ranks and distances (l, rho, kk, nu) and the zero-distance flags at the query rows
+    ``rows`` (None: every row; rows outside ``alive_a`` may hold anything)."""
+    v_self, v_other = nb_self.view(alive_a, rows), nb_other.view(alive_b, rows)
+    need = alive_a if rows is None else None
+    if mode == "adaptive":
+        _, r1, _ = v_self.kth(need, 1, False)
+        _, v1, _ = v_other.kth(need, 1, False)
+        eps = np.maximum(r1, v1)
+        l, rho, z1 = v_self.within(need, eps, positive, _ADAPTIVE_CAP)
+        kk, nu, z2 = v_other.within(need, eps, positive, _ADAPTIVE_CAP)
+    else:
+        l, rho, z1 = v_self.kth(need, k, positive)
+        kk, nu, z2 = v_other.kth(need, k, positive)
+    return l, rho, kk, nu, z1 | z2
+
+
 def _pair_terms(nb_self, nb_other, alive_a, alive_b, mode, k, positive):
     """Ranks and distances (l, rho, kk, nu) at the alive rows, and the number of zero ones."""
-    v_self, v_other = nb_self.view(alive_a), nb_other.view(alive_b)
-    if mode == "adaptive":
-        _, r1, _ = v_self.kth(alive_a, 1, False)
-        _, v1, _ = v_other.kth(alive_a, 1, False)
-        eps = np.maximum(r1, v1)
-        l, rho, z1 = v_self.within(alive_a, eps, positive, _ADAPTIVE_CAP)
-        kk, nu, z2 = v_other.within(alive_a, eps, positive, _ADAPTIVE_CAP)
-    else:
-        l, rho, z1 = v_self.kth(alive_a, k, positive)
-        kk, nu, z2 = v_other.kth(alive_a, k, positive)
+    l, rho, kk, nu, z = _pair_rows(nb_self, nb_other, alive_a, alive_b, mode, k, positive)
     if alive_a is not None:
-        l, rho, kk, nu, z1, z2 = (a[alive_a] for a in (l, rho, kk, nu, z1, z2))
-    return l, rho, kk, nu, int(np.count_nonzero(z1 | z2))
+        l, rho, kk, nu, z = (a[alive_a] for a in (l, rho, kk, nu, z))
+    return l, rho, kk, nu, int(np.count_nonzero(z))
+
+
+def _prefetch_adaptive(nb_self, nb_other):
+    """Extend, in one query per table, the tables of the rows whose adaptive-k ball could
+    outgrow them when one of their nearest neighbours is deleted (as the jackknife
+    replicates delete every point once): the ball radius is then at most the larger of
+    the second nearest distances.  Results do not change; the replicates' re-queries are
+    batched."""
+    v_self, v_other = nb_self.view(None), nb_other.view(None)
+    _, r2, _ = v_self.kth(None, 2, True)
+    _, s2, _ = v_other.kth(None, 2, True)
+    eps = np.maximum(r2, s2)
+    eps = np.where(np.isfinite(eps), eps, 0.0)
+    v_self.within(None, eps, True, _ADAPTIVE_CAP)
+    v_other.within(None, eps, True, _ADAPTIVE_CAP)
 
 
 def _tables(arrays, pairs, k, workers):

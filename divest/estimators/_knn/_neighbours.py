@@ -46,7 +46,7 @@ class _Neighbours:
     kept as extra chunks for the next calls (the jackknife replicates).
     """
 
-    def __init__(self, tree, A, k, *, self_query, workers, own=None):
+    def __init__(self, tree, A, k, *, self_query, workers, own=None, query_tree=None):
         self.tree = tree
         self.A = A
         self.N = int(tree.n)
@@ -57,11 +57,14 @@ class _Neighbours:
         self._leaf_order = None
         if len(A) >= _ORDER_MIN_ROWS:
             is_reference = self_query and own is None and self.N == len(A)
-            self._leaf_order = tree.indices if is_reference else cKDTree(A).indices
+            if is_reference:
+                query_tree = tree
+            self._leaf_order = (cKDTree(A) if query_tree is None else query_tree).indices
         k0 = max(1, min(int(k) + int(self_query), self.N))
         D, I = self._query(None, k0)
-        #: chunks of (row ids or None for all rows, distances, indices, static validity)
-        self.chunks = [(None, D, I, self._static(I, None))]
+        #: chunks of (row ids or None for all rows, distances, indices (missing neighbours,
+        #: index N, as N - 1: the static validity excludes them), static validity)
+        self.chunks = [(None, D, *self._indices(I, None))]
         #: which chunk holds the longest table of each row, and the row's place in it
         self.row_chunk = np.zeros(len(A), dtype=np.int64)
         self.row_pos = np.arange(len(A))
@@ -79,19 +82,20 @@ class _Neighbours:
         Do[s], Io[s] = D, I
         return Do, Io
 
-    def _static(self, I, rows):
+    def _indices(self, I, rows):
+        """(indices with N clipped to N - 1, static validity) of a query's table."""
         valid = I < self.N  # cKDTree marks missing neighbours with index N
         if self.self_query:
             own = np.arange(len(I)) if rows is None else rows
             if self.own is not None:
                 own = self.own[own]
             valid &= I != own[:, None]
-        return valid
+        return np.minimum(I, self.N - 1, out=I), valid
 
     def _add_chunk(self, rows, K):
         D, I = self._query(rows, K)
         c = len(self.chunks)
-        self.chunks.append((rows, D, I, self._static(I, rows)))
+        self.chunks.append((rows, D, *self._indices(I, rows)))
         self.row_chunk[rows] = c
         self.row_pos[rows] = np.arange(len(rows))
         return c
@@ -118,7 +122,7 @@ class _Neighbours:
             loc = self.row_pos[nb_rows[sel]]
             _, D, I, S = self.chunks[c]
             used = S[loc] & (D[loc] <= reach[sel, None])
-            w = np.where(used, weights[np.minimum(I[loc], self.N - 1)], np.uint64(0))
+            w = np.where(used, weights[I[loc]], np.uint64(0))
             bits[sel] = np.bitwise_or.reduce(w, axis=1)
         return bits
 
@@ -152,7 +156,7 @@ class _View:
                     sel = np.flatnonzero(rc == c)
                     loc = nb.row_pos[sel if self.rows is None else self.rows[sel]]
                     Dc, Ic, Sc = D[loc], I[loc], S[loc]
-                valid = Sc if self.alive is None else Sc & self.alive[np.minimum(Ic, nb.N - 1)]
+                valid = Sc if self.alive is None else Sc & self.alive[Ic]
                 groups.append((sel, Dc, valid, D.shape[1] >= nb.N))
             self._groups = groups
         return self._groups
@@ -192,7 +196,7 @@ class _View:
                 pick = Knew == K
                 c = nb._add_chunk(ids[pick], int(K))
                 _, D, I, S = nb.chunks[c]
-                valid = S if self.alive is None else S & self.alive[np.minimum(I, nb.N - 1)]
+                valid = S if self.alive is None else S & self.alive[I]
                 apply(sel[pick], D, valid, D.shape[1] >= nb.N)
             self._groups = None  # the rows' longest tables changed
         return out
@@ -332,7 +336,8 @@ def _tables(arrays, pairs, k, workers):
     for a, b in pairs:
         if b not in trees:
             trees[b] = cKDTree(arrays[b])
-        out[a, b] = _Neighbours(trees[b], arrays[a], k, self_query=(a == b), workers=workers)
+        out[a, b] = _Neighbours(trees[b], arrays[a], k, self_query=(a == b), workers=workers,
+                                query_tree=trees.get(a))
     return out
 
 

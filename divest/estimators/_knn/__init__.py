@@ -465,7 +465,9 @@ def _knn(X, Y, spec, family, mode, k, ties, workers, rng, se, interval, s):
             details["sample_tails_note"] = note
             allowances += (Allowance("sample_tails", 0.0, above, note),)
             details["bias_allowance"] = compose(allowances)
-        gap = _separation_gap(X, Y, workers)
+        # the evaluator's trees, unless the ties policy dequantised the samples
+        trees = ev.trees() if details.get("resolution") is None else {}
+        gap = _separation_gap(X, Y, workers, trees)
         if gap is not None:
             gap = {key: v * s for key, v in gap.items()}  # in the data's units
             details["separated_supports"] = gap
@@ -489,7 +491,7 @@ def _knn(X, Y, spec, family, mode, k, ties, workers, rng, se, interval, s):
 _GAP_PROBE = 1000
 
 
-def _separation_gap(X, Y, workers):
+def _separation_gap(X, Y, workers, trees=None):
     """``{"gap", "within"}`` when X and Y look separated, else None.
 
     Criterion: the smallest distance between a point of X and one of Y (the gap) exceeds
@@ -502,10 +504,13 @@ def _separation_gap(X, Y, workers):
     cross distance is below the within-sample spacing and the criterion does not fire
     (it does not on the reference pairs).  A single isolated outlier makes the
     within-sample spacing large and the criterion silent: it errs towards not firing.
+    ``trees``: k-d trees of X (key 0) and Y (key 1) already built.
     """
     if X.shape[0] < 2 or Y.shape[0] < 2:
         return None
-    tx, ty = cKDTree(X), cKDTree(Y)
+    trees = trees or {}
+    tx = trees[0] if 0 in trees else cKDTree(X)
+    ty = trees[1] if 1 in trees else cKDTree(Y)
     # a subset's cross distances bound the gap from above and its within-sample
     # neighbour distances bound the spacing from below: where they already show
     # gap <= within (overlapping samples), the full queries are not needed

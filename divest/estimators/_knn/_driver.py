@@ -103,6 +103,11 @@ class Evaluator:
         Families may compute them faster than one :meth:`evaluate` per replicate."""
         return [self.evaluate(a, True)[0] for a in masks]
 
+    def trees(self):
+        """The k-d trees of the samples built by :meth:`prepare`, by sample index (those
+        the family builds; others are absent)."""
+        return {}
+
     def size_check(self, sizes):
         """None, or why jackknife replicates of these sample sizes are impossible."""
         raise NotImplementedError

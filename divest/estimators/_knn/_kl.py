@@ -77,6 +77,12 @@ class KLEvaluator(Evaluator):
                                   "max_l": int(ls.max()), "max_k": int(ks.max())}
         return (math.nan if nties and not positive else value), nties, info
 
+    def trees(self):
+        out = {}
+        for a, b in self.directions:
+            out[a], out[b] = self.nb[a, a].tree, self.nb[a, b].tree
+        return out
+
     def jackknife(self, blocks, masks):
         """The replicates' estimates, recomputing only the terms that change.
 

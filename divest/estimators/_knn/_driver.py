@@ -97,11 +97,12 @@ class Evaluator:
         """
         raise NotImplementedError
 
-    def jackknife(self, blocks, masks):
+    def jackknife(self, blocks, masks, kfix=None):
         """The estimates of the jackknife replicates: ``masks[r]`` holds the alive rows of
-        each sample in replicate r, which deletes the rows whose ``blocks`` id is r.
-        Families may compute them faster than one :meth:`evaluate` per replicate."""
-        return [self.evaluate(a, True)[0] for a in masks]
+        each sample in replicate r, which deletes the rows whose ``blocks`` id is r
+        (``kfix``: of the fixed-k estimate at that rank, as :meth:`evaluate`).  Families
+        may compute them faster than one :meth:`evaluate` per replicate."""
+        return [self.evaluate(a, True, kfix=kfix)[0] for a in masks]
 
     def trees(self):
         """The k-d trees of the samples built by :meth:`prepare`, by sample index (those
@@ -193,9 +194,8 @@ def _run(ev, arrays, *, ties, rng, se):
             noise = None
             if d > TREND_SIGN_DIM:
                 # jackknife SE of the change v(k0) - v(4 k0), same blocks as the SE
-                noise = _jackknife_se(np.array([evaluate(a, True, kfix=ks[0])[0]
-                                                - evaluate(a, True, kfix=ks[-1])[0]
-                                                for a in masks]))
+                noise = _jackknife_se(np.array(ev.jackknife(blocks, masks, kfix=ks[0]))
+                                      - np.array(ev.jackknife(blocks, masks, kfix=ks[-1])))
             (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d, noise)
             if below and above:
                 allowances = (Allowance(

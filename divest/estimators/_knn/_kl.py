@@ -83,7 +83,7 @@ class KLEvaluator(Evaluator):
             out[a], out[b] = self.nb[a, a].tree, self.nb[a, b].tree
         return out
 
-    def jackknife(self, blocks, masks):
+    def jackknife(self, blocks, masks, kfix=None):
         """The replicates' estimates, recomputing only the terms that change.
 
         A row's term depends only on its alive neighbours up to the distances it uses
@@ -92,7 +92,7 @@ class KLEvaluator(Evaluator):
         zero neighbour distance are always recomputed.  The replicates equal
         :meth:`evaluate`'s on the same masks (tested)."""
         nb, d = self.nb, self.d
-        md, kr = self.mode, self.k
+        md, kr = (self.mode, self.k) if kfix is None else ("fixed", kfix)
         everything = np.uint64(2 ** 64 - 1)
         parts = []
         for a, b in self.directions:

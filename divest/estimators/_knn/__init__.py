@@ -275,7 +275,9 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=None
     Cost: one kd-tree per sample and one query of k + 4 neighbours per pair of samples
     (adaptive: 6, and 40 at the points whose ball holds more), then vectorised work on
     these tables; :math:`O((n+m)\log(n+m))` for small d.  The jackknife costs a few
-    times the estimate, Jeffreys twice KL (both directions), the JS names two to three
+    times the estimate (for the KL names less: a replicate recomputes only the terms of
+    the points whose neighbours up to the distances they use it deletes, and reuses the
+    others, bit for bit), Jeffreys twice KL (both directions), the JS names two to three
     times KL (an own-sample and an other-sample table for each of X and Y; the counts
     are exact, re-querying the points whose ball holds more than the table).  Timings:
     ``docs/tables/accuracy.rst``.

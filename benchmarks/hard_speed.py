@@ -58,9 +58,9 @@ CASES = {
 }
 
 
-def run(cases, n):
+def run(cases, n, repeat=1):
     OUT.mkdir(exist_ok=True)
-    for label in cases:
+    for label in [c for _ in range(repeat) for c in cases]:  # rounds alternate the cases
         pair, body = CASES[label]
         code = (_SETUP.format(pair=pair, n=n) + body + "; print(json.dumps({'value': v, "
                 "'inside': time.perf_counter() - t, 'extra': extra}))")
@@ -99,18 +99,51 @@ def report():
         lines.append(f"| {r['what']} | {r['n']:,} | {r['wall']:.1f} | {r['inside']:.1f} | "
                      f"{r['value']:.4g} | {r['extra']} | {r['load']:.2f} | "
                      f"{r['machine']} ({r['cpus']}) | {r['commit']} |")
+    lines += _summary(rows)
     (OUT / "hard_speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+KNN, PEER = "divest knn (defaults), mean-shift-d5", \
+    "divergence.knn_kl_divergence (k=5), mean-shift-d5"
+
+
+def _summary(rows):
+    """Median wall time per commit and case, and divest's kNN over the peer's."""
+    import statistics
+    by = {}
+    for r in rows:
+        if "error" not in r:
+            by.setdefault(r["commit"], {}).setdefault(r["what"], []).append(r["wall"])
+    out = ["", "## Medians per commit (whole-process wall seconds)", "",
+           "The kNN target compares the two kNN rows of one commit (measured alternately in "
+           "the same run, `--repeat`); ratio = divest's median over the peer's (target "
+           "<= 1).", "", "| commit | what | runs | median s | min s | max s |",
+           "|---|---|---|---|---|---|"]
+    ratios = []
+    for commit, cases in by.items():
+        for what, walls in cases.items():
+            out.append(f"| {commit} | {what} | {len(walls)} | {statistics.median(walls):.2f} "
+                       f"| {min(walls):.2f} | {max(walls):.2f} |")
+        if KNN in cases and PEER in cases:
+            ratios.append(f"| {commit} | {len(cases[KNN])} + {len(cases[PEER])} | "
+                          f"{statistics.median(cases[KNN]) / statistics.median(cases[PEER]):.2f} |")
+    if ratios:
+        out += ["", "| commit | runs (divest + peer) | divest kNN / divergence package |",
+                "|---|---|---|"] + ratios
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument("--n", type=int, default=N)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over the cases, alternating them")
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args()
     if not args.report:
-        run(args.cases, args.n)
+        run(args.cases, args.n, args.repeat)
     report()
 
 

@@ -309,15 +309,18 @@ def run(args):
     args.results.parent.mkdir(parents=True, exist_ok=True)
     jobs = (delayed(run_unit)(e, p, r, todo, args.seed) for e, p, r, todo in units)
     parallel = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")
-    with open(args.results, "a+") as fh, tqdm(total=total, unit="test", smoothing=0.05) as bar:
+    with open(args.results, "a+") as fh:
         if fh.tell():   # a line cut by a kill: start on a fresh line
             fh.seek(fh.tell() - 1)
             if fh.read(1) != "\n":
                 fh.write("\n")
+    with tqdm(total=total, unit="test", smoothing=0.05) as bar:
         for records in parallel(jobs):
-            for rec in records:
-                fh.write(json.dumps(rec) + "\n")
-            fh.flush()
+            # opened per repetition: a results file replaced while the study runs (a git
+            # checkout or stash of it) still receives what comes after
+            with open(args.results, "a") as fh:
+                for rec in records:
+                    fh.write(json.dumps(rec) + "\n")
             bar.update(len(records))
 
 

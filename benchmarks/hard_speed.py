@@ -14,10 +14,14 @@ samples (``pair.sample(n, rng=0)``, the same for every row) and estimates; the w
 is the whole process's, measured by this script, as a user running it would see it;
 ``inside`` is the estimate's own time.  Rows append to
 ``benchmarks/results/hard_speed.jsonl`` with the CPU model, the load average before the
-row and the divest commit; ``--report`` writes ``hard_speed.md``.  Run it on an
-otherwise idle machine::
+row and the divest commit; ``--report`` writes ``hard_speed.md``, with the median wall
+time per commit and case and divest kNN's median over the peer's.  Run it on an
+otherwise idle machine; ``--repeat R`` runs R rounds that alternate the cases, so
+that both sides of the kNN comparison see the same machine::
 
     python benchmarks/hard_speed.py
+    python benchmarks/hard_speed.py --repeat 3 --cases "divest knn (defaults), mean-shift-d5" \
+        "divergence.knn_kl_divergence (k=5), mean-shift-d5"
 """
 
 from __future__ import annotations

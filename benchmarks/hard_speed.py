@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -114,7 +115,6 @@ KNN, PEER = "divest knn (defaults), mean-shift-d5", \
 
 def _summary(rows):
     """Median wall time per commit and case, and divest's kNN over the peer's."""
-    import statistics
     by = {}
     for r in rows:
         if "error" not in r:

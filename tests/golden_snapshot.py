@@ -66,6 +66,15 @@ CHANGES: tuple[str, ...] = (
     "ulsif 19, kliep 15, classifier 11, auto 10) were replaced by their new values (an upper "
     "end opened or closed; auto's pearson and alpha(alpha=2) moved between classifier and "
     "knn in 4 records); every other record is unchanged",
+    "the radial classifier model holds its log-radius spline constant below the 2% quantile "
+    "(divest/estimators/_ratio/_radial.py; "
+    "tests/test_ratio.py::test_radial_model_standard_error_is_not_blown_up_by_its_centre), "
+    "and kNN's KL names open the upper end when the ratio estimates' tail has an infinite "
+    "mean (divest/estimators/_common.py::ratio_tail_check; tests/test_knn.py): 248 "
+    "classifier and 48 auto records of 9 pairs were replaced by their new values, "
+    "computed on an AMD EPYC; no knn record "
+    "changed (the ratio-tail check fires on none of the reference pairs); every other "
+    "record is unchanged",
 )
 
 

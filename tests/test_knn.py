@@ -811,6 +811,43 @@ def test_separated_samples_open_the_upper_end():
     assert "separated_supports" not in est.details
 
 
+def test_ratio_tail_check_fires_on_an_infinite_mean_only():
+    """The shape of exp(log-ratio) must exceed 1 by 2 SE: a Pareto ratio of shape 2 fires,
+    one of shape 0.6 (finite mean, infinite variance) and a log-normal ratio do not."""
+    from divest.estimators._common import ratio_tail_check
+    rng = np.random.default_rng(0)
+    u = rng.uniform(size=5000)
+    (_, above), info = ratio_tail_check({"a": -2.0 * np.log(u)})      # r = U^-2: shape 2
+    assert above == math.inf and info["a"]["shape"] > 1.5 and "note" in info
+    assert info["a"]["se"] == pytest.approx((1 + info["a"]["shape"]) / math.sqrt(212))
+    for lr in (-0.6 * np.log(u), rng.normal(0.0, 1.0, 5000)):
+        (_, above), info = ratio_tail_check({"a": lr})
+        assert above == 0.0 and "note" not in info
+
+
+def test_far_small_component_opens_the_kl_upper_end():
+    """mixture-far-d1 (P = 0.98 N(0, 1) + 0.02 N(8, 1), Q = N(0, 1), KL 0.542): Q's sample
+    never reaches P's far component, whose points carry most of the KL; kNN estimates about
+    0.09 there, and the ratio estimates at X have a tail of shape about 2 (chi^2 = 2.5e24):
+    the upper end is open.  The reverse direction (q/p at Y, bounded) stays closed, as
+    does KL on normal-1-2, whose ratio tail is light."""
+    n = 5000
+    X, Y = get_pair("mixture-far-d1").sample(n, rng=np.random.default_rng(1))
+    kl = knn(X, Y, "kl", rng=0)
+    assert "ratio_tail" in [a.source for a in kl.allowances]
+    assert kl.details["ratio_tail"]["p/q at X"]["shape"] > 1.4
+    assert kl.details["ratio_tail"]["rank"] == 4
+    assert kl.confidence_interval[1] == math.inf
+    rev = knn(Y, X, "reverse_kl", rng=0)       # the same ratio, read at the other sample
+    assert "ratio_tail" in [a.source for a in rev.allowances]
+    assert "q/p at Y" in rev.details["ratio_tail"]
+    assert "ratio_tail" not in [a.source for a in knn(X, Y, "reverse_kl", rng=0).allowances]
+    X, Y = get_pair("normal-1-2").sample(n, rng=np.random.default_rng(1))
+    kl = knn(X, Y, "kl", rng=0)
+    assert kl.details["ratio_tail"]["p/q at X"]["shape"] < 1.0
+    assert "ratio_tail" not in [a.source for a in kl.allowances]
+
+
 def test_trend_sign_checked_against_its_noise_in_high_dimension():
     """d > TREND_SIGN_DIM: a change over ranks k..4k within twice its jackknife SE puts the
     allowance on both sides, sized by 2 SE; a clear trend keeps the one-sided rule."""

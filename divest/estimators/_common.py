@@ -167,6 +167,48 @@ def tail_check(terms):
         "the divergence from above, so the 95% interval's upper end is infinite")
     return (0.0, math.inf), info
 
+#: a ratio-tail shape must exceed 1 (an infinite mean) by this many standard errors
+RATIO_TAIL_SE = 2.0
+
+
+def ratio_tail_check(log_ratios):
+    r"""Whether a density ratio looks like it has an infinite mean under its numerator's law.
+
+    ``log_ratios`` maps a label (e.g. ``"p/q at X"``) to estimates of
+    :math:`\log p/q` at the points of the numerator's sample (nearest-neighbour ones,
+    say).  Under P the ratio :math:`r = p/q` has mean :math:`E_P r = E_Q r^2 =
+    1 + \chi^2(P\|Q)`; a generalized-Pareto shape :math:`\hat\xi` of its upper tail
+    (:func:`pareto_shape`, no prior, the PSIS tail count M) above 1 says that mean is
+    infinite.  Then :math:`\mathrm{Var}_Q(r)`, the Q-side variance of the influence
+    function of KL (and of every divergence with :math:`f'(\infty) = \infty`), is not
+    finite: no standard error holds, and P's mass where Q's sample is thin (a far small
+    component, a heavier tail) can carry any amount of the divergence.  The check fires
+    when :math:`\hat\xi - 2\,\mathrm{SE} > 1`, :math:`\mathrm{SE} = (1 +
+    \hat\xi)/\sqrt M` (the asymptotic standard error of a shape estimate), so that the
+    estimation noise of a nearest-neighbour ratio (its own tail has shape 1/k at rank k)
+    does not fire it.  Returns ``((0, above), info)``, ``above`` 0 or ``inf``.
+    """
+    info = {"limit": 1.0}
+    heavy = []
+    for label, lr in log_ratios.items():
+        lr = np.asarray(lr, dtype=float)
+        lr = lr[np.isfinite(lr)]
+        xi = pareto_shape(np.exp(lr - lr.max()), prior=False) if lr.size else float("nan")
+        se = (1.0 + xi) / math.sqrt(_tail_count(lr.size)) if np.isfinite(xi) else float("nan")
+        info[label] = {"shape": xi, "se": se}
+        if np.isfinite(xi) and xi - RATIO_TAIL_SE * se > 1.0:
+            heavy.append(f"{label}: shape {xi:.2f} +- {se:.2f}")
+    if not heavy:
+        return (0.0, 0.0), info
+    info["note"] = (
+        f"the estimated density ratio has a tail of infinite mean ({'; '.join(heavy)}: "
+        "generalized Pareto shape above 1 by more than 2 SE), so chi^2 looks infinite: the "
+        "variance of the estimate's influence function is not finite and mass where the "
+        "other sample is thin can carry any amount of the divergence, so the 95% "
+        "interval's upper end is infinite")
+    return (0.0, math.inf), info
+
+
 def _radial_shapes(A, B):
     """GPD shapes (no prior) of the distances of the rows of A and B from their pooled median."""
     center = np.median(np.vstack([A, B]), axis=0)

@@ -140,7 +140,13 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=None
         every within-sample nearest-neighbour distance), ``separated_supports`` holds
         that ``gap`` and the largest spacing ``within``, and the bias-aware interval's
         upper end reaches the divergence of disjoint supports (``inf`` for KL;
-        Allowance ``"separated_supports"``): such samples cannot bound it.
+        Allowance ``"separated_supports"``): such samples cannot bound it.  For the KL
+        names ``ratio_tail`` holds the generalized-Pareto shape (and its SE) of the
+        rank-4k0 ratio estimates :math:`\hat p/\hat q` at X (reverse KL: :math:`\hat
+        q/\hat p` at Y); a shape above 1 by more than 2 SE (an infinite mean: χ²
+        looks infinite, e.g. a far small component of P where Q has no samples)
+        opens the upper end (Allowance ``"ratio_tail"``,
+        :func:`~divest.estimators._common.ratio_tail_check`).
 
     Raises
     ------
@@ -258,7 +264,7 @@ def knn(X, Y, name="kl", *, k=None, estimator="auto", ties="raise", workers=None
     and when within twice it the allowance goes on both sides, sized by twice that SE
     (``details["bias_trend"]["two_sided"]``).  The
     allowance is the :class:`~divest.Allowance` ``"knn_trend"`` of
-    ``Estimate.allowances`` (with ``"sample_tails"`` below; their
+    ``Estimate.allowances`` (with ``"ratio_tail"`` and ``"sample_tails"`` below; their
     :func:`~divest._result.compose` is ``details["bias_allowance"]``).  Neither the
     estimate nor its SE changes.  What the
     allowance cannot see: a bias that does not move with k, e.g. KL(t_3 ‖ N(0, 1)) (the

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..._result import Allowance, compose
 from ..._validation import _describe, check_positive_int
-from .._common import trend_allowance
+from .._common import ratio_tail_check, trend_allowance
 from .._resolution import dequantize, resolution
 from ._neighbours import _MARGIN
 
@@ -109,6 +109,12 @@ class Evaluator:
         the family builds; others are absent)."""
         return {}
 
+    def log_ratios(self, kfix):
+        """Fixed-rank estimates of the log density ratios whose tails bound the estimate
+        (:func:`~divest.estimators._common.ratio_tail_check`), by label; empty for
+        families without such a check."""
+        return {}
+
     def size_check(self, sizes):
         """None, or why jackknife replicates of these sample sizes are impossible."""
         raise NotImplementedError
@@ -197,6 +203,13 @@ def _run(ev, arrays, *, ties, rng, se):
                 noise = _jackknife_se(np.array(ev.jackknife(blocks, masks, kfix=ks[0]))
                                       - np.array(ev.jackknife(blocks, masks, kfix=ks[-1])))
             (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d, noise)
+            tail = ()
+            log_ratios = ev.log_ratios(ks[-1])
+            if log_ratios:
+                (_, up), details["ratio_tail"] = ratio_tail_check(log_ratios)
+                details["ratio_tail"]["rank"] = ks[-1]
+                if up:
+                    tail = (Allowance("ratio_tail", 0.0, up, details["ratio_tail"]["note"]),)
             if below and above:
                 allowances = (Allowance(
                     "knn_trend", below, above,
@@ -212,6 +225,7 @@ def _run(ev, arrays, *, ties, rng, se):
                     f"{details['bias_trend']['change_per_doubling']:+.3g} per doubling of k, "
                     f"so with a bias modelled as c (k/n)^gamma the truth is likely {side} "
                     "the estimate"),)
+            allowances += tail
         else:
             details["bias_trend"] = {"note": f"no bias trend: rank {ks[-1]} needs more than "
                                              f"{min(sizes)} points per sample"}

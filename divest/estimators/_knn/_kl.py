@@ -83,6 +83,17 @@ class KLEvaluator(Evaluator):
             out[a], out[b] = self.nb[a, a].tree, self.nb[a, b].tree
         return out
 
+    def log_ratios(self, kfix):
+        """Rank-``kfix`` estimates of log p/q at X (kl), log q/p at Y (reverse_kl), or
+        both (jeffreys): the per-point terms of the fixed-k estimate, up to a constant."""
+        out = {}
+        for a, b in self.directions:
+            l, rho, kk, nu, _ = _pair_terms(self.nb[a, a], self.nb[a, b], None, None, "fixed",
+                                            kfix, True)
+            label = "p/q at X" if (a, b) == (0, 1) else "q/p at Y"
+            out[label] = _kl_terms(l, rho, kk, nu, self.d)
+        return out
+
     def jackknife(self, blocks, masks, kfix=None):
         """The replicates' estimates, recomputing only the terms that change.
 

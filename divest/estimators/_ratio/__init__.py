@@ -221,7 +221,7 @@ def fit_ratio(X, Y, method="classifier", *, model="auto", cv=5, rng=None,
         features, standardise, L2-penalised logistic regression (C = 1);
         ``"radial"``: standardise, then the coordinates, their squares and a cubic
         spline in :math:`\log(1 + \lVert z\rVert^2/d)` (5 quantile knots, linear
-        beyond the largest value, constant below the 2% quantile), standardise,
+        beyond the largest value, constant below the 0.02 quantile), standardise,
         logistic regression with C = 10
         (:class:`~divest.estimators._ratio._radial.RadialFeatures`: diagonal Gaussian
         pairs exactly, elliptical heavy-tailed pairs such as a multivariate t against

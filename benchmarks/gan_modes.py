@@ -203,7 +203,9 @@ def run(args):
         p.start()
     for p in procs:
         p.join()
-    left = n_todo - (len(_done([args.out] + args.resume)) - len(done))
+    # --out may also be one of --resume: count each (loss, dataset, seed) once
+    now = {(r["loss"], r["dataset"], r["seed"]) for r in _done([args.out] + args.resume)}
+    left = n_todo - (len(now) - len(done))
     print(f"finished; {left} runs left", flush=True)
     return 0
 

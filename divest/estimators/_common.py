@@ -183,10 +183,10 @@ def ratio_tail_check(log_ratios):
     function of KL (and of every divergence with :math:`f'(\infty) = \infty`), is not
     finite: no standard error holds, and P's mass where Q's sample is thin (a far small
     component, a heavier tail) can carry any amount of the divergence.  The check fires
-    when :math:`\hat\xi - 2\,\mathrm{SE} > 1`, :math:`\mathrm{SE} = (1 +
-    \hat\xi)/\sqrt M` (the asymptotic standard error of a shape estimate), so that the
-    estimation noise of a nearest-neighbour ratio (its own tail has shape 1/k at rank k)
-    does not fire it.  Returns ``((0, above), info)``, ``above`` 0 or ``inf``.
+    when :math:`\hat\xi - 2\,\mathrm{SE} > 1` (2 = ``RATIO_TAIL_SE``),
+    :math:`\mathrm{SE} = (1 + \hat\xi)/\sqrt M` (the asymptotic standard error of a
+    shape estimate), so that the estimation noise of a nearest-neighbour ratio (its own
+    tail has shape 1/k at rank k) does not fire it.  Returns ``((0, above), info)``, ``above`` 0 or ``inf``.
     """
     info = {"limit": 1.0}
     heavy = []
@@ -202,10 +202,10 @@ def ratio_tail_check(log_ratios):
         return (0.0, 0.0), info
     info["note"] = (
         f"the estimated density ratio has a tail of infinite mean ({'; '.join(heavy)}: "
-        "generalized Pareto shape above 1 by more than 2 SE), so chi^2 looks infinite: the "
-        "variance of the estimate's influence function is not finite and mass where the "
-        "other sample is thin can carry any amount of the divergence, so the 95% "
-        "interval's upper end is infinite")
+        f"generalized Pareto shape above 1 by more than {RATIO_TAIL_SE:g} SE), so chi^2 "
+        "looks infinite: the variance of the estimate's influence function is not finite "
+        "and mass where the other sample is thin can carry any amount of the divergence, "
+        "so the 95% interval's upper end is infinite")
     return (0.0, math.inf), info
 
 

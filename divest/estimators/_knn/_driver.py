@@ -203,13 +203,6 @@ def _run(ev, arrays, *, ties, rng, se):
                 noise = _jackknife_se(np.array(ev.jackknife(blocks, masks, kfix=ks[0]))
                                       - np.array(ev.jackknife(blocks, masks, kfix=ks[-1])))
             (below, above), details["bias_trend"] = _bias_allowance(ks, vals, d, noise)
-            tail = ()
-            log_ratios = ev.log_ratios(ks[-1])
-            if log_ratios:
-                (_, up), details["ratio_tail"] = ratio_tail_check(log_ratios)
-                details["ratio_tail"]["rank"] = ks[-1]
-                if up:
-                    tail = (Allowance("ratio_tail", 0.0, up, details["ratio_tail"]["note"]),)
             if below and above:
                 allowances = (Allowance(
                     "knn_trend", below, above,
@@ -225,7 +218,13 @@ def _run(ev, arrays, *, ties, rng, se):
                     f"{details['bias_trend']['change_per_doubling']:+.3g} per doubling of k, "
                     f"so with a bias modelled as c (k/n)^gamma the truth is likely {side} "
                     "the estimate"),)
-            allowances += tail
+            log_ratios = ev.log_ratios(ks[-1])
+            if log_ratios:
+                (_, up), details["ratio_tail"] = ratio_tail_check(log_ratios)
+                details["ratio_tail"]["rank"] = ks[-1]
+                if up:
+                    allowances += (Allowance("ratio_tail", 0.0, up,
+                                             details["ratio_tail"]["note"]),)
         else:
             details["bias_trend"] = {"note": f"no bias trend: rank {ks[-1]} needs more than "
                                              f"{min(sizes)} points per sample"}

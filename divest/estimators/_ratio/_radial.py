@@ -30,14 +30,13 @@ class RadialFeatures(TransformerMixin, BaseEstimator):
     in the training sample): an elliptical pair's log-ratio is smooth at the origin,
     where the squares carry its curvature, and the few points of the innermost
     quantiles let the outermost basis function (scaled up by the standardisation that
-    follows in the pipeline) bend steeply.  With the spline free down to the smallest
-    u, Gaussian pairs in d = 50 (``gauss-scale-d50``) got out-of-fold log-ratios of
-    26 where the largest true one is 10, and influence-function standard errors of 1.4
-    to 127 against a spread of 0.06 (0.07-0.13 with the 2% quantile); the upper end
-    (the tails, where heavy-tailed pairs' KL lives) keeps its linear continuation.
-    The quantile is a compromise: the constraint reaches the tails through the shared
-    squares, and at 5% the KL of t5-normal-d10 fell by 0.1-0.4 (truth 1.675, already
-    underestimated), at 2% by at most 0.03.
+    follows in the pipeline) bend steeply: out-of-fold log-ratios far above any true
+    one and influence-function standard errors far above the estimates' spread on the
+    Gaussian pairs in d = 50 (``tests/test_ratio.py``,
+    ``benchmarks/results/accuracy_hard.md``).  The upper end (the tails, where
+    heavy-tailed pairs' KL lives) keeps its linear continuation.  The quantile is a
+    compromise: the constraint reaches the tails through the shared squares, and a
+    larger one lowers the KL of t5-normal-d10, which is already underestimated.
     """
 
     def __init__(self, n_knots=5, low_quantile=0.02):

@@ -186,7 +186,8 @@ def ratio_tail_check(log_ratios):
     when :math:`\hat\xi - 2\,\mathrm{SE} > 1` (2 = ``RATIO_TAIL_SE``),
     :math:`\mathrm{SE} = (1 + \hat\xi)/\sqrt M` (the asymptotic standard error of a
     shape estimate), so that the estimation noise of a nearest-neighbour ratio (its own
-    tail has shape 1/k at rank k) does not fire it.  Returns ``((0, above), info)``, ``above`` 0 or ``inf``.
+    tail has shape 1/k at rank k) does not fire it.  Returns ``((0, above), info)``,
+    ``above`` 0 or ``inf``.
     """
     info = {"limit": 1.0}
     heavy = []

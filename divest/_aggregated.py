@@ -131,7 +131,9 @@ class Member:
         else:
             out = np.asarray(prof(np.divide(D, self.bandwidth, dtype=dtype)), dtype=dtype)
         if np.dtype(dtype) != np.float64:
-            out[out < np.finfo(dtype).tiny] = 0
+            tiny = np.finfo(dtype).tiny
+            if out.size and out.min() < tiny:   # the masked write only where it flushes
+                out[out < tiny] = 0
         return out
 
     def describe(self) -> dict:
@@ -396,12 +398,14 @@ def wild_null(hs, n: int, total: int, rng, *, batch_bytes: int = 2 ** 26,
     out, scales = [], []
     step = max(1, batch_bytes // (8 * n))
     signs = _rademacher(rng, total, n)
+    # one batch: converted once for every kernel
+    whole = signs.astype(dtype) if total <= step else None
     for H, scale in hs:
         scales.append(scale)
         vals = np.empty(total)
         with _perm._blas_limit(n * n * min(step, total) < _perm._SINGLE_THREAD_WORK):
             for j0 in range(0, total, step):
-                Eb = signs[j0:j0 + step].astype(dtype)
+                Eb = whole if whole is not None else signs[j0:j0 + step].astype(dtype)
                 # H is symmetric: its upper block triangle, about half the multiply-adds
                 vals[j0:j0 + step] = _perm.triangle_u(Eb, H, _perm._rowdot)
         out.append(vals / (n * (n - 1.0)))

@@ -76,7 +76,7 @@ _BLOCK_ENTRIES = 2 ** 21
 _MAX_BLOCK_ROWS = 1024
 #: rows per block of a stored matrix's upper block triangle (blocks of this size keep the
 #: products efficient; the multiply-adds are N^2 c (1 + _HALF_ROWS / N) instead of 2 N^2 c)
-_HALF_ROWS = 256
+_HALF_ROWS = 128
 #: matrix products smaller than this (N * N * batch) run on one BLAS thread: threads cost
 #: more than they save there, and far more when the machine is oversubscribed
 _SINGLE_THREAD_WORK = 2 ** 28
@@ -230,8 +230,10 @@ def quadratic_null(sources, n: int, m: int, n_permutations: int, rng, *, estimat
     dtype : numpy dtype, default float64
         Precision of the matrices (stored, or each streamed row block) and of the matrix
         products (float32: twice as fast, relative round-off about 1e-7 instead of 1e-16;
-        values below the smallest normal float32 are flushed to 0; the sums
-        :math:`A^\top r`, :math:`u` and the statistic are accumulated in float64).
+        values below the smallest normal float32 are flushed to 0; :math:`A^\top r` and
+        the statistic are accumulated in float64, :math:`u` in float32 within each row
+        block of the triangle (:func:`half_u`), as the products are, and in float64
+        across blocks).
     sum_squares : list, optional
         When given (an empty list), it receives, per source, the sum of the squared entries
         of the matrix as used (diagonal written, precision applied): computed on the fly
@@ -364,8 +366,13 @@ class _Clock:
 
 
 def _rowdot(A, B):
-    """Row-wise dot products of two numpy arrays, accumulated in float64."""
-    return np.einsum("ji,ji->j", A, B, dtype=np.float64)
+    """Row-wise dot products of two numpy arrays, as float64.  Float64 operands are summed
+    in float64; lower-precision operands (one row block of :func:`half_u`) in their
+    precision, as the matrix product that made ``B`` did, and the blocks' sums in float64 (casting each block to float64 first took three times as long
+    as the sum and changed it by less than the product's own round-off)."""
+    if A.dtype == np.float64:
+        return np.einsum("ji,ji->j", A, B, dtype=np.float64)
+    return np.einsum("ji,ji->j", A, B).astype(np.float64)
 
 
 def half_u(At, Mb, i0, rowdot):

@@ -436,3 +436,34 @@ def test_streamed_float32_matches_stored_float32():
     fa, fb, fc = ([k["frobenius"] for k in r.details["kernels"]] for r in (a, b, c))
     np.testing.assert_allclose(fb, fa, rtol=1e-6)
     assert 1e-12 < abs(b.statistic - c.statistic) / abs(c.statistic) < 1e-4
+
+
+# ---------------------------------------------------------------------------------------
+# threaded row chunks and tiled transposes give the single-call numbers
+# ---------------------------------------------------------------------------------------
+
+def test_threaded_chunks_give_the_same_numbers(monkeypatch):
+    """Pooled distances, kernel blocks and the wild bootstrap's H computed in row chunks
+    on two threads (and in 7 x 7 transpose tiles) equal, bit for bit, the one-call
+    computations: cdist(Z, Z), exp of the scaled block, K_XX + K_YY - K_XY - K_XY^T."""
+    rng = np.random.default_rng(5)
+    n = 45
+    X, Y = rng.normal(size=(n, 3)), rng.normal(size=(n, 3)) + 0.3
+    Z = np.concatenate([X, Y])
+    monkeypatch.setattr(agg, "_THREADED_WORK", 64)
+    monkeypatch.setattr(agg, "_TRANSPOSE_TILE", 7)
+    monkeypatch.setattr("divest._parallel.default_threads", lambda: 2)
+    for metric in ("cityblock", "sqeuclidean", "euclidean"):
+        assert np.array_equal(agg._cdist_rows(Z, metric), cdist(Z, Z, metric))
+    lap = agg.Member("laplace", "l1", agg.PROFILES["laplace"][1], 0.7)
+    mats = agg.Matrices(Z, [lap])
+    D = cdist(Z, Z, "cityblock")
+    for dtype in (np.float64, np.float32):
+        want = np.exp(np.multiply(D, -1 / 0.7, dtype=dtype))
+        assert np.array_equal(mats.kernel(lap, dtype=dtype), want)
+    H, scale = mats.wild_h(lap, n)
+    K = np.exp(np.multiply(D, -1 / 0.7))
+    want = K[:n, :n] + K[n:, n:] - K[:n, n:] - K[:n, n:].T
+    np.fill_diagonal(want, 0.0)
+    assert np.array_equal(H, want)
+    assert scale == pytest.approx(K.mean(), rel=1e-12)

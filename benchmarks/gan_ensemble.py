@@ -22,7 +22,12 @@ timing, member 1 of a 3-member ensemble is checked bit for bit against its singl
 Run (on an otherwise idle machine)::
 
     python benchmarks/gan_ensemble.py --losses nonsaturating wgan_gp --sizes 8 16 32 64
+    python benchmarks/gan_ensemble.py --roofline     # FLOPs per run-step, sgemm peak
     python benchmarks/gan_ensemble.py --report
+
+``--roofline`` bounds what any CPU implementation can reach: the matrix products' FLOPs
+of one run-step (torch profiler) against the machine's best float32 matrix multiply; the
+report states that ceiling beside the measured speed-ups.
 """
 
 from __future__ import annotations
@@ -101,6 +106,56 @@ def run_cuda(losses, sizes, steps):
                      "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9, **meta})
 
 
+def _step_flops(loss, steps=(10, 20)):
+    """FLOPs of the matrix products of one generator step of one run (with its critic
+    steps), from the torch profiler's counts (``with_flops``: mm, addmm, bmm and their
+    backward): the difference between runs of ``steps[1]`` and ``steps[0]`` steps, per step,
+    so the set-up cancels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from divest.torch import DATASETS, train_gan
+    counts = []
+    for k in steps:
+        with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+            train_gan(DATASETS["ring"][0](), loss, steps=k, metrics=(), rng=0, device="cpu",
+                      num_threads=1)
+        counts.append(sum(e.flops for e in prof.key_averages()))
+    return (counts[1] - counts[0]) / (steps[1] - steps[0])
+
+
+def _sgemm_peak(threads, size=2000, repeats=5):
+    """FLOP/s of torch's float32 matrix multiply on ``threads`` threads at its best: a
+    ``size`` x ``size`` product, best of ``repeats``."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        A = torch.rand(size, size, generator=gen)
+        B = torch.rand(size, size, generator=gen)
+        A @ B
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            A @ B
+            best = min(best, time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+    return 2 * size ** 3 / best
+
+
+def run_roofline(losses, cores):
+    """The ceiling matrix products put on any CPU implementation: FLOPs per run-step and
+    the machine's float32 matrix-multiply peak on 1 and ``cores`` threads."""
+    meta = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "date": time.strftime("%Y-%m-%d")}
+    peaks = {t: _sgemm_peak(t) for t in sorted({1, cores})}
+    for loss in losses:
+        _append({"loss": loss, "kind": "roofline", "flops_per_step": _step_flops(loss),
+                 "sgemm_flops": {str(t): p for t, p in peaks.items()}, "cores": cores,
+                 **meta})
+
+
 def _append(rec):
     OUT.mkdir(exist_ok=True)
     with LOG.open("a") as f:
@@ -160,7 +215,8 @@ def report():
         for key, r in sorted(latest.items(), key=lambda kv: (kv[0][1] != "single",
                                                               kv[0][1] != "separate",
                                                               kv[0][2] or 0, kv[0][3] or 0)):
-            if key[0] != loss or r["kind"] == "bitwise" or r["kind"].startswith("cuda"):
+            if key[0] != loss or r["kind"] in ("bitwise", "roofline") or \
+                    r["kind"].startswith("cuda"):
                 continue
             ratio = r["run_steps_per_s"] / sep["run_steps_per_s"] if sep else float("nan")
             lines.append(f"| {r['kind']} | {r['runs']} | {r['threads']} | {r['seconds']:.1f} | "
@@ -187,7 +243,25 @@ def report():
                 lines.append(f"| {r['kind'].replace('cuda_', 'CUDA ')} | {r['runs']} | "
                              f"{r['seconds']:.1f} | {r['run_steps_per_s']:.0f} | {vs1:.1f}x | "
                              f"{vsc:.1f}x |")
-        steps = {r["steps"] for r in rows if r["loss"] == loss and "device" not in r}
+        roof = latest.get((loss, "roofline", None, None))
+        if roof and sep:
+            peak = roof["sgemm_flops"][str(roof["cores"])]
+            flops = roof["flops_per_step"]
+            best = max((r["run_steps_per_s"] for k, r in latest.items()
+                        if k[0] == loss and r["kind"] == "ensemble"), default=float("nan"))
+            lines += ["", f"**Ceiling.** One run-step's matrix products are "
+                      f"{flops / 1e6:.1f} MFLOP (torch profiler, `--roofline`, "
+                      f"{roof['date']}).  At this machine's best float32 matrix multiply, "
+                      f"{peak / 1e9:.0f} GFLOP/s on {roof['cores']} threads (a 2000 x 2000 "
+                      f"product, best of 5), no CPU implementation of these training steps (the products a single run computes, which each member must reproduce bit for bit) exceeds "
+                      f"{peak / flops:.0f} runs x steps / s, **{peak / flops / sep['run_steps_per_s']:.1f}x** "
+                      f"separate processes, before any elementwise work.  The best ensemble "
+                      f"above runs its products at {best * flops / 1e9:.0f} GFLOP/s "
+                      f"({best * flops / peak:.0%} of that peak); separate processes at "
+                      f"{sep['run_steps_per_s'] * flops / 1e9:.0f} GFLOP/s.  A 5x speed-up "
+                      f"would need {5 * sep['run_steps_per_s'] * flops / 1e9:.0f} GFLOP/s."]
+        steps = {r["steps"] for r in rows if r["loss"] == loss and "device" not in r
+                 and "steps" in r}
         machine = {r["machine"] for r in rows if r["loss"] == loss and "device" not in r}
         lines += ["", f"Steps per run: {', '.join(map(str, sorted(steps)))}; machine: "
                       f"{'; '.join(sorted(machine))}.", ""]
@@ -230,8 +304,12 @@ def main():
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--report", action="store_true", help="only write the table and plot")
+    ap.add_argument("--roofline", action="store_true",
+                    help="only measure FLOPs per run-step and the matrix-multiply peak")
     args = ap.parse_args()
-    if not args.report and args.device == "cuda":
+    if args.roofline:
+        run_roofline(args.losses, args.cores)
+    elif not args.report and args.device == "cuda":
         run_cuda(args.losses, args.sizes, args.steps)
     elif not args.report:
         run(args.losses, args.sizes, args.steps, args.cores)

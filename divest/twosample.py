@@ -253,6 +253,15 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
         An unknown option, or an option of the wrong type; ``n_permutations`` for
         ``"mmdagg"`` / ``"mmdagginc"`` (they take ``B1`` and ``B2``).
 
+    Warns
+    -----
+    UserWarning
+        ``"mmd_linear"`` below 50 points per sample; a resampled test (``"mmd"``,
+        ``"energy"``, ``"mmd_agg"``, ``"mmdfuse"``, ``"wasserstein"``, ``"mmdagg"``,
+        ``"mmdagginc"``) whose samples are so small that its relabellings (or sign flips)
+        give fewer than ``1 / alpha`` distinct values of the statistic: it can then reject
+        only by chance (e.g. n = m = 3 at alpha = 0.05: 10 distinct values).
+
     See Also
     --------
     divest.ipm.mmd, divest.ipm.energy_distance, divest.ipm.wasserstein
@@ -434,7 +443,47 @@ def _two_sample_test_iv(X, Y, statistic, n_permutations, alternative, rng, optio
     if opts["alpha"] is not None:
         opts["alpha"] = check_real(opts["alpha"], "alpha", low=0, high=1)
         _check_resolution(statistic, B, opts)
+        _warn_few_relabellings(statistic, X.shape[0], Y.shape[0], opts)
     return X, Y, statistic, B, alternative, rng, bool(progress), opts
+
+
+#: statistics whose null distribution is their values over random relabellings (or sign
+#: flips) of the whole pooled sample
+_RELABELLED = ("energy", "mmd", "mmd_agg", "mmdagg", "mmdagginc", "mmdfuse", "wasserstein")
+
+
+def _distinct_resamples(statistic, n: int, m: int, opts) -> int | None:
+    """How many distinct values the statistic can take over the resampling of its null
+    (None when that is more than a million): sign flips of the min(n, m) pairs up to a
+    global flip (the wild bootstrap of ``"mmdagg"`` with n = m and of ``"mmdagginc"``),
+    else the C(n + m, n) relabellings, halved when n = m (swapping the two groups leaves
+    the statistics unchanged)."""
+    wild = statistic == "mmdagginc" or (
+        statistic == "mmdagg" and n == m and opts.get("resampling") != "permutation")
+    if wild:
+        pairs = min(n, m)
+        return 2 ** (pairs - 1) if pairs <= 21 else None
+    if n + m > 40:
+        return None
+    k = math.comb(n + m, n) // (2 if n == m else 1)
+    return k if k <= 10 ** 6 else None
+
+
+def _warn_few_relabellings(statistic, n, m, opts):
+    """Warn when the samples are too small for the resampled test to reject at alpha."""
+    if statistic not in _RELABELLED:
+        return
+    k = _distinct_resamples(statistic, n, m, opts)
+    alpha = opts["alpha"]
+    if k is not None and 1.0 / k > alpha:
+        how = ("sign flips of the pairs" if statistic == "mmdagginc" or (
+            statistic == "mmdagg" and n == m and opts.get("resampling") != "permutation")
+            else "relabellings of the pooled sample")
+        warnings.warn(f"statistic={statistic!r} with samples of {n} and {m} points: the "
+                      f"{how} give at most {k} distinct values of the statistic, so a "
+                      f"p-value below 1/{k} = {1.0 / k:.3g} > alpha={alpha} arises only by "
+                      f"chance from the random draws; the test has almost no power at this "
+                      f"level (more data is needed)", UserWarning, stacklevel=4)
 
 
 def _check_resolution(statistic, B, opts):

@@ -14,6 +14,7 @@
 import dataclasses
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -529,3 +530,49 @@ def test_bad_sizes_for_particular_statistics():
     same = np.ones((10, 2))
     with pytest.raises(ValueError, match="median"):
         two_sample_test(same, same, "mmd")
+
+
+# ---------------------------------------------------------------------------------------
+# samples too small for the resampling to reach alpha
+# ---------------------------------------------------------------------------------------
+
+def test_distinct_resamples_match_an_enumeration():
+    """The counts behind the small-sample warning equal the distinct statistic values of
+    every relabelling (biased MMD with a Gaussian kernel, in general position) and of every
+    sign vector of the wild bootstrap's quadratic form."""
+    from itertools import combinations, product
+
+    from divest.twosample import _distinct_resamples
+    rng = np.random.default_rng(11)
+    for n, m in ((3, 3), (2, 4), (3, 4), (4, 4)):
+        Z = rng.normal(size=(n + m, 2))
+        K = np.exp(-((Z[:, None] - Z[None]) ** 2).sum(-1))
+        values = set()
+        for idx in combinations(range(n + m), n):
+            a = np.zeros(n + m, bool)
+            a[list(idx)] = True
+            v = (K[a][:, a].mean() + K[~a][:, ~a].mean() - 2 * K[a][:, ~a].mean())
+            values.add(round(float(v), 12))
+        assert _distinct_resamples("mmd", n, m, {}) == len(values)
+    for n in (3, 4, 5):
+        H = rng.normal(size=(n, n))
+        H = H + H.T
+        np.fill_diagonal(H, 0.0)
+        values = {round(float(np.array(e) @ H @ np.array(e)), 12)
+                  for e in product((-1.0, 1.0), repeat=n)}
+        assert _distinct_resamples("mmdagg", n, n, {"resampling": "auto"}) == len(values)
+        assert _distinct_resamples("mmdagginc", n, n, {}) == len(values)
+
+
+def test_small_samples_warn_that_alpha_is_out_of_reach():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    with pytest.warns(UserWarning, match=r"at most 10 distinct values.*alpha=0.05"):
+        two_sample_test(X[:3], Y[:3], "mmd", alpha=0.05, n_permutations=99, rng=0)
+    with pytest.warns(UserWarning, match=r"sign flips of the pairs give at most 16"):
+        two_sample_test(X[:5], Y[:5], "mmdagg", B1=99, B2=99, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        two_sample_test(X[:4], Y[:4], "mmd", alpha=0.05, n_permutations=99, rng=0)  # 35
+        two_sample_test(X[:3], Y[:3], "mmd", n_permutations=99, rng=0)   # no alpha: no decision
+        two_sample_test(X[:6], Y[:6], "mmdagg", B1=99, B2=99, rng=0)     # 32 sign classes

@@ -258,9 +258,10 @@ def two_sample_test(X, Y, statistic="mmd", *, n_permutations=None, alternative="
     UserWarning
         ``"mmd_linear"`` below 50 points per sample; a resampled test (``"mmd"``,
         ``"energy"``, ``"mmd_agg"``, ``"mmdfuse"``, ``"wasserstein"``, ``"mmdagg"``,
-        ``"mmdagginc"``) whose samples are so small that its relabellings (or sign flips)
-        give fewer than ``1 / alpha`` distinct values of the statistic: it can then reject
-        only by chance (e.g. n = m = 3 at alpha = 0.05: 10 distinct values).
+        ``"mmdagginc"``; the learned tests on their held-out parts) whose samples are so
+        small that its relabellings (or sign flips) give fewer than ``1 / alpha`` distinct
+        values of the statistic: it can then reject only by chance (e.g. n = m = 3 at
+        alpha = 0.05: 10 distinct values).
 
     See Also
     --------
@@ -465,21 +466,34 @@ def _distinct_resamples(statistic, n: int, m: int, opts) -> int | None:
         return 2 ** (pairs - 1) if pairs <= 21 else None
     if n + m > 40:
         return None
-    k = math.comb(n + m, n) // (2 if n == m else 1)
+    # the classifiers' statistics change sign when the groups swap; the others do not
+    symmetric = statistic not in ("c2st_logit", "c2st_sign")
+    k = math.comb(n + m, n) // (2 if n == m and symmetric else 1)
     return k if k <= 10 ** 6 else None
 
 
 def _warn_few_relabellings(statistic, n, m, opts):
-    """Warn when the samples are too small for the resampled test to reject at alpha."""
-    if statistic not in _RELABELLED:
+    """Warn when the samples are too small for the resampled test to reject at alpha
+    (for the learned tests: their held-out parts)."""
+    where = "samples of"
+    if statistic in _LEARNED:
+        f = opts.get("train_fraction")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+            return                       # the learned test's own validation raises
+        n = n - int(math.floor(f * n + 1e-9))
+        m = m - int(math.floor(f * m + 1e-9))
+        where = "held-out parts of"
+        if min(n, m) < 2:
+            return                       # the split check raises
+    elif statistic not in _RELABELLED:
         return
     k = _distinct_resamples(statistic, n, m, opts)
     alpha = opts["alpha"]
     if k is not None and 1.0 / k > alpha:
         how = ("sign flips of the pairs" if statistic == "mmdagginc" or (
             statistic == "mmdagg" and n == m and opts.get("resampling") != "permutation")
-            else "relabellings of the pooled sample")
-        warnings.warn(f"statistic={statistic!r} with samples of {n} and {m} points: the "
+            else "relabellings")
+        warnings.warn(f"statistic={statistic!r} with {where} {n} and {m} points: the "
                       f"{how} give at most {k} distinct values of the statistic, so a "
                       f"p-value below 1/{k} = {1.0 / k:.3g} > alpha={alpha} arises only by "
                       f"chance from the random draws; the test has almost no power at this "

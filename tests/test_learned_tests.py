@@ -336,3 +336,16 @@ def test_level_blob_null_slow(statistic):
         count += two_sample_test(X, Y, statistic, n_permutations=99, rng=r, epochs=50,
                                  device="cpu").pvalue <= alpha
     assert count <= stats.binom.ppf(0.999, reps, alpha)
+
+
+def test_held_out_parts_too_small_for_alpha_warn():
+    """3 + 3 held-out rows: 10 distinct MMD-D values over relabellings (< 1/0.05), while
+    the classifiers' sign-changing statistics have up to 20 (no warning at 0.05)."""
+    import warnings
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    with pytest.warns(UserWarning, match=r"held-out parts of 3 and 3 points.*at most 10"):
+        two_sample_test(X, Y, "mmd_deep", alpha=0.05, epochs=2, n_permutations=99, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        two_sample_test(X, Y, "c2st_logit", alpha=0.05, epochs=2, n_permutations=99, rng=0)

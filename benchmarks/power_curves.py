@@ -547,13 +547,36 @@ def render_docs(summ: dict) -> str:
             out.append("   * - " + "\n     - ".join(cells))
         out += ["", f".. image:: /_static/power_curves_{experiment}.png",
                 f"   :alt: power curves, {experiment}", ""]
+    out += _docs_level_table(rej, tests)
     if summ.get("seconds"):
-        out += [".. list-table:: Mean seconds per test in the study (n = m = 500, 2 cores, "
-                "float64)", "   :header-rows: 1", "", "   * - test\n     - seconds"]
+        out += [".. list-table:: Mean seconds per test in the study (n = m = 500, one thread "
+                "per test, float64)", "   :header-rows: 1", "", "   * - test\n     - seconds"]
         for t, sec in summ["seconds"].items():
             out.append(f"   * - {t}\n     - {sec:.3f}")
         out.append("")
     return "\n".join(out)
+
+
+def _docs_level_table(rej, tests):
+    """The level study as a reStructuredText list-table (rate ± SE [reps], the 99% band)."""
+    from scipy import stats
+    pts = EXPERIMENTS["level"]["points"]
+    have = [t for t in tests if any(("level", i, t) in rej for i in range(len(pts)))]
+    if not have:
+        return []
+    out = [".. list-table:: Level: rejection rate ± binomial SE [null repetitions] at "
+           "alpha = 0.05 (the study's goal is 5,000 per cell); *in band*: inside the "
+           "two-sided 99% binomial interval of an exact level-0.05 test",
+           "   :header-rows: 1", "", "   * - null\n     - test\n     - rate\n     - in band"]
+    for i, label in enumerate(pts):
+        for t in have:
+            k, reps = rej.get(("level", i, t), (0, 0))
+            if reps:
+                p = k / reps
+                lo, hi = stats.binom.ppf([0.005, 0.995], reps, ALPHA) / reps
+                out.append(f"   * - {label}\n     - {t}\n     - {p:.3f} ± {_se(p, reps):.3f} "
+                           f"[{reps}]\n     - {'yes' if lo <= p <= hi else 'no'}")
+    return out + [""]
 
 
 def _power_tables(experiment, e, tests, rej):

@@ -557,9 +557,15 @@ def render_docs(summ: dict) -> str:
     return "\n".join(out)
 
 
+def _level_band(reps):
+    """The two-sided 99% binomial interval of the rejection rate of an exact level-ALPHA
+    test over ``reps`` null repetitions."""
+    from scipy import stats
+    return tuple(stats.binom.ppf([0.005, 0.995], reps, ALPHA) / reps)
+
+
 def _docs_level_table(rej, tests):
     """The level study as a reStructuredText list-table (rate ± SE [reps], the 99% band)."""
-    from scipy import stats
     pts = EXPERIMENTS["level"]["points"]
     have = [t for t in tests if any(("level", i, t) in rej for i in range(len(pts)))]
     if not have:
@@ -573,7 +579,7 @@ def _docs_level_table(rej, tests):
             k, reps = rej.get(("level", i, t), (0, 0))
             if reps:
                 p = k / reps
-                lo, hi = stats.binom.ppf([0.005, 0.995], reps, ALPHA) / reps
+                lo, hi = _level_band(reps)
                 out.append(f"   * - {label}\n     - {t}\n     - {p:.3f} ± {_se(p, reps):.3f} "
                            f"[{reps}]\n     - {'yes' if lo <= p <= hi else 'no'}")
     return out + [""]
@@ -711,7 +717,6 @@ def _level_table(tests, rej):
             "interval of a level-0.05 test with that many repetitions; published: the "
             "paper's value at the same null point (200 repetitions).", "",
             "| null | test | divest | in band | paper |", "|---|---|---|---|---|"]
-    from scipy import stats
     for i, label in enumerate(pts):
         pe, pi = LEVEL_PUBLISHED[i]
         for t in have:
@@ -719,7 +724,7 @@ def _level_table(tests, rej):
             if not reps:
                 continue
             p = k / reps
-            lo, hi = stats.binom.ppf([0.005, 0.995], reps, ALPHA) / reps
+            lo, hi = _level_band(reps)
             pub = published(pe, TESTS[t]["published"]) if TESTS[t]["published"] else None
             out.append(f"| {label} | {t} | {_fmt(p)} ± {_fmt(_se(p, reps))} [{reps}] | "
                        f"{'yes' if lo <= p <= hi else '**no**'} | "

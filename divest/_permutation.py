@@ -368,8 +368,9 @@ class _Clock:
 def _rowdot(A, B):
     """Row-wise dot products of two numpy arrays, as float64.  Float64 operands are summed
     in float64; lower-precision operands (one row block of :func:`half_u`) in their
-    precision, as the matrix product that made ``B`` did, and the blocks' sums in float64 (casting each block to float64 first took three times as long
-    as the sum and changed it by less than the product's own round-off)."""
+    precision, as the matrix product that made ``B`` did, and the blocks' sums in float64
+    (casting each block to float64 first took three times as long as the sum and changed
+    it by less than the product's own round-off)."""
     if A.dtype == np.float64:
         return np.einsum("ji,ji->j", A, B, dtype=np.float64)
     return np.einsum("ji,ji->j", A, B).astype(np.float64)

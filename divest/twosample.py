@@ -453,15 +453,28 @@ def _two_sample_test_iv(X, Y, statistic, n_permutations, alternative, rng, optio
 _RELABELLED = ("energy", "mmd", "mmd_agg", "mmdagg", "mmdagginc", "mmdfuse", "wasserstein")
 
 
+def _mmdagg_resampling(resampling, n: int, m: int) -> str:
+    """``"mmdagg"``'s resampling: ``"auto"`` is the wild bootstrap when n = m (as
+    published), else permutations."""
+    if resampling == "auto":
+        return "wild_bootstrap" if n == m else "permutation"
+    return resampling
+
+
+def _wild(statistic, n: int, m: int, opts) -> bool:
+    """Whether the test's null comes from sign flips of (x_i, y_i) pairs."""
+    return statistic == "mmdagginc" or (
+        statistic == "mmdagg" and n == m
+        and _mmdagg_resampling(opts.get("resampling", "auto"), n, m) == "wild_bootstrap")
+
+
 def _distinct_resamples(statistic, n: int, m: int, opts) -> int | None:
     """How many distinct values the statistic can take over the resampling of its null
     (None when that is more than a million): sign flips of the min(n, m) pairs up to a
     global flip (the wild bootstrap of ``"mmdagg"`` with n = m and of ``"mmdagginc"``),
     else the C(n + m, n) relabellings, halved when n = m (swapping the two groups leaves
     the statistics unchanged)."""
-    wild = statistic == "mmdagginc" or (
-        statistic == "mmdagg" and n == m and opts.get("resampling") != "permutation")
-    if wild:
+    if _wild(statistic, n, m, opts):
         pairs = min(n, m)
         return 2 ** (pairs - 1) if pairs <= 21 else None
     if n + m > 40:
@@ -480,8 +493,8 @@ def _warn_few_relabellings(statistic, n, m, opts):
         f = opts.get("train_fraction")
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
             return                       # the learned test's own validation raises
-        n = n - int(math.floor(f * n + 1e-9))
-        m = m - int(math.floor(f * m + 1e-9))
+        from .torch._twosample import _n_train
+        n, m = n - _n_train(n, f), m - _n_train(m, f)
         where = "held-out parts of"
         if min(n, m) < 2:
             return                       # the split check raises
@@ -490,9 +503,7 @@ def _warn_few_relabellings(statistic, n, m, opts):
     k = _distinct_resamples(statistic, n, m, opts)
     alpha = opts["alpha"]
     if k is not None and 1.0 / k > alpha:
-        how = ("sign flips of the pairs" if statistic == "mmdagginc" or (
-            statistic == "mmdagg" and n == m and opts.get("resampling") != "permutation")
-            else "relabellings")
+        how = "sign flips of the pairs" if _wild(statistic, n, m, opts) else "relabellings"
         warnings.warn(f"statistic={statistic!r} with {where} {n} and {m} points: the "
                       f"{how} give at most {k} distinct values of the statistic, so a "
                       f"p-value below 1/{k} = {1.0 / k:.3g} > alpha={alpha} arises only by "
@@ -937,8 +948,7 @@ def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidth
     check_choice(resampling, "resampling", agg.RESAMPLINGS)
     max_memory, batch_size, _ = _check_engine(max_memory, batch_size, "unbiased")
     n, m = X.shape[0], Y.shape[0]
-    if resampling == "auto":
-        resampling = "wild_bootstrap" if n == m else "permutation"
+    resampling = _mmdagg_resampling(resampling, n, m)
     if resampling == "wild_bootstrap" and n != m:
         raise ValueError(f"resampling='wild_bootstrap' needs samples of equal size (it pairs "
                          f"x_i with y_i); got shapes {X.shape} and {Y.shape}: use "

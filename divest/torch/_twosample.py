@@ -252,10 +252,15 @@ def _check_bandwidths(bw):
     return tuple(check_real(v, f"bandwidths[{i}]", low=0) for i, v in enumerate(pair))
 
 
+def _n_train(n, fraction) -> int:
+    """Training rows of a sample of n: floor(fraction * n)."""
+    return int(math.floor(fraction * n + 1e-9))
+
+
 def _split(n, fraction, rng):
     """Training and test rows: a random permutation, its first floor(fraction * n) rows."""
     perm = rng.permutation(n)
-    k = int(math.floor(fraction * n + 1e-9))
+    k = _n_train(n, fraction)
     return np.sort(perm[:k]), np.sort(perm[k:])
 
 

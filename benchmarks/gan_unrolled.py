@@ -27,10 +27,14 @@ Run::
 
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --n-jobs 2
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 0 --schedule simultaneous
+    python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 0 --schedule simultaneous \
+        --dataset pacgan_ring
     python benchmarks/gan_unrolled.py --report
 
 The second line checks whether the plain GAN collapses under the notebook's schedule (both
-networks updated from one batch in one step); its rows are kept apart in the table.
+networks updated from one batch in one step); its rows are kept apart in the table.  The
+third runs it on a ring of the notebook's scale (radius 1, std 0.01: ``pacgan_ring``),
+keyed apart by ``--dataset``.
 """
 
 from __future__ import annotations
@@ -48,17 +52,17 @@ LOG = OUT / "gan_unrolled.jsonl"
 STEPS = 25_000
 
 
-def _one_run(seed, unrolled_steps, steps, eval_every, schedule="alternating"):
+def _one_run(seed, unrolled_steps, steps, eval_every, schedule="alternating", dataset="ring"):
     from divest.torch import DATASETS, train_gan
     t0 = time.perf_counter()
     from divest.torch import get_gan_loss
     rec = {"seed": seed, "unrolled_steps": unrolled_steps, "steps": steps,
-           "schedule": schedule}
+           "schedule": schedule, "dataset": dataset}
     if unrolled_steps:
         zero_sum = get_gan_loss(_preset_loss()).zero_sum
         rec["surrogate"] = "saddle objective -L_D" if zero_sum else "generator loss L_G"
     try:
-        run = train_gan(DATASETS["ring"][0](), preset="unrolled", unrolled_steps=unrolled_steps,
+        run = train_gan(DATASETS[dataset][0](), preset="unrolled", unrolled_steps=unrolled_steps,
                         schedule=schedule, steps=steps, n_eval=2500, eval_every=eval_every,
                         metrics=("w1", "modes"), rng=seed, device="cpu")
     except FloatingPointError as exc:
@@ -88,7 +92,8 @@ def _done():
     for line in LOG.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            out.add((r["seed"], r["unrolled_steps"], r["steps"], _loss(r), _schedule(r)))
+            out.add((r["seed"], r["unrolled_steps"], r["steps"], _loss(r), _schedule(r),
+                     _dataset(r)))
     return out
 
 
@@ -108,13 +113,17 @@ def _schedule(r):
     return r.get("schedule", "alternating")   # rows before 2026-12-05: the preset's
 
 
+def _dataset(r):
+    return r.get("dataset", "ring")     # rows before 2026-12-05 (fifth session): the ring
+
+
 def _preset_loss():
     from divest.torch._presets import preset_options
     return preset_options("unrolled", 2, 1, np.random.default_rng(0), "cpu",
                           "float32")["loss"]
 
 
-def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating"):
+def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating", dataset="ring"):
     from divest._parallel import parallel_iter
     if schedule != "alternating" and any(unrolled):
         raise SystemExit("--schedule simultaneous runs the plain GAN only (train_gan does not "
@@ -122,8 +131,8 @@ def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating"):
     OUT.mkdir(exist_ok=True)
     done = _done()
     loss = _preset_loss()
-    todo = [(s, u, steps, eval_every, schedule) for s in seeds for u in unrolled
-            if (s, u, steps, loss, schedule) not in done]
+    todo = [(s, u, steps, eval_every, schedule, dataset) for s in seeds for u in unrolled
+            if (s, u, steps, loss, schedule, dataset) not in done]
     todo.sort(key=lambda t: -t[1])          # the long unrolled runs first
     print(f"{len(todo)} runs to do ({len(done)} done)", flush=True)
     for rec in parallel_iter(_one_run, todo, n_jobs=n_jobs):
@@ -161,16 +170,23 @@ def report():
              "critic, whose real-data term depends on the generator through the unrolling "
              "(as in the paper and Poole's notebook).  Schedule `simultaneous`: both networks "
              "updated from one batch in one step, as the notebook does (`--schedule "
-             "simultaneous`, plain GAN only); `alternating`: the preset's.", "",
-             "| loss | schedule | unrolling steps | steps | seeds | modes (of 8) | per seed | "
-             "HQ % | reverse KL (HQ) | W1 | s/run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    groups = sorted({(_loss(r), _schedule(r), r["unrolled_steps"], r["steps"]) for r in rows})
-    for loss, sched, u, st in groups:
-        g = sorted((r for r in rows if (_loss(r), _schedule(r), r["unrolled_steps"], r["steps"])
-                    == (loss, sched, u, st)), key=lambda r: r["seed"])
+             "simultaneous`, plain GAN only); `alternating`: the preset's.  Column `ring`: `ring` is "
+             "the paper's and VEEGAN's (radius 2, std 0.02); `pacgan_ring` has the scale of the "
+             "notebook's own ring (radius 1, std 0.01; the notebook's `linspace(0, 2 pi, 8)` "
+             "places 7 distinct modes, `pacgan_ring` 8), run with `--dataset pacgan_ring` to "
+             "test whether the plain GAN's collapse in the notebook comes from that scale.", "",
+             "| ring | loss | schedule | unrolling steps | steps | seeds | modes (of 8) | "
+             "per seed | HQ % | reverse KL (HQ) | W1 | s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def group(r):
+        return (_dataset(r), _loss(r), _schedule(r), r["unrolled_steps"], r["steps"])
+
+    for ds, loss, sched, u, st in sorted({group(r) for r in rows}):
+        g = sorted((r for r in rows if group(r) == (ds, loss, sched, u, st)),
+                   key=lambda r: r["seed"])
         ok = [r for r in g if "error" not in r]
-        lines.append(f"| {loss} | {sched} | {u} | {st:,} | {len(ok)} | "
+        lines.append(f"| {ds} | {loss} | {sched} | {u} | {st:,} | {len(ok)} | "
                      f"{_ms([r['modes_captured'] for r in ok])} | "
                      + "/".join(str(int(r["modes_captured"])) if "error" not in r else "✗"
                                 for r in g)
@@ -178,18 +194,21 @@ def report():
                      f"{_ms([r['reverse_kl_hq'] for r in ok], fmt='{:.2f}')} | "
                      f"{_ms([r['w1'] for r in ok], fmt='{:.3f}')} | "
                      f"{np.mean([r['seconds'] for r in g]):.0f} |")
-    for loss in sorted({_loss(r) for r in rows}):
-        plain = {r["seed"]: r for r in rows if r["unrolled_steps"] == 0 and "error" not in r
-                 and _loss(r) == loss and _schedule(r) == "alternating"}
-        unr = {r["seed"]: r for r in rows if r["unrolled_steps"] == 5 and "error" not in r
-               and _loss(r) == loss}
-        both = sorted(set(plain) & set(unr))
-        if both:
+    for ds, loss in sorted({(_dataset(r), _loss(r)) for r in rows}):
+        mine = [r for r in rows if "error" not in r and _loss(r) == loss and _dataset(r) == ds]
+        unr = {r["seed"]: r for r in mine if r["unrolled_steps"] == 5}
+        for sched in ("alternating", "simultaneous"):
+            plain = {r["seed"]: r for r in mine
+                     if r["unrolled_steps"] == 0 and _schedule(r) == sched}
+            both = sorted(set(plain) & set(unr))
+            if not both:
+                continue
             wins = sum(1 for s in both if unr[s]["modes_captured"] >= 7
                        and plain[s]["modes_captured"] < 7)
-            lines += ["", f"Target (issue 18), {loss} loss: unrolled covers >= 7 of 8 modes "
-                      f"where the plain GAN does not, in >= 4 of 5 seeds: {wins} of "
-                      f"{len(both)} seeds ({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
+            lines += ["", f"Target (issue 18), {ds}, {loss} loss, plain GAN with the {sched} "
+                      f"schedule: unrolled covers >= 7 of 8 modes where the plain GAN does "
+                      f"not, in >= 4 of 5 seeds: {wins} of {len(both)} seeds "
+                      f"({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
     (OUT / "gan_unrolled.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plot(rows)
@@ -202,20 +221,25 @@ def _plot(rows):
     ok = [r for r in rows if "curve" in r]
     if not ok:
         return
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for r in ok:
-        c = r["curve"]
-        style = dict(color="C1" if r["unrolled_steps"] else "C0", alpha=0.7, lw=1,
-                     ls=":" if _schedule(r) != "alternating" else "-")
-        axes[0].plot(c["step"], c["modes_captured"], **style)
-        axes[1].plot(c["step"], np.array(c["high_quality"]) * 100, **style)
-    axes[0].set(xlabel="generator step", ylabel="modes (>= 1 HQ sample, of 8)", ylim=(-0.2, 8.2))
-    axes[1].set(xlabel="generator step", ylabel="high-quality samples %")
+    sets = sorted({_dataset(r) for r in ok})
+    fig, grid = plt.subplots(len(sets), 2, figsize=(10, 3.8 * len(sets)), squeeze=False)
     from matplotlib.lines import Line2D
-    axes[0].legend([Line2D([], [], color="C0"), Line2D([], [], color="C0", ls=":"),
-                    Line2D([], [], color="C1")],
-                   ["plain (unrolled_steps=0)", "plain, simultaneous schedule",
-                    "unrolled_steps=5"], loc="lower right")
+    for ds, axes in zip(sets, grid):
+        for r in ok:
+            if _dataset(r) != ds:
+                continue
+            c = r["curve"]
+            style = dict(color="C1" if r["unrolled_steps"] else "C0", alpha=0.7, lw=1,
+                         ls=":" if _schedule(r) != "alternating" else "-")
+            axes[0].plot(c["step"], c["modes_captured"], **style)
+            axes[1].plot(c["step"], np.array(c["high_quality"]) * 100, **style)
+        axes[0].set(xlabel="generator step", ylabel="modes (>= 1 HQ sample, of 8)",
+                    ylim=(-0.2, 8.2), title=ds)
+        axes[1].set(xlabel="generator step", ylabel="high-quality samples %", title=ds)
+        axes[0].legend([Line2D([], [], color="C0"), Line2D([], [], color="C0", ls=":"),
+                        Line2D([], [], color="C1")],
+                       ["plain (unrolled_steps=0)", "plain, simultaneous schedule",
+                        "unrolled_steps=5"], loc="lower right")
     fig.suptitle("Unrolled GAN ring, preset 'unrolled' (one line per seed)")
     fig.tight_layout()
     fig.savefig(OUT / "gan_unrolled.png", dpi=110)
@@ -232,10 +256,14 @@ def main():
     ap.add_argument("--schedule", choices=("alternating", "simultaneous"), default="alternating",
                     help="simultaneous: both networks from one batch per step, as Poole's "
                          "notebook (plain GAN only)")
+    ap.add_argument("--dataset", choices=("ring", "pacgan_ring"), default="ring",
+                    help="ring: radius 2, std 0.02 (the paper's); pacgan_ring: radius 1, std "
+                         "0.01 (the scale of the notebook's own ring)")
     ap.add_argument("--report", action="store_true", help="only write the table and plot")
     args = ap.parse_args()
     if not args.report:
-        run(args.seeds, args.unrolled, args.steps, args.eval_every, args.n_jobs, args.schedule)
+        run(args.seeds, args.unrolled, args.steps, args.eval_every, args.n_jobs, args.schedule,
+            args.dataset)
     report()
 
 

@@ -7,9 +7,10 @@ rewritten with every rerun and never drift from the code.
     python benchmarks/make_docs_tables.py            # write docs/tables/accuracy*.rst
     python benchmarks/make_docs_tables.py --check    # exit 1 if a committed page differs
 
-Five pages: ``coverage_hard.inc`` from ``coverage_hard.jsonl``
+Six pages: ``coverage_hard.inc`` from ``coverage_hard.jsonl``
 (``python benchmarks/coverage_hard.py``); ``scaling.inc`` from ``scaling.jsonl``
-(``python benchmarks/scaling.py``);
+(``python benchmarks/scaling.py``); ``learned_tests.inc`` from ``learned_tests.jsonl``
+(``python benchmarks/learned_tests.py``);
 ``power_curves.inc`` from ``power_curves_summary.json`` (written by
 ``python benchmarks/power_curves.py --report``); ``accuracy.rst`` from ``accuracy.json``
 (the reference pairs) and
@@ -36,6 +37,8 @@ SOURCE_HARD = ROOT / "benchmarks" / "results" / "accuracy_hard.json"
 TARGET_HARD = ROOT / "docs" / "tables" / "accuracy_hard.rst"
 SOURCE_POWER = ROOT / "benchmarks" / "results" / "power_curves_summary.json"
 TARGET_POWER = ROOT / "docs" / "tables" / "power_curves.inc"
+SOURCE_LEARNED = ROOT / "benchmarks" / "results" / "learned_tests.jsonl"
+TARGET_LEARNED = ROOT / "docs" / "tables" / "learned_tests.inc"
 SOURCE_SCALING = ROOT / "benchmarks" / "results" / "scaling.jsonl"
 TARGET_SCALING = ROOT / "docs" / "tables" / "scaling.inc"
 SOURCE_COVERAGE = ROOT / "benchmarks" / "results" / "coverage_hard.jsonl"
@@ -177,6 +180,10 @@ def pages():
     if SOURCE_POWER.exists():
         out.append((SOURCE_POWER, TARGET_POWER,
                     _power_module().render_docs(json.loads(SOURCE_POWER.read_text()))))
+    if SOURCE_LEARNED.exists():
+        learned = _benchmark_module("learned_tests")
+        out.append((SOURCE_LEARNED, TARGET_LEARNED,
+                    learned.render_docs(learned.load(SOURCE_LEARNED))))
     if SOURCE_SCALING.exists():
         scaling = _benchmark_module("scaling")
         out.append((SOURCE_SCALING, TARGET_SCALING, scaling.render_docs(scaling.read_rows())))

@@ -35,3 +35,15 @@ def run_rst_python_blocks(path, namespace_name):
     for line, code in blocks:
         exec(compile(code, f"{Path(path).name}, block at line {line}", "exec"), ns)
     return ns, len(blocks)
+
+
+def docs_tables_generator():
+    """benchmarks/make_docs_tables.py as a module (the docs' generated measurement pages)."""
+    import importlib.util
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "make_docs_tables", root / "benchmarks" / "make_docs_tables.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from _common import run_rst_python_blocks
+from _common import docs_tables_generator, run_rst_python_blocks
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "hard_data.rst"
 
@@ -13,20 +13,9 @@ def test_hard_data_blocks_run():
     assert ns["est"].details["resolution"] == [[0.1, 0.1], [0.1, 0.1]]
 
 
-def _generator():
-    """benchmarks/make_docs_tables.py as a module."""
-    import importlib.util
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "make_docs_tables", root / "benchmarks" / "make_docs_tables.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    return gen
-
-
 def test_hard_accuracy_page_is_generated_from_the_results():
     import json
-    gen = _generator()
+    gen = docs_tables_generator()
     results = json.loads(gen.SOURCE_HARD.read_text())
     text = gen.render(results, gen.HEADER_HARD, mean_se=True)
     assert gen.TARGET_HARD.read_text() == text, (
@@ -37,7 +26,7 @@ def test_hard_accuracy_page_is_generated_from_the_results():
 
 
 def test_coverage_page_is_generated_from_the_results():
-    gen = _generator()
+    gen = docs_tables_generator()
     coverage = gen._benchmark_module("coverage_hard")
     rows = coverage.read_rows(gen.SOURCE_COVERAGE)
     assert gen.TARGET_COVERAGE.read_text() == coverage.render_docs(rows), (

@@ -1,11 +1,10 @@
 """docs/scaling_out.rst: its Python block runs verbatim (a Dask LocalCluster included);
 its table is generated from benchmarks/results/scaling.jsonl."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-from _common import run_rst_python_blocks
+from _common import docs_tables_generator, run_rst_python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "scaling_out.rst"
@@ -19,10 +18,7 @@ def test_scaling_page_block_runs():
 
 
 def test_scaling_table_is_generated_from_the_results():
-    spec = importlib.util.spec_from_file_location("make_docs_tables",
-                                                  ROOT / "benchmarks" / "make_docs_tables.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = docs_tables_generator()
     scaling = gen._benchmark_module("scaling")
     assert gen.TARGET_SCALING.read_text() == scaling.render_docs(scaling.read_rows()), (
         "docs/tables/scaling.inc is out of date: run python benchmarks/make_docs_tables.py")

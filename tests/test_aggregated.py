@@ -231,6 +231,55 @@ def test_mmdfuse_statistic():
     assert res.pvalue == pytest.approx((1 + np.sum(null >= res.statistic - 1e-9)) / 100)
 
 
+def test_mmdfuse_wild_bootstrap_values_are_the_swapped_samples_statistics():
+    """Each sign vector's fused statistic is MMD-FUSE recomputed on the samples with the
+    flipped pairs (x_i, y_i) swapped (the pooled sample, hence the bandwidths and the
+    Frobenius norms, unchanged); the observed one is the permutation test's."""
+    X, Y = normal(24, 24, shift=0.3, seed=21)
+    opts = {"number_bandwidths": 3, "n_permutations": 49}
+    wild = two_sample_test(X, Y, "mmdfuse", rng=5, resampling="wild_bootstrap", **opts)
+    perm = two_sample_test(X, Y, "mmdfuse", rng=5, **opts)
+    assert wild.statistic == pytest.approx(perm.statistic, rel=1e-12)
+    for a, b in zip(wild.details["kernels"], perm.details["kernels"]):
+        assert a["statistic"] == pytest.approx(b["statistic"], rel=1e-12)
+        assert a["frobenius"] == pytest.approx(b["frobenius"], rel=1e-12)
+    assert wild.method.startswith("wild bootstrap") and perm.method == "permutation"
+    # the signs wild_null draws from the test's generator (row 0: the observed labelling)
+    signs = agg._rademacher(np.random.default_rng(5), 50, 24)
+    for j in (1, 2, 17, 49):
+        flip = signs[j] == -1
+        Xs, Ys = X.copy(), Y.copy()
+        Xs[flip], Ys[flip] = Y[flip], X[flip]
+        direct = two_sample_test(Xs, Ys, "mmdfuse", rng=0, **opts).statistic
+        assert wild.null_distribution[j - 1] == pytest.approx(direct, rel=1e-10, abs=1e-10)
+    # the sign vectors are not the identity: a swapped sample's statistic differs
+    assert np.ptp(wild.null_distribution) > 0
+
+
+def test_wild_mmd2_is_the_unbiased_mmd_of_the_swapped_samples():
+    X, Y = normal(9, 9, seed=22)
+    members = agg.members(["gaussian"], X, Y, profiles=agg.FUSE_PROFILES,
+                          number_bandwidths=None, bandwidths=[0.7], scheme="fuse")
+    H, _, sums = agg.Matrices(np.concatenate([X, Y]), members).wild_h(members[0], 9, sums=True)
+
+    def kern(A, B):
+        return np.exp(-cdist(A, B) ** 2 / (2 * 0.7 ** 2))
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        eps = rng.choice([-1.0, 1.0], size=9)
+        u = eps @ H @ eps / (9 * 8)
+        Xs, Ys = np.where(eps[:, None] > 0, X, Y), np.where(eps[:, None] > 0, Y, X)
+        assert agg.wild_mmd2(u, sums, 9) == pytest.approx(mmd(Xs, Ys, kernel=kern),
+                                                         rel=1e-12, abs=1e-14)
+    Z = np.concatenate([X, Y])
+    K = kern(Z, Z)
+    np.fill_diagonal(K, 0.0)
+    assert sums.squares == pytest.approx(np.sum(K ** 2), rel=1e-12)
+    assert sums.off_diagonal == pytest.approx(K.sum(), rel=1e-12)
+    assert sums.pairs == pytest.approx(np.trace(kern(X, Y)), rel=1e-12)
+
+
 def test_float32_precision_agrees():
     X, Y = normal(60, 60, shift=0.3, seed=7)
     a = two_sample_test(X, Y, "mmdfuse", n_permutations=199, rng=1)
@@ -278,6 +327,7 @@ def _rejections(statistic, reps, shift, **opts):
     ("mmdagg", {"B1": 100, "B2": 100, "B3": 20}),
     ("mmdagginc", {"B1": 100, "B2": 100, "B3": 20, "R": 5}),
     ("mmdfuse", {"n_permutations": 99}),
+    ("mmdfuse", {"n_permutations": 99, "resampling": "wild_bootstrap"}),
 ])
 def test_level_and_power(statistic, opts):
     reps = 150
@@ -340,6 +390,7 @@ def test_result_fields():
     ("mmdagginc", {"R": 0}, ValueError, "R"),
     ("mmdfuse", {"lambda_multiplier": 0.0}, ValueError, "lambda_multiplier"),
     ("mmdfuse", {"kernel": "laplace_gaussian"}, ValueError, "kernel"),
+    ("mmdfuse", {"resampling": "auto"}, ValueError, "resampling"),
 ])
 def test_bad_input(statistic, kwargs, exc, match):
     X, Y = normal(12, 12, seed=10)
@@ -360,10 +411,11 @@ def test_too_few_permutations_for_alpha(statistic):
     two_sample_test(X, Y, "c2st", n_permutations=1, alpha=0.05, rng=0)
 
 
-def test_wild_bootstrap_needs_equal_sizes():
+@pytest.mark.parametrize("statistic", ["mmdagg", "mmdfuse"])
+def test_wild_bootstrap_needs_equal_sizes(statistic):
     X, Y = normal(12, 14, seed=11)
-    with pytest.raises(ValueError, match="equal size.*12, 2.*14, 2"):
-        two_sample_test(X, Y, "mmdagg", resampling="wild_bootstrap", rng=0)
+    with pytest.raises(ValueError, match="resampling='wild_bootstrap'.*equal size.*12, 2.*14, 2"):
+        two_sample_test(X, Y, statistic, resampling="wild_bootstrap", rng=0)
 
 
 def test_float32_keeps_ties_on_discrete_data():

@@ -562,6 +562,8 @@ def test_distinct_resamples_match_an_enumeration():
                   for e in product((-1.0, 1.0), repeat=n)}
         assert _distinct_resamples("mmdagg", n, n, {"resampling": "auto"}) == len(values)
         assert _distinct_resamples("mmdagginc", n, n, {}) == len(values)
+        assert _distinct_resamples("mmdfuse", n, n, {"resampling": "wild_bootstrap"}) == len(
+            values)
 
 
 def test_small_samples_warn_that_alpha_is_out_of_reach():
@@ -571,6 +573,9 @@ def test_small_samples_warn_that_alpha_is_out_of_reach():
         two_sample_test(X[:3], Y[:3], "mmd", alpha=0.05, n_permutations=99, rng=0)
     with pytest.warns(UserWarning, match=r"sign flips of the pairs give at most 16"):
         two_sample_test(X[:5], Y[:5], "mmdagg", B1=99, B2=99, rng=0)
+    with pytest.warns(UserWarning, match=r"sign flips of the pairs give at most 16"):
+        two_sample_test(X[:5], Y[:5], "mmdfuse", resampling="wild_bootstrap", alpha=0.05,
+                        n_permutations=99, rng=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         two_sample_test(X[:4], Y[:4], "mmd", alpha=0.05, n_permutations=99, rng=0)  # 35

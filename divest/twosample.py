@@ -469,10 +469,22 @@ def _mmdagg_resampling(resampling, n: int, m: int) -> str:
 
 
 def _wild(statistic, n: int, m: int, opts) -> bool:
-    """Whether the test's null comes from sign flips of (x_i, y_i) pairs."""
-    return statistic == "mmdagginc" or (
-        statistic in ("mmdagg", "mmdfuse") and n == m
-        and _mmdagg_resampling(opts.get("resampling", "auto"), n, m) == "wild_bootstrap")
+    """Whether the test's null comes from sign flips of (x_i, y_i) pairs (an option the
+    caller left out takes the statistic's default)."""
+    if statistic == "mmdagginc":
+        return True
+    if statistic not in ("mmdagg", "mmdfuse") or n != m:
+        return False
+    chosen = opts.get("resampling", _OPTIONS[statistic]["resampling"])
+    return _mmdagg_resampling(chosen, n, m) == "wild_bootstrap"
+
+
+def _check_wild_sizes(statistic, X, Y):
+    """The wild bootstrap pairs x_i with y_i: refuse samples of unequal size."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"statistic={statistic!r} with resampling='wild_bootstrap' needs "
+                         f"samples of equal size (it swaps x_i and y_i); got shapes "
+                         f"{X.shape} and {Y.shape}: use resampling='permutation'")
 
 
 def _distinct_resamples(statistic, n: int, m: int, opts) -> int | None:
@@ -956,10 +968,8 @@ def _run_mmdagg(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidth
     max_memory, batch_size, _ = _check_engine(max_memory, batch_size, "unbiased")
     n, m = X.shape[0], Y.shape[0]
     resampling = _mmdagg_resampling(resampling, n, m)
-    if resampling == "wild_bootstrap" and n != m:
-        raise ValueError(f"resampling='wild_bootstrap' needs samples of equal size (it pairs "
-                         f"x_i with y_i); got shapes {X.shape} and {Y.shape}: use "
-                         "resampling='permutation'")
+    if resampling == "wild_bootstrap":
+        _check_wild_sizes("mmdagg", X, Y)
     members, L, bws = _collection(kernel, X, Y, number_bandwidths, bandwidths, agg.PROFILES,
                                   agg.COLLECTIONS, "agg")
     w = agg.collection_weights(members, weights, L, bws)
@@ -1013,10 +1023,8 @@ def _run_mmdfuse(X, Y, B, alternative, rng, progress, *, kernel, number_bandwidt
     check_choice(precision, "precision", tuple(_PRECISIONS))
     max_memory, batch_size, _ = _check_engine(max_memory, batch_size, "unbiased")
     n, m = X.shape[0], Y.shape[0]
-    if resampling == "wild_bootstrap" and n != m:
-        raise ValueError(f"statistic='mmdfuse' with resampling='wild_bootstrap' needs samples "
-                         f"of equal size (it swaps x_i and y_i); got shapes {X.shape} and "
-                         f"{Y.shape}: use resampling='permutation'")
+    if resampling == "wild_bootstrap":
+        _check_wild_sizes("mmdfuse", X, Y)
     members, L, bws = _collection(kernel, X, Y, number_bandwidths, bandwidths,
                                   agg.FUSE_PROFILES, {}, "fuse")
     mats = agg.Matrices(np.concatenate([X, Y]), members)

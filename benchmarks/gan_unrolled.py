@@ -143,6 +143,14 @@ def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating", data
               f"({rec['seconds']:.0f} s)", flush=True)
 
 
+#: the two mode counts the target is read with, each labelled by its rule: PacGAN's code
+#: counts a mode with one high-quality sample, which a generator that spreads its samples
+#: along the ring reaches without fitting any mode (on ``pacgan_ring``, std 0.01, 2% of the
+#: plain GAN's samples are high quality and yet they touch 4 to 8 modes)
+MODE_RULES = (("modes_captured", ">= 1 HQ sample (PacGAN's code)"),
+              ("modes_captured_20", ">= 20 HQ samples"))
+
+
 def _ms(vals, scale=1.0, fmt="{:.1f}"):
     vals = [v * scale for v in vals if v is not None and math.isfinite(v)]
     if not vals:
@@ -157,7 +165,8 @@ def report():
     lines = ["# Unrolled GAN ring: plain vs 5-step unrolled", "",
              "Produced by `python benchmarks/gan_unrolled.py` (protocol in its docstring: "
              "preset `unrolled`, ring of 8 Gaussians, radius 2, std 0.02, batch 512; metrics "
-             "on 2500 samples: modes with >= 1 high-quality sample (PacGAN's rule), HQ = "
+             "on 2500 samples: modes with >= 1 high-quality sample (PacGAN's rule) and with >= 20, "
+             "HQ = "
              "within 3 sd of its mode, PacGAN's reverse KL of the HQ histogram).  Mean ± SE "
              "over seeds.  Published: unrolled GAN 7.6 of 8 modes (VEEGAN Table 1).  The "
              "`nonsaturating` rows ran an earlier version of the preset (non-saturating loss, "
@@ -176,8 +185,8 @@ def report():
              "places 7 distinct modes, `pacgan_ring` 8), run with `--dataset pacgan_ring` to "
              "test whether the plain GAN's collapse in the notebook comes from that scale.", "",
              "| ring | loss | schedule | unrolling steps | steps | seeds | modes (of 8) | "
-             "per seed | HQ % | reverse KL (HQ) | W1 | s/run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "per seed | modes >= 20 | per seed | HQ % | reverse KL (HQ) | W1 | s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def group(r):
         return (_dataset(r), _loss(r), _schedule(r), r["unrolled_steps"], r["steps"])
@@ -189,6 +198,9 @@ def report():
         lines.append(f"| {ds} | {loss} | {sched} | {u} | {st:,} | {len(ok)} | "
                      f"{_ms([r['modes_captured'] for r in ok])} | "
                      + "/".join(str(int(r["modes_captured"])) if "error" not in r else "✗"
+                                for r in g)
+                     + f" | {_ms([r['modes_captured_20'] for r in ok])} | "
+                     + "/".join(str(int(r["modes_captured_20"])) if "error" not in r else "✗"
                                 for r in g)
                      + f" | {_ms([r['high_quality'] for r in ok], 100)} | "
                      f"{_ms([r['reverse_kl_hq'] for r in ok], fmt='{:.2f}')} | "
@@ -203,12 +215,13 @@ def report():
             both = sorted(set(plain) & set(unr))
             if not both:
                 continue
-            wins = sum(1 for s in both if unr[s]["modes_captured"] >= 7
-                       and plain[s]["modes_captured"] < 7)
-            lines += ["", f"Target (issue 18), {ds}, {loss} loss, plain GAN with the {sched} "
-                      f"schedule: unrolled covers >= 7 of 8 modes where the plain GAN does "
-                      f"not, in >= 4 of 5 seeds: {wins} of {len(both)} seeds "
-                      f"({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
+            for key, rule in MODE_RULES:
+                wins = sum(1 for s in both if unr[s][key] >= 7 and plain[s][key] < 7)
+                lines += ["", f"Target (issue 18), {ds}, {loss} loss, plain GAN with the "
+                          f"{sched} schedule, modes counted with {rule}: unrolled covers >= 7 "
+                          f"of 8 modes where the plain GAN does not, in >= 4 of 5 seeds: "
+                          f"{wins} of {len(both)} seeds "
+                          f"({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
     (OUT / "gan_unrolled.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     _plot(rows)

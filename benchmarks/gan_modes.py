@@ -155,6 +155,24 @@ def _worker(wid, device, queues, opts, out, deadline):
                   f"{row.get('modes_1')}, HQ {row.get('high_quality_2500')}", flush=True)
 
 
+def _write_config(path, cfg):
+    """Write the study's ``config.json``; a call that continues a study with a subset of its
+    losses, datasets or seeds (``--losses``) extends the lists already there instead of
+    replacing them, since ``report`` orders and selects the losses by that list."""
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = json.load(fh)
+        if old.get("train_options") != cfg["train_options"]:
+            raise SystemExit(f"{path} holds a study with train_options "
+                             f"{old.get('train_options')}, not {cfg['train_options']}: "
+                             "pass another --out")
+        for key in ("losses", "datasets", "seeds"):
+            cfg[key] = list(old.get(key, [])) + [v for v in cfg[key]
+                                                 if v not in old.get(key, [])]
+    with open(path, "w") as fh:
+        json.dump(cfg, fh, indent=1)
+
+
 def run(args):
     import multiprocessing as mp
     from divest.torch import gan_losses
@@ -173,11 +191,10 @@ def run(args):
         # the cheap losses first: a partial study on few cores then covers most losses
         todo = sorted(((loss, ds, tuple(seeds)) for (loss, ds), seeds in groups.items()),
                       key=lambda t: _COST.get(t[0], 1.0))
-    with open(os.path.join(args.out, "config.json"), "w") as fh:
-        json.dump({"train_options": opts, "losses": losses, "datasets": args.datasets,
+    _write_config(os.path.join(args.out, "config.json"),
+                  {"train_options": opts, "losses": losses, "datasets": args.datasets,
                    "seeds": args.seeds, "ensemble": args.ensemble,
-                   "gpu_workers": args.gpu_workers,
-                   "cpu_workers": args.cpu_workers}, fh, indent=1)
+                   "gpu_workers": args.gpu_workers, "cpu_workers": args.cpu_workers})
     n_todo = sum(len(t[2]) if isinstance(t[2], tuple) else 1 for t in todo)
     print(f"{n_todo} runs to do ({len(done)} already done)", flush=True)
     ctx = mp.get_context("spawn")
@@ -212,22 +229,7 @@ def run(args):
 
 def report(args):
     from divest.torch._compare import GANComparison, _summarise, _write
-    rows = _done(args.dirs)
-    if not rows:
-        raise SystemExit(f"no runs_*.jsonl in {args.dirs}")
-    cfg_path = os.path.join(args.dirs[0], "config.json")
-    cfg = {}
-    if os.path.exists(cfg_path):
-        with open(cfg_path) as fh:
-            cfg = json.load(fh)
-    # one row per (loss, dataset, seed): the last one written wins
-    by_key = {(r["loss"], r["dataset"], r["seed"]): r for r in rows}
-    rows = sorted(by_key.values(), key=lambda r: (r["dataset"], r["seed"]))
-    losses = [n for n in cfg.get("losses", []) if any(r["loss"] == n for r in rows)] or \
-        list(dict.fromkeys(r["loss"] for r in rows))
-    datasets = [d for d in ("ring", "grid", "mixture1d", "lines") if any(r["dataset"] == d
-                                                                        for r in rows)]
-    seeds = sorted({r["seed"] for r in rows})
+    rows, losses, datasets, seeds, cfg = load(args.dirs)
     for r in rows:
         if r.get("error"):
             for c in ("w1", "mmd2", "kl", "precision", "recall", "modes_captured",
@@ -345,9 +347,38 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
                 f"{len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
                 + f" | {np.mean([r['seconds'] for r in g]):.0f} |")
         lines.append("")
-    with open(path, "w") as fh:
-        fh.write("\n".join(lines))
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines))
     return "\n".join(lines)
+
+
+def load(dirs):
+    """(rows, losses, datasets, seeds, config) of the runs in ``dirs``: one row per (loss,
+    dataset, seed), the last one written winning; losses in the order of the first
+    directory's ``config.json``."""
+    rows = _done(dirs)
+    if not rows:
+        raise SystemExit(f"no runs_*.jsonl in {dirs}")
+    cfg_path = os.path.join(dirs[0], "config.json")
+    cfg = {}
+    if os.path.exists(cfg_path):
+        with open(cfg_path) as fh:
+            cfg = json.load(fh)
+    by_key = {(r["loss"], r["dataset"], r["seed"]): r for r in rows}
+    rows = sorted(by_key.values(), key=lambda r: (r["dataset"], r["seed"]))
+    losses = [n for n in cfg.get("losses", []) if any(r["loss"] == n for r in rows)] or \
+        list(dict.fromkeys(r["loss"] for r in rows))
+    datasets = [d for d in ("ring", "grid", "mixture1d", "lines") if any(r["dataset"] == d
+                                                                        for r in rows)]
+    seeds = sorted({r["seed"] for r in rows})
+    return rows, losses, datasets, seeds, cfg
+
+
+def modes_md(dirs) -> str:
+    """The text of ``modes.md`` for the runs in ``dirs`` (what ``report`` writes)."""
+    rows, losses, datasets, seeds, cfg = load(dirs)
+    return _modes_table(rows, losses, datasets, seeds, cfg, None)
 
 
 def main(argv=None) -> int:

@@ -141,8 +141,22 @@ def _latest(rows):
     return best
 
 
+def load(path):
+    """The records of ``gan_pacgan.jsonl`` (one per chunk of an ensemble)."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 def report(path, out_md, out_png):
-    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    rows = load(path)
+    text = render_md(rows)
+    Path(out_md).write_text(text)
+    print(text, end="")
+    _plot(_latest(rows), out_png)
+
+
+def render_md(rows) -> str:
+    """``gan_pacgan.md``: the longest run of each configuration beside Table 1, and the
+    configurations at equal steps."""
     best = _latest(rows)
     lines = ["# PacGAN Table 1: GAN and PacGAN2-4 on the 2-D ring and grid", "",
              "Produced by `python benchmarks/gan_pacgan.py` (protocol in its docstring: preset "
@@ -195,9 +209,7 @@ def report(path, out_md, out_png):
               "collapse artefact that `mode_metrics` labels.", "", "ms/step: the last chunk's wall time (with its evaluations) over its steps, "
               "for the whole ensemble of seeds; the configurations ran concurrently, so they "
               "shared the device."]
-    Path(out_md).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    _plot(best, out_png)
+    return "\n".join(lines) + "\n"
 
 
 def _plot(best, out_png):

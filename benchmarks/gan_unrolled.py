@@ -161,9 +161,23 @@ def _ms(vals, scale=1.0, fmt="{:.1f}"):
     return (fmt.format(np.mean(vals)) + (f" ± {fmt.format(se)}" if math.isfinite(se) else ""))
 
 
+def load(path=LOG):
+    """The records of ``gan_unrolled.jsonl`` (one per finished run)."""
+    path = Path(path)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] \
+        if path.exists() else []
+
+
 def report():
-    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()] \
-        if LOG.exists() else []
+    rows = load()
+    text = render_md(rows)
+    (OUT / "gan_unrolled.md").write_text(text)
+    print(text, end="")
+    _plot(rows)
+
+
+def render_md(rows) -> str:
+    """``gan_unrolled.md``: the table over seeds and the target read with each mode rule."""
     lines = ["# Unrolled GAN ring: plain vs 5-step unrolled", "",
              "Produced by `python benchmarks/gan_unrolled.py` (protocol in its docstring: "
              "preset `unrolled`, ring of 8 Gaussians, radius 2, std 0.02, batch 512; metrics "
@@ -224,9 +238,7 @@ def report():
                           f"of 8 modes where the plain GAN does not, in >= 4 of 5 seeds: "
                           f"{wins} of {len(both)} seeds "
                           f"({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
-    (OUT / "gan_unrolled.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    _plot(rows)
+    return "\n".join(lines) + "\n"
 
 
 def _plot(rows):

@@ -104,14 +104,18 @@ def test_unrolled_report_is_rendered_from_its_records():
 
 def test_pacgan_report_is_rendered_from_its_records():
     rows, text = _rendered("gan_pacgan", "gan_pacgan.py report")
-    # the plain GAN on the grid: its longest chunk's last evaluation, over its seeds
-    longest = max((r for r in rows if r["dataset"] == "pacgan_grid" and r["pack"] == 1),
-                  key=lambda r: r["steps"])
-    curves = [c for c in longest["curves"] if c]
-    row = next(line for line in text.splitlines() if line.startswith("| grid | 1 |"))
-    assert f"| {longest['steps']:,} | {len(curves)} |" in row
-    assert _mean_se([c["modes_captured"][-1] for c in curves], "{:.1f}") in row
-    assert "| 17.3 ± 0.8 |" in row                     # PacGAN's Table 1
+    # the plain GAN on the grid, on each device: its longest chunk's last evaluation
+    devices = {r["device"].split(":")[0] for r in rows
+               if r["dataset"] == "pacgan_grid" and r["pack"] == 1}
+    assert devices
+    for device in devices:
+        longest = max((r for r in rows if r["dataset"] == "pacgan_grid" and r["pack"] == 1
+                       and r["device"].split(":")[0] == device), key=lambda r: r["steps"])
+        curves = [c for c in longest["curves"] if c]
+        row = next(line for line in text.splitlines() if line.startswith(
+            f"| grid | 1 | {longest['steps']:,} | {len(curves)} | {device} |"))
+        assert _mean_se([c["modes_captured"][-1] for c in curves], "{:.1f}") in row
+        assert "| 17.3 ± 0.8 |" in row                     # PacGAN's Table 1
 
 
 def test_modes_report_is_rendered_from_its_records():

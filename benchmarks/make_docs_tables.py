@@ -250,11 +250,17 @@ def markdown_tables_to_rst(source) -> str:
 
 
 def _benchmark_module(name):
-    """benchmarks/<name>.py as a module (its tables and renderers)."""
+    """benchmarks/<name>.py as a module (its tables and renderers), with its folder on
+    sys.path as when it is run (a benchmark may import another)."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    folder = str(ROOT / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return module
 
 

@@ -10,9 +10,7 @@ each report is recomputed from the records by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +22,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "gan_protocols.rst"
 
 
-def _module(name):
-    """benchmarks/<name>.py as a module (its folder on sys.path, as when it is run)."""
-    folder = str(ROOT / "benchmarks")
-    sys.path.insert(0, folder)
-    try:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(folder)
-    return module
-
-
 def _rendered(name, command):
     """(records, report) of benchmarks/<name>.py, checking the committed report is it."""
-    module = _module(name)
+    module = docs_tables_generator()._benchmark_module(name)
     rows = module.load(RESULTS / f"{name}.jsonl")
     text = module.render_md(rows)
     assert (RESULTS / f"{name}.md").read_text() == text, (
@@ -120,7 +105,7 @@ def test_pacgan_report_is_rendered_from_its_records():
 
 def test_modes_report_is_rendered_from_its_records():
     pytest.importorskip("torch")
-    modes = _module("gan_modes")
+    modes = docs_tables_generator()._benchmark_module("gan_modes")
     runs = RESULTS / "gan_modes_v2" / "runs"
     text = modes.modes_md([str(runs)])
     assert (RESULTS / "gan_modes_v2" / "modes.md").read_text() == text, (

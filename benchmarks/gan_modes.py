@@ -29,6 +29,17 @@ The second study (issue 18 (c), from 2026-12-04): every loss, ring and grid, 5 s
     python benchmarks/gan_modes.py report benchmarks/results/gan_modes_v2/runs \
         --out benchmarks/results/gan_modes_v2
 
+Continuing it to a plateau (from 2026-12-06): ``--checkpoint-dir`` saves each ensemble's
+state when it finishes, and the same call with more ``--steps`` continues each ensemble
+from its checkpoint (the same runs, bit for bit, as runs trained to that budget at once;
+an ensemble without a checkpoint is trained afresh); ``--skip-plateaued`` leaves the rows
+whose every run has plateaued at the steps they have.  Each row records its steps, the
+table shows them, and ``report`` keeps each run's longest record::
+
+    python benchmarks/gan_modes.py run --ensemble --steps 60000 --eval-every 1000 \
+        --seeds 0 1 2 3 4 --out benchmarks/results/gan_modes_v2/runs --skip-plateaued \
+        --checkpoint-dir benchmarks/results/gan_modes_v2/ckpt --deadline 9000
+
 Usage::
 
     python benchmarks/gan_modes.py run --steps 5000 --seeds 0 1 2 --gpu-workers 10 \\
@@ -50,6 +61,7 @@ import json
 import math
 import os
 import queue
+import re
 import time
 
 import numpy as np
@@ -107,19 +119,40 @@ def _scored(row, run, seed):
     return row
 
 
-def _train(loss, ds, seeds, device, opts):
+def _ckpt_path(ckpt_dir, loss, ds, seeds):
+    """Where an ensemble's checkpoint lies: one file per (dataset, loss, seeds)."""
+    name = f"{ds}__{loss}__s{'-'.join(str(s) for s in seeds)}"
+    return os.path.join(ckpt_dir, re.sub(r"[^A-Za-z0-9_.=-]", "_", name) + ".pt")
+
+
+def _train(loss, ds, seeds, device, opts, ckpt_dir=None):
     """[(seed, run or None, error or "")] for the seeds: one ensemble when ``seeds`` is a
-    tuple (members are their single runs), else one ``train_gan`` run."""
+    tuple (members are their single runs), else one ``train_gan`` run.  With ``ckpt_dir``
+    an ensemble continues from its checkpoint there (if any: the same run, bit for bit, as
+    one trained to ``steps`` at once) and saves its state at the end."""
     from divest.torch import train_gan, train_gan_ensemble
     from divest.torch._compare import DATASETS
     if isinstance(seeds, (tuple, list)):
+        path = _ckpt_path(ckpt_dir, loss, ds, seeds) if ckpt_dir else None
+        state = None
+        if path and os.path.exists(path):
+            import torch
+            state = torch.load(path, map_location="cpu", weights_only=False)
+            if state["step"] > opts["steps"]:
+                state = None          # a longer run than asked: train this one afresh
+        extra = {} if path is None else {"checkpoint_every": opts["steps"], "resume": state}
         try:
             ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds), device=device,
-                                     **opts)
+                                     **opts, **extra)
         except ValueError as exc:
             if "cannot be batched" not in str(exc):
                 raise
             return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
+        if path is not None and ens.checkpoints:
+            import torch
+            os.makedirs(ckpt_dir, exist_ok=True)
+            torch.save(ens.checkpoints[-1][1], path + ".tmp")
+            os.replace(path + ".tmp", path)
         return [(s, run, err or "") for s, run, err in zip(seeds, ens.runs, ens.errors)]
     try:
         return [(seeds, train_gan(DATASETS[ds][0](), loss, rng=seeds, device=device, **opts),
@@ -128,7 +161,7 @@ def _train(loss, ds, seeds, device, opts):
         return [(seeds, None, str(exc))]
 
 
-def _worker(wid, device, queues, opts, out, deadline):
+def _worker(wid, device, queues, opts, out, deadline, ckpt_dir=None):
     import torch
     torch.set_num_threads(1)
     path = os.path.join(out, f"runs_{wid}.jsonl")
@@ -138,21 +171,43 @@ def _worker(wid, device, queues, opts, out, deadline):
             return
         loss, ds, seeds = task
         t0 = time.perf_counter()
-        results = _train(loss, ds, seeds, device, opts)
+        results = _train(loss, ds, seeds, device, opts, ckpt_dir)
         seconds = (time.perf_counter() - t0) / len(results)
         for seed, run, error in results:
-            row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid}
+            row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid,
+                   "steps": opts["steps"]}
             if isinstance(seeds, (tuple, list)):
                 row["ensemble"] = len(seeds)
             if run is None:
                 row["error"] = error
+                row["seconds"] = seconds
             else:
                 _scored(row, run, seed)
-            row["seconds"] = seconds     # an ensemble's time is shared by its members
+                # an ensemble's time is shared by its members; a run continued from its
+                # checkpoint adds the time before it (history["seconds"] is the ensemble's)
+                row["seconds"] = max(seconds, run.history["seconds"][-1] / len(results))
             with open(path, "a") as fh:
                 fh.write(json.dumps(row, default=float) + "\n")
             print(f"[{wid} {device}] {ds} {loss} seed {seed}: {row['seconds']:.0f} s, modes "
                   f"{row.get('modes_1')}, HQ {row.get('high_quality_2500')}", flush=True)
+
+
+def _steps(r, default=None):
+    """The steps a recorded run trained (rows before 2026-12-06 say it by their curve)."""
+    if "steps" in r:
+        return int(r["steps"])
+    h = r.get("history") or {}
+    return int(h["step"][-1]) if h.get("step") else default
+
+
+def _best(rows):
+    """One row per (loss, dataset, seed): the longest run, the last written among equals."""
+    by_key: dict = {}
+    for r in rows:
+        k = (r["loss"], r["dataset"], r["seed"])
+        if k not in by_key or (_steps(r, 0) or 0) >= (_steps(by_key[k], 0) or 0):
+            by_key[k] = r
+    return by_key
 
 
 def _write_config(path, cfg):
@@ -162,10 +217,14 @@ def _write_config(path, cfg):
     if os.path.exists(path):
         with open(path) as fh:
             old = json.load(fh)
-        if old.get("train_options") != cfg["train_options"]:
-            raise SystemExit(f"{path} holds a study with train_options "
-                             f"{old.get('train_options')}, not {cfg['train_options']}: "
-                             "pass another --out")
+        a, b = dict(old.get("train_options", {})), dict(cfg["train_options"])
+        if {k: v for k, v in a.items() if k != "steps"} != \
+                {k: v for k, v in b.items() if k != "steps"}:
+            raise SystemExit(f"{path} holds a study with train_options {a}, not {b} (only "
+                             "steps may differ: a longer call continues the runs): pass "
+                             "another --out")
+        # the longest budget asked for; each row records its own steps
+        cfg["train_options"]["steps"] = max(a.get("steps", 0), b["steps"])
         for key in ("losses", "datasets", "seeds"):
             cfg[key] = list(old.get(key, [])) + [v for v in cfg[key]
                                                  if v not in old.get(key, [])]
@@ -182,7 +241,16 @@ def run(args):
     if args.quick:
         opts.update(critic={"width": 32}, generator={"width": 32, "depth": 1})
     os.makedirs(args.out, exist_ok=True)
-    done = {(r["loss"], r["dataset"], r["seed"]) for r in _done([args.out] + args.resume)}
+    best = _best(_done([args.out] + args.resume))
+    # a run is done when it trained --steps (or longer) or failed; with --skip-plateaued
+    # a (loss, dataset) whose every finished run has plateaued is done at any steps
+    done = {k for k, r in best.items() if r.get("error") or (_steps(r) or 0) >= args.steps}
+    if args.skip_plateaued:
+        groups_ok: dict = {}
+        for (loss, ds, seed), r in best.items():
+            if not r.get("error"):
+                groups_ok.setdefault((loss, ds), []).append(bool(_plateaued(r)))
+        done |= {k for k in best if all(groups_ok.get(k[:2], [False]))}
     todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
     if args.ensemble:     # one task per (loss, dataset): its seeds not done yet, together
         groups: dict = {}
@@ -209,20 +277,21 @@ def run(args):
             continue
         (gpu_only if cost > 2 and args.gpu_workers else heavy if cost > 1 else light).put(t)
     deadline = time.time() + args.deadline
+    ck = args.checkpoint_dir
     procs = [ctx.Process(target=_worker, args=(f"g{i}{args.tag}", "cuda",
                                                (gpu_only, heavy, light), opts, args.out,
-                                               deadline))
+                                               deadline, ck))
              for i in range(args.gpu_workers)]
     procs += [ctx.Process(target=_worker, args=(f"c{i}{args.tag}", "cpu", (heavy, light), opts,
-                                                args.out, deadline))
+                                                args.out, deadline, ck))
               for i in range(args.cpu_workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join()
-    # --out may also be one of --resume: count each (loss, dataset, seed) once
-    now = {(r["loss"], r["dataset"], r["seed"]) for r in _done([args.out] + args.resume)}
-    left = n_todo - (len(now) - len(done))
+    now = {k for k, r in _best(_done([args.out] + args.resume)).items()
+           if r.get("error") or (_steps(r) or 0) >= args.steps}
+    left = n_todo - len(now - done)
     print(f"finished; {left} runs left", flush=True)
     return 0
 
@@ -311,8 +380,8 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
              + " between the last two windows of 5 evaluations (`divest.torch.plateau`); "
              "n/a for rows without curves.",
              "",
-             f"Training: `train_gan` with each loss's paper defaults, {opts.get('steps')} "
-             f"steps per run, batch {opts.get('batch_size')}, default MLP generator and "
+             f"Training: `train_gan` with each loss's paper defaults, the *steps* of each "
+             f"row per run, batch {opts.get('batch_size')}, default MLP generator and "
              f"critic; seeds {seeds}"
              + (" (trained together: `train_gan_ensemble`, members = single runs)"
                 if cfg.get("ensemble") else "") + ".  Devices: "
@@ -321,8 +390,8 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
         n_modes = 8 if ds == "ring" else 25
         lines += [f"## {ds} ({n_modes} modes)", "",
                   "| loss | minimises (optimal critic) | modes ≥ 1 | per seed | modes ≥ 20 | "
-                  "HQ % | reverse KL (HQ) | reverse KL (all) | W1 | plateaued | runs | "
-                  "s/run |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "HQ % | reverse KL (HQ) | reverse KL (all) | W1 | plateaued | steps | runs | "
+                  "s/run |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for loss in losses:
             g = [r for r in rows if r["loss"] == loss and r["dataset"] == ds]
             if not g:
@@ -344,7 +413,9 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
                 f"{_se([r['w1'] for r in ok], fmt='{:.3f}')} | "
                 + (f"{sum(bool(p) for p in plat)}/{len(plat)}" if plat and None not in plat
                    else "n/a") + " | "
-                f"{len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
+                + ("/".join(f"{n:,}" for n in sorted({_steps(r, opts.get("steps"))
+                                                      for r in ok})) or "–")
+                + f" | {len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
                 + f" | {np.mean([r['seconds'] for r in g]):.0f} |")
         lines.append("")
     if path is not None:
@@ -355,8 +426,8 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
 
 def load(dirs):
     """(rows, losses, datasets, seeds, config) of the runs in ``dirs``: one row per (loss,
-    dataset, seed), the last one written winning; losses in the order of the first
-    directory's ``config.json``."""
+    dataset, seed), the longest run winning (the last written among equals); losses in the
+    order of the first directory's ``config.json``."""
     rows = _done(dirs)
     if not rows:
         raise SystemExit(f"no runs_*.jsonl in {dirs}")
@@ -365,7 +436,7 @@ def load(dirs):
     if os.path.exists(cfg_path):
         with open(cfg_path) as fh:
             cfg = json.load(fh)
-    by_key = {(r["loss"], r["dataset"], r["seed"]): r for r in rows}
+    by_key = _best(rows)
     rows = sorted(by_key.values(), key=lambda r: (r["dataset"], r["seed"]))
     losses = [n for n in cfg.get("losses", []) if any(r["loss"] == n for r in rows)] or \
         list(dict.fromkeys(r["loss"] for r in rows))
@@ -400,6 +471,12 @@ def main(argv=None) -> int:
     r.add_argument("--ensemble", action="store_true",
                    help="train the seeds of each (loss, dataset) as one train_gan_ensemble "
                         "(members are their single runs; faster per run)")
+    r.add_argument("--checkpoint-dir", default=None,
+                   help="with --ensemble: save each ensemble's state here and continue from "
+                        "it when --steps grows (the same runs, bit for bit)")
+    r.add_argument("--skip-plateaued", action="store_true",
+                   help="a (loss, dataset) whose every finished run has plateaued is done "
+                        "at any steps (continue only the rows still moving)")
     r.add_argument("--quick", action="store_true", help="small networks (smoke test)")
     r.add_argument("--out", required=True)
     s = sub.add_parser("report")

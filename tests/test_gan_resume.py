@@ -76,3 +76,40 @@ def test_plateau_criterion():
     assert not ok and "8 evaluations, fewer than 2 x window = 10" in why
     with pytest.raises(ValueError, match="metric 'w1' is not in the history"):
         plateau(h, "w1", tol=0.1)
+
+
+def test_modes_study_continued_from_its_checkpoints_is_the_longer_study(tmp_path,
+                                                                       monkeypatch):
+    """benchmarks/gan_modes.py: a study asked again with more --steps continues each
+    ensemble from its checkpoint; its rows are those of the study run at once."""
+    import importlib
+    from pathlib import Path
+    # importable by name, here and in the study's spawned workers (they inherit sys.path)
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    modes = importlib.import_module("gan_modes")
+    common = ["run", "--ensemble", "--quick", "--losses", "nonsaturating", "--datasets",
+              "ring", "--seeds", "0", "1", "--eval-every", "10", "--n-eval", "200"]
+    cont, once, ck = tmp_path / "cont", tmp_path / "once", tmp_path / "ck"
+    modes.main(common + ["--steps", "20", "--out", str(cont), "--checkpoint-dir", str(ck)])
+    assert len(modes._done([str(cont)])) == 2 and len(list(ck.iterdir())) == 1
+    # mark the checkpoint (its clock, outside the fingerprint) to see that it is continued
+    path, = ck.iterdir()
+    state = torch.load(path, weights_only=False)
+    state["seconds"] = 1e6
+    torch.save(state, path)
+    modes.main(common + ["--steps", "40", "--out", str(cont), "--checkpoint-dir", str(ck)])
+    modes.main(common + ["--steps", "40", "--out", str(once)])
+    assert len(modes._done([str(cont)])) == 4           # the 20-step rows stay recorded
+    a, b = modes.load([str(cont)])[0], modes.load([str(once)])[0]
+    assert [r["steps"] for r in a] == [40, 40]
+    assert all(r["seconds"] >= 1e6 / 2 for r in a)     # the clock went on from the mark
+    for ra, rb in zip(a, b):
+        assert ra["seed"] == rb["seed"]
+        _same_history({k: v for k, v in ra["history"].items()},
+                      {k: v for k, v in rb["history"].items()})
+        assert ra["history"]["step"] == [0, 10, 20, 30, 40]
+        for k in ("modes_1", "modes_20", "high_quality_2500", "w1", "mmd2", "samples"):
+            assert ra[k] == rb[k], k
+    assert modes.load([str(cont)])[4]["train_options"]["steps"] == 40
+    table = modes.modes_md([str(cont)])
+    assert "| 40 | 2 |" in table

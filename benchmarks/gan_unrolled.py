@@ -30,6 +30,8 @@ Run::
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 0 --schedule simultaneous \
         --dataset pacgan_ring
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --dataset pacgan_ring --n-jobs 2
+    python benchmarks/gan_unrolled.py --seeds 0 1 2 --unrolled 5 --schedule simultaneous \
+        --dataset pacgan_ring --ensemble      # and --seeds 3 4 beside it
     python benchmarks/gan_unrolled.py --report
 
 The second line checks whether the plain GAN collapses under the notebook's schedule (both
@@ -37,6 +39,10 @@ networks updated from one batch in one step); its rows are kept apart in the tab
 third runs it on a ring of the notebook's scale (radius 1, std 0.01: ``pacgan_ring``),
 keyed apart by ``--dataset``; the fourth adds the plain and unrolled runs of the preset's
 schedule there (an unrolled run: about 27 minutes on one thread of this 2-core machine).
+The fifth (from 2026-12-06) is the notebook's own protocol for the unrolled GAN: one
+batch per step, the 5 unrolled critic updates reusing it, both networks updated together
+(``schedule="single_step"``); ``--ensemble`` trains the seeds together
+(``train_gan_ensemble``: each member its single run to float rounding).
 """
 
 from __future__ import annotations
@@ -54,37 +60,72 @@ LOG = OUT / "gan_unrolled.jsonl"
 STEPS = 25_000
 
 
-def _one_run(seed, unrolled_steps, steps, eval_every, schedule="alternating", dataset="ring"):
-    from divest.torch import DATASETS, train_gan
-    t0 = time.perf_counter()
+def _start(seed, unrolled_steps, steps, schedule, dataset):
     from divest.torch import get_gan_loss
     rec = {"seed": seed, "unrolled_steps": unrolled_steps, "steps": steps,
            "schedule": schedule, "dataset": dataset}
     if unrolled_steps:
         zero_sum = get_gan_loss(_preset_loss()).zero_sum
         rec["surrogate"] = "saddle objective -L_D" if zero_sum else "generator loss L_G"
+    return rec
+
+
+def _record(rec, run, seed):
+    """``rec`` with the final metrics and learning curve of the finished ``run``."""
+    from divest.torch import mode_metrics
+    h = run.history
+    rec["curve"] = {k: [float(v) for v in h[k]] for k in
+                    ("step", "w1", "modes_captured", "modes_captured_20", "high_quality",
+                     "reverse_kl_hq")}
+    rec.update({k: rec["curve"][k][-1] for k in ("w1", "modes_captured",
+                                                 "modes_captured_20", "high_quality",
+                                                 "reverse_kl_hq")})
+    spec = run.mode_spec
+    rec["collapsed"] = mode_metrics(run.sample(2500, rng=seed + 1), spec["centers"],
+                                    spec["std"])["collapsed"]
+    rec["config"] = {k: (list(v) if isinstance(v, tuple) else v)
+                     for k, v in run.config.items() if isinstance(v, (int, float, str, tuple))}
+    return rec
+
+
+def _options(steps, eval_every, schedule):
+    return dict(preset="unrolled", schedule=schedule, steps=steps, n_eval=2500,
+                eval_every=eval_every, metrics=("w1", "modes"), device="cpu")
+
+
+def _one_run(seed, unrolled_steps, steps, eval_every, schedule="alternating", dataset="ring"):
+    from divest.torch import DATASETS, train_gan
+    t0 = time.perf_counter()
+    rec = _start(seed, unrolled_steps, steps, schedule, dataset)
     try:
-        run = train_gan(DATASETS[dataset][0](), preset="unrolled", unrolled_steps=unrolled_steps,
-                        schedule=schedule, steps=steps, n_eval=2500, eval_every=eval_every,
-                        metrics=("w1", "modes"), rng=seed, device="cpu")
+        run = train_gan(DATASETS[dataset][0](), unrolled_steps=unrolled_steps, rng=seed,
+                        **_options(steps, eval_every, schedule))
     except FloatingPointError as exc:
         rec["error"] = str(exc)
     else:
-        h = run.history
-        rec["curve"] = {k: [float(v) for v in h[k]] for k in
-                        ("step", "w1", "modes_captured", "modes_captured_20", "high_quality",
-                         "reverse_kl_hq")}
-        rec.update({k: rec["curve"][k][-1] for k in ("w1", "modes_captured",
-                                                     "modes_captured_20", "high_quality",
-                                                     "reverse_kl_hq")})
-        from divest.torch import mode_metrics
-        spec = run.mode_spec
-        rec["collapsed"] = mode_metrics(run.sample(2500, rng=seed + 1), spec["centers"],
-                                        spec["std"])["collapsed"]
-        rec["config"] = {k: (list(v) if isinstance(v, tuple) else v)
-                         for k, v in run.config.items() if isinstance(v, (int, float, str, tuple))}
+        _record(rec, run, seed)
     rec["seconds"] = time.perf_counter() - t0
     return rec
+
+
+def _ensemble_runs(seeds, unrolled_steps, steps, eval_every, schedule, dataset):
+    """The records of ``seeds`` trained as one ``train_gan_ensemble`` (each member its
+    single run, to float rounding when differentiated through the unroll; documented)."""
+    from divest.torch import DATASETS, train_gan_ensemble
+    t0 = time.perf_counter()
+    ens = train_gan_ensemble(DATASETS[dataset][0](), unrolled_steps=unrolled_steps,
+                             seeds=list(seeds), **_options(steps, eval_every, schedule))
+    seconds = (time.perf_counter() - t0) / len(seeds)
+    out = []
+    for seed, run, err in zip(seeds, ens.runs, ens.errors):
+        rec = _start(seed, unrolled_steps, steps, schedule, dataset)
+        if run is None:
+            rec["error"] = err
+        else:
+            _record(rec, run, seed)
+        rec.update(seconds=seconds, ensemble=len(seeds))
+        out.append(rec)
+    return out
 
 
 def _done():
@@ -125,11 +166,9 @@ def _preset_loss():
                           "float32")["loss"]
 
 
-def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating", dataset="ring"):
+def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating", dataset="ring",
+        ensemble=False):
     from divest._parallel import parallel_iter
-    if schedule != "alternating" and any(unrolled):
-        raise SystemExit("--schedule simultaneous runs the plain GAN only (train_gan does not "
-                         "unroll with schedule='single_step'): pass --unrolled 0")
     OUT.mkdir(exist_ok=True)
     done = _done()
     loss = _preset_loss()
@@ -137,7 +176,14 @@ def run(seeds, unrolled, steps, eval_every, n_jobs, schedule="alternating", data
             if (s, u, steps, loss, schedule, dataset) not in done]
     todo.sort(key=lambda t: -t[1])          # the long unrolled runs first
     print(f"{len(todo)} runs to do ({len(done)} done)", flush=True)
-    for rec in parallel_iter(_one_run, todo, n_jobs=n_jobs):
+    if ensemble:      # one ensemble per number of unrolling steps, its seeds together
+        tasks = [(tuple(t[0] for t in todo if t[1] == u), u, steps, eval_every, schedule,
+                  dataset) for u in dict.fromkeys(t[1] for t in todo)]
+        results = (rec for recs in parallel_iter(_ensemble_runs, tasks, n_jobs=n_jobs)
+                   for rec in recs)
+    else:
+        results = parallel_iter(_one_run, todo, n_jobs=n_jobs)
+    for rec in results:
         with LOG.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         print(f"seed {rec['seed']} unrolled {rec['unrolled_steps']}: modes "
@@ -277,8 +323,10 @@ def main():
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--schedule", choices=("alternating", "simultaneous"), default="alternating",
-                    help="simultaneous: both networks from one batch per step, as Poole's "
-                         "notebook (plain GAN only)")
+                    help="simultaneous: both networks from one batch per step, the unrolled "
+                         "critic updates reusing it, as Poole's notebook")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="train the seeds of each --unrolled value as one train_gan_ensemble")
     ap.add_argument("--dataset", choices=("ring", "pacgan_ring"), default="ring",
                     help="ring: radius 2, std 0.02 (the paper's); pacgan_ring: radius 1, std "
                          "0.01 (the scale of the notebook's own ring)")
@@ -286,7 +334,7 @@ def main():
     args = ap.parse_args()
     if not args.report:
         run(args.seeds, args.unrolled, args.steps, args.eval_every, args.n_jobs, args.schedule,
-            args.dataset)
+            args.dataset, args.ensemble)
     report()
 
 

@@ -41,6 +41,8 @@ CASES = [
     ("nonsaturating", {"unrolled_steps": 2, "unrolled_backprop": False}),
     ("wgan_clip", {"unrolled_steps": 2, "unrolled_optimizer": "rmsprop",
                    "unrolled_backprop": False}),
+    ("minimax", {"unrolled_steps": 2, "unrolled_backprop": False,      # Poole's notebook
+                 "schedule": "single_step"}),
     ("nonsaturating", {"dtype": "float64"}),
 ]
 
@@ -108,6 +110,7 @@ def test_other_batch_sizes_agree_to_rounding():
 @pytest.mark.parametrize("loss, extra", [
     ("minimax", {"preset": "unrolled", "unrolled_steps": 2, "batch_size": 64}),
     ("nonsaturating", {"unrolled_steps": 3}),
+    ("minimax", {"preset": "unrolled", "schedule": "single_step", "batch_size": 64}),
 ])
 def test_unrolled_with_backprop_agrees_to_rounding(loss, extra):
     """Unrolled GANs differentiated through the unroll: the same runs to float rounding

@@ -89,7 +89,7 @@ def test_bad_presets_raise_naming_the_option():
     with pytest.raises(ValueError, match="preset must be one of 'pacgan'"):
         train_gan(GRID(), preset="dcgan", device="cpu")
     with pytest.raises(ValueError, match=r"preset='unrolled' \(it sets .*unrolled_steps\): "
-                                         r"unrolled_steps needs schedule='alternating'"):
-        train_gan(GRID(), preset="unrolled", schedule="single_step", steps=1, device="cpu")
+                                         r"schedule='both' is not valid"):
+        train_gan(GRID(), preset="unrolled", schedule="both", steps=1, device="cpu")
     with pytest.raises(ValueError, match=r"preset='pacgan'.*pack=3 must divide batch_size=100"):
         train_gan(GRID(), preset="pacgan", pack=3, batch_size=100, steps=1, device="cpu")

@@ -125,8 +125,6 @@ def test_train_gan_validation():
         train_gan(TARGET, "hinge", generator=torch.nn.Linear(1, 1), device="cpu")
     with pytest.raises(ValueError, match="lipschitz='l1'"):
         train_gan(TARGET, "hinge", lipschitz="l1")
-    with pytest.raises(ValueError, match="unrolled_steps needs"):
-        train_gan(TARGET, "fgan:kl", unrolled_steps=2)
     with pytest.raises(ValueError, match="metrics='fid'"):
         train_gan(TARGET, "hinge", metrics=("fid",))
     with pytest.raises(ValueError, match="unrolled_optimizer='lbfgs' is not valid"):
@@ -396,6 +394,38 @@ def test_unrolled_generator_step_leaves_the_critic_and_its_optimizer_alone(monke
     cfg = run.config
     assert (cfg["unrolled_optimizer"], cfg["unrolled_lr"], cfg["unrolled_from_state"]) == (
         "adam", 2e-3, True)
+
+
+def test_single_step_unroll_reuses_the_step_batch_and_not_the_critic_update(monkeypatch):
+    """schedule="single_step" (Poole's notebook): the K unrolled updates all use the step's
+    own batch and start from the critic's optimiser before that step's update; the
+    critic's update is the plain single step's, the generator's is not."""
+    import divest.torch._train as train_module
+    seen = []
+    unrolled_params = train_module._unrolled_params
+
+    def spy(critic, loss, params, batches, rule, backprop, **kw):
+        seen.append((batches, {k: float(v.get("step", 0)) for k, v in rule.state.items()}))
+        return unrolled_params(critic, loss, params, batches, rule, backprop, **kw)
+
+    monkeypatch.setattr(train_module, "_unrolled_params", spy)
+    kw = dict(generator="location_scale", critic=SMALL, batch_size=32, lr=(0.01, 2e-3),
+              schedule="single_step", metrics=(), rng=0, device="cpu")
+    plain = train_gan(TARGET, "minimax", steps=1, **kw)
+    unrolled = train_gan(TARGET, "minimax", steps=2, unrolled_steps=3, **kw)
+    assert len(seen) == 2
+    for step, (batches, state) in enumerate(seen):
+        assert len(batches) == 3
+        assert all(b[0] is batches[0][0] and b[1] is batches[0][1] for b in batches)
+        assert set(state.values()) == {float(step)}       # before this step's update
+    assert not torch.equal(seen[0][0][0][0], seen[1][0][0][0])   # a new batch per step
+    one = train_gan(TARGET, "minimax", steps=1, unrolled_steps=3, **kw)
+    for p, q in zip(plain.critic.parameters(), one.critic.parameters()):
+        assert torch.equal(p, q)
+    assert not all(torch.equal(p, q) for p, q in zip(plain.generator.parameters(),
+                                                     one.generator.parameters()))
+    assert unrolled.config["schedule"] == "single_step"
+    assert unrolled.config["unrolled_steps"] == 3
 
 
 def test_unrolled_train_gan_is_deterministic_and_sgd_still_works():

@@ -624,7 +624,23 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
         xr = real_batch()
         xf = fake_batch()
         lc = critic_objective(xr, xf)
-        lg = gen_loss(C(xr), C(xf))
+        if unrolled_steps:     # as train_gan: the unroll reuses this step's batch
+            C.train(False)
+            try:
+                backprop = o["unrolled_backprop"]
+                batches = [(xr, xf if backprop else xf.detach())] * unrolled_steps
+                params = {k: v.detach().requires_grad_(True) for k, v in C.params.items()}
+                rule = _unroll_rule(o["unrolled_optimizer"], C, opt_c, lr=o["unrolled_lr"],
+                                    betas=o["betas"], clip=clip if lipschitz == "clip" else None)
+                cur, _, _ = _unrolled_params(C, loss, params, batches, rule, backprop,
+                                             call=C.call_with, critic_loss=critic_loss_sum)
+                rk, fk = C.call_with(cur, xr), C.call_with(cur, xf)
+                lg = (-vmap(loss.critic_loss)(rk, fk) if loss.zero_sum
+                      else gen_loss(rk if loss.generator_uses_real else None, fk))
+            finally:
+                C.train(True)
+        else:
+            lg = gen_loss(C(xr), C(xf))
         gc = torch.autograd.grad(lc.sum(), cparams, retain_graph=True)
         gg = torch.autograd.grad(lg.sum(), gparams)
         for p, g in zip(cparams, gc):

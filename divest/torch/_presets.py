@@ -26,7 +26,7 @@ options passed explicitly to ``train_gan`` override the preset's, and the run's
   notebook also updates both networks in one session step from one batch, its unrolled
   critic steps reusing that batch; the preset alternates (a critic step, then a
   generator step against K unrolled critic updates on fresh batches), the updates Metz
-  et al. describe (``train_gan`` does not unroll with ``schedule="single_step"``).
+  et al. describe; ``schedule="single_step"`` gives the notebook's.
 * ``"wgan_gp_toy"`` -- Gulrajani et al. (2017), the toy experiments of their code:
   generator and critic with 3 hidden layers of 512 ReLU units, WGAN-GP (λ = 10, 5
   critic steps), Adam(1e-4, β = (0.5, 0.9)), batch 256.

@@ -587,8 +587,11 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         Weight γ of the R1 penalty :math:`\frac{\gamma}{2}\mathbb{E}_P\|\nabla D\|^2`.
     unrolled_steps : int, default 0
         Unrolled GAN (Metz et al. 2017): the generator loss is computed against the
-        critic after this many extra critic updates on fresh batches (see Notes); 0
-        for none.  Needs ``schedule="alternating"``.
+        critic after this many extra critic updates (see Notes); 0 for none.  With
+        ``schedule="alternating"`` each unrolled update draws fresh batches (the updates
+        the paper describes); with ``"single_step"`` every unrolled update reuses the
+        step's own batch and both networks then update at once (Poole's reference
+        notebook).
     unrolled_optimizer : {"adam", "rmsprop", "sgd"}, default "adam"
         The update that is unrolled, a differentiable copy of ``torch.optim.Adam``,
         ``RMSprop`` or ``SGD``.  If the critic's optimizer is of that kind (``AdamW``
@@ -663,7 +666,10 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     (1-\beta_2) g^2`, :math:`\Delta = -\eta\, \hat m / (\sqrt{\hat v} + \epsilon)` with the
     bias corrections :math:`\hat m = m_{k+1}/(1-\beta_1^{t+k+1})`, :math:`\hat v =
     v_{k+1}/(1-\beta_2^{t+k+1})`, t = the critic optimiser's step count), each step on a
-    fresh (real, generated) batch.  :math:`L_D` is the critic loss without gradient or
+    fresh (real, generated) batch; with ``schedule="single_step"`` each step on the
+    batch of the training step, whose critic and generator updates are then applied
+    together (Poole's notebook: one session step computes the critic update and the
+    generator's gradient at :math:`\theta_D^K` from the same samples).  :math:`L_D` is the critic loss without gradient or
     R1 penalties; weight clipping (``lipschitz="clip"``) is applied after every
     unrolled step; spectral normalisation uses its current singular vectors (no power
     iteration).  With ``unrolled_backprop`` the generator gradient is the total
@@ -817,7 +823,25 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
         xr = real_batch()
         xf = fake_batch()
         lc = critic_objective(xr, xf)
-        lg = loss.generator_loss(C(xr), C(xf))
+        if unrolled_steps:
+            # Poole's notebook: the K unrolled critic updates reuse this step's batch and
+            # start from the critic and its optimiser before this step's update
+            C.eval()
+            try:
+                batches = [(xr, xf if unrolled_backprop else xf.detach())] * unrolled_steps
+                params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
+                cur, buffers, _ = _unrolled_params(C, loss, params, batches, unroll_rule(),
+                                                   unrolled_backprop)
+
+                def crit(x):
+                    return functional_call(C, (cur, buffers), (x,))
+                lg = (-loss.critic_loss(crit(xr), crit(xf)) if loss.zero_sum
+                      else loss.generator_loss(crit(xr) if loss.generator_uses_real else None,
+                                               crit(xf)))
+            finally:
+                C.train()
+        else:
+            lg = loss.generator_loss(C(xr), C(xf))
         gc = torch.autograd.grad(lc, list(C.parameters()), retain_graph=True)
         gg = torch.autograd.grad(lg, list(G.parameters()))
         for p, g in zip(C.parameters(), gc):
@@ -985,8 +1009,6 @@ def _check_options(loss, steps, batch_size, pack, n_critic, lr, optimizer, betas
     if checkpoint_every is not None:
         checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     num_threads = check_threads(num_threads)
-    if schedule == "single_step" and unrolled_steps:
-        raise ValueError("unrolled_steps needs schedule='alternating'")
     rng = check_rng(rng)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
 

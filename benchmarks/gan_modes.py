@@ -210,6 +210,20 @@ def _best(rows):
     return by_key
 
 
+def _finished(best, steps, skip_plateaued=False) -> set:
+    """The (loss, dataset, seed) of ``best`` (:func:`_best`) that need no more training:
+    runs that trained ``steps`` or longer, and failed runs; with ``skip_plateaued`` also
+    every run of a (loss, dataset) whose finished runs have all plateaued (``PLATEAU``)."""
+    done = {k for k, r in best.items() if r.get("error") or (_steps(r) or 0) >= steps}
+    if skip_plateaued:
+        flat: dict = {}
+        for (loss, ds, _), r in best.items():
+            if not r.get("error"):
+                flat.setdefault((loss, ds), []).append(bool(_plateaued(r)))
+        done |= {k for k in best if all(flat.get(k[:2], [False]))}
+    return done
+
+
 def _write_config(path, cfg):
     """Write the study's ``config.json``; a call that continues a study with a subset of its
     losses, datasets or seeds (``--losses``) extends the lists already there instead of
@@ -241,16 +255,7 @@ def run(args):
     if args.quick:
         opts.update(critic={"width": 32}, generator={"width": 32, "depth": 1})
     os.makedirs(args.out, exist_ok=True)
-    best = _best(_done([args.out] + args.resume))
-    # a run is done when it trained --steps (or longer) or failed; with --skip-plateaued
-    # a (loss, dataset) whose every finished run has plateaued is done at any steps
-    done = {k for k, r in best.items() if r.get("error") or (_steps(r) or 0) >= args.steps}
-    if args.skip_plateaued:
-        groups_ok: dict = {}
-        for (loss, ds, seed), r in best.items():
-            if not r.get("error"):
-                groups_ok.setdefault((loss, ds), []).append(bool(_plateaued(r)))
-        done |= {k for k in best if all(groups_ok.get(k[:2], [False]))}
+    done = _finished(_best(_done([args.out] + args.resume)), args.steps, args.skip_plateaued)
     todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
     if args.ensemble:     # one task per (loss, dataset): its seeds not done yet, together
         groups: dict = {}

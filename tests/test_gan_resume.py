@@ -113,3 +113,31 @@ def test_modes_study_continued_from_its_checkpoints_is_the_longer_study(tmp_path
     assert modes.load([str(cont)])[4]["train_options"]["steps"] == 40
     table = modes.modes_md([str(cont)])
     assert "| 40 | 2 |" in table
+
+
+def test_modes_study_continues_only_the_runs_still_moving(monkeypatch):
+    """gan_modes run --steps N: a run is done at N steps or when it failed; with
+    --skip-plateaued also every run of a (loss, dataset) whose runs have all plateaued."""
+    import importlib
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    modes = importlib.import_module("gan_modes")
+    flat = {"step": list(range(0, 20001, 1000)), "modes_captured": [8.0] * 21,
+            "high_quality": [0.9] * 21}
+    moving = {**flat, "high_quality": [i / 40 for i in range(21)]}   # +12.5 points
+    rows = {("a", "ring", 0): {"history": flat}, ("a", "ring", 1): {"history": flat},
+            ("b", "ring", 0): {"history": flat}, ("b", "ring", 1): {"history": moving},
+            ("c", "ring", 0): {"error": "non-finite", "steps": 20000},
+            ("d", "ring", 0): {"history": moving, "steps": 60000}}
+    assert modes._plateaued(rows[("a", "ring", 0)]) is True
+    assert modes._plateaued(rows[("b", "ring", 1)]) is False
+    assert modes._finished(rows, 20000) == set(rows)
+    assert modes._finished(rows, 60000) == {("c", "ring", 0), ("d", "ring", 0)}
+    assert modes._finished(rows, 60000, skip_plateaued=True) == {
+        ("a", "ring", 0), ("a", "ring", 1), ("c", "ring", 0), ("d", "ring", 0)}
+    # the longest record of a run wins, the later one among equals
+    best = modes._best([{"loss": "a", "dataset": "ring", "seed": 0, "steps": 60000, "x": 1},
+                        {"loss": "a", "dataset": "ring", "seed": 0, "steps": 20000, "x": 2},
+                        {"loss": "b", "dataset": "ring", "seed": 0, "history": flat, "x": 3},
+                        {"loss": "b", "dataset": "ring", "seed": 0, "steps": 20000, "x": 4}])
+    assert best[("a", "ring", 0)]["x"] == 1 and best[("b", "ring", 0)]["x"] == 4

@@ -294,8 +294,7 @@ def run(args):
         p.start()
     for p in procs:
         p.join()
-    now = {k for k, r in _best(_done([args.out] + args.resume)).items()
-           if r.get("error") or (_steps(r) or 0) >= args.steps}
+    now = _finished(_best(_done([args.out] + args.resume)), args.steps, args.skip_plateaued)
     left = n_todo - len(now - done)
     print(f"finished; {left} runs left", flush=True)
     return 0

@@ -105,8 +105,7 @@ def test_modes_study_continued_from_its_checkpoints_is_the_longer_study(tmp_path
     assert all(r["seconds"] >= 1e6 / 2 for r in a)     # the clock went on from the mark
     for ra, rb in zip(a, b):
         assert ra["seed"] == rb["seed"]
-        _same_history({k: v for k, v in ra["history"].items()},
-                      {k: v for k, v in rb["history"].items()})
+        _same_history(ra["history"], rb["history"])
         assert ra["history"]["step"] == [0, 10, 20, 30, 40]
         for k in ("modes_1", "modes_20", "high_quality_2500", "w1", "mmd2", "samples"):
             assert ra[k] == rb[k], k

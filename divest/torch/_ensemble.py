@@ -27,7 +27,7 @@ from .._validation import _describe, check_rng
 from ._device import cpu_threads, to_numpy
 from ._train import (GANRun, _check_options, _config, _critic_update, _evaluate, _fingerprint,
                      _load_checkpoint, _optimizer, _preset_options, _setup, _unroll_rule,
-                     _unrolled_params, train_gan)
+                     _unrolled_params, _unrolled_surrogate, train_gan)
 
 __all__ = ["GANEnsemble", "train_gan_ensemble"]
 
@@ -584,6 +584,19 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
     def critic_loss_sum(r, f):
         return vmap(loss.critic_loss)(r, f).sum()
 
+    def unrolled_critic(batches):
+        """As train_gan: every member's critic after one unrolled update per batch."""
+        params = {k: v.detach().requires_grad_(True) for k, v in C.params.items()}
+        rule = _unroll_rule(o["unrolled_optimizer"], C, opt_c, lr=o["unrolled_lr"],
+                            betas=o["betas"], clip=clip if lipschitz == "clip" else None)
+        cur, _, _ = _unrolled_params(C, loss, params, batches, rule, o["unrolled_backprop"],
+                                     call=C.call_with, critic_loss=critic_loss_sum)
+        return lambda x: C.call_with(cur, x)
+
+    def surrogate(crit, real, xf):
+        return _unrolled_surrogate(loss, crit, real, xf,
+                                   critic_loss=vmap(loss.critic_loss), generator_loss=gen_loss)
+
     def generator_step():
         C.requires_grad_(False)
         try:
@@ -595,18 +608,10 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
                     xr = real_batch()
                     with torch.set_grad_enabled(o["unrolled_backprop"]):
                         batches.append((xr, fake_batch()))
-                params = {k: v.detach().requires_grad_(True) for k, v in C.params.items()}
-                rule = _unroll_rule(o["unrolled_optimizer"], C, opt_c, lr=o["unrolled_lr"],
-                                    betas=o["betas"], clip=clip if lipschitz == "clip" else None)
-                cur, _, _ = _unrolled_params(C, loss, params, batches, rule,
-                                             o["unrolled_backprop"], call=C.call_with,
-                                             critic_loss=critic_loss_sum)
-
-                def crit(x):
-                    return C.call_with(cur, x)
+                crit = unrolled_critic(batches)
             xf = fake_batch()
-            if unrolled_steps and loss.zero_sum:   # as train_gan: Metz et al.'s f_K
-                lg = -vmap(loss.critic_loss)(crit(real_batch()), crit(xf))
+            if unrolled_steps:
+                lg = surrogate(crit, real_batch, xf)
             else:
                 r = crit(real_batch()) if loss.generator_uses_real else None
                 lg = gen_loss(r, crit(xf))
@@ -627,16 +632,9 @@ def _train(target, seeds, o, setups, progress, n_jobs, t0, *, preset, overridden
         if unrolled_steps:     # as train_gan: the unroll reuses this step's batch
             C.train(False)
             try:
-                backprop = o["unrolled_backprop"]
-                batches = [(xr, xf if backprop else xf.detach())] * unrolled_steps
-                params = {k: v.detach().requires_grad_(True) for k, v in C.params.items()}
-                rule = _unroll_rule(o["unrolled_optimizer"], C, opt_c, lr=o["unrolled_lr"],
-                                    betas=o["betas"], clip=clip if lipschitz == "clip" else None)
-                cur, _, _ = _unrolled_params(C, loss, params, batches, rule, backprop,
-                                             call=C.call_with, critic_loss=critic_loss_sum)
-                rk, fk = C.call_with(cur, xr), C.call_with(cur, xf)
-                lg = (-vmap(loss.critic_loss)(rk, fk) if loss.zero_sum
-                      else gen_loss(rk if loss.generator_uses_real else None, fk))
+                crit = unrolled_critic(
+                    [(xr, xf if o["unrolled_backprop"] else xf.detach())] * unrolled_steps)
+                lg = surrogate(crit, lambda: xr, xf)
             finally:
                 C.train(True)
         else:

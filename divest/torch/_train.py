@@ -459,6 +459,19 @@ def _unrolled_params(critic, loss, params, batches, rule, backprop, *, call=None
     return cur, buffers, state
 
 
+def _unrolled_surrogate(loss, crit, real, xf, *, critic_loss=None, generator_loss=None):
+    """The unrolled generator's loss at the unrolled critic ``crit``: Metz et al.'s
+    :math:`f_K = -L_D` for a zero-sum loss (its real term depends on the generator through
+    the unroll), else the generator loss :math:`L_G`.  ``real()`` gives the real batch,
+    drawn only when the loss reads one; ``critic_loss`` / ``generator_loss`` replace the
+    loss's (an ensemble's batched ones)."""
+    critic_loss = loss.critic_loss if critic_loss is None else critic_loss
+    generator_loss = loss.generator_loss if generator_loss is None else generator_loss
+    if loss.zero_sum:
+        return -critic_loss(crit(real()), crit(xf))
+    return generator_loss(crit(real()) if loss.generator_uses_real else None, crit(xf))
+
+
 def _critic_update(real_batch, fake_batch, objective, opt, clip):
     """One critic step on fresh batches (the loss of a run, or the losses of an ensemble's
     members, summed for one backward pass); returns the detached loss."""
@@ -784,6 +797,13 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
                                     (lambda: clip_weights_(C, clip)) if lipschitz == "clip"
                                     else None))
 
+    def unrolled_critic(batches):
+        """The critic after one unrolled update per (real, fake) batch, as a function."""
+        params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
+        cur, buffers, _ = _unrolled_params(C, loss, params, batches, unroll_rule(),
+                                           unrolled_backprop)
+        return lambda x: functional_call(C, (cur, buffers), (x,))
+
     def generator_step():
         for p in C.parameters():
             p.requires_grad_(False)
@@ -795,18 +815,12 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
                     xr = real_batch()
                     with torch.set_grad_enabled(unrolled_backprop):
                         batches.append((xr, fake_batch()))
-                params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
-                cur, buffers, _ = _unrolled_params(C, loss, params, batches, unroll_rule(),
-                                                   unrolled_backprop)
-
-                def crit(x):
-                    return functional_call(C, (cur, buffers), (x,))
+                crit = unrolled_critic(batches)
             else:
                 crit = C
             xf = fake_batch()
-            if unrolled_steps and loss.zero_sum:
-                # Metz et al.'s f_K: the saddle objective at theta_D^K, real term included
-                lg = -loss.critic_loss(crit(real_batch()), crit(xf))
+            if unrolled_steps:
+                lg = _unrolled_surrogate(loss, crit, real_batch, xf)
             else:
                 r = crit(real_batch()) if loss.generator_uses_real else None
                 lg = loss.generator_loss(r, crit(xf))
@@ -828,16 +842,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
             # start from the critic and its optimiser before this step's update
             C.eval()
             try:
-                batches = [(xr, xf if unrolled_backprop else xf.detach())] * unrolled_steps
-                params = {k: v.detach().requires_grad_(True) for k, v in C.named_parameters()}
-                cur, buffers, _ = _unrolled_params(C, loss, params, batches, unroll_rule(),
-                                                   unrolled_backprop)
-
-                def crit(x):
-                    return functional_call(C, (cur, buffers), (x,))
-                lg = (-loss.critic_loss(crit(xr), crit(xf)) if loss.zero_sum
-                      else loss.generator_loss(crit(xr) if loss.generator_uses_real else None,
-                                               crit(xf)))
+                crit = unrolled_critic(
+                    [(xr, xf if unrolled_backprop else xf.detach())] * unrolled_steps)
+                lg = _unrolled_surrogate(loss, crit, lambda: xr, xf)
             finally:
                 C.train()
         else:

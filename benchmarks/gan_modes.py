@@ -33,12 +33,14 @@ Continuing it to a plateau (from 2026-12-06): ``--checkpoint-dir`` saves each en
 state when it finishes, and the same call with more ``--steps`` continues each ensemble
 from its checkpoint (the same runs, bit for bit, as runs trained to that budget at once;
 an ensemble without a checkpoint is trained afresh); ``--skip-plateaued`` leaves the rows
-whose every run has plateaued at the steps they have.  Each row records its steps, the
-table shows them, and ``report`` keeps each run's longest record::
+whose every run has plateaued at the steps they have; ``--chunk N`` also saves each
+ensemble every N steps, so a process stopped mid-run (an MMD-GAN ensemble takes hours on
+one core) continues from its last chunk.  Each row records its steps, the table shows
+them, and ``report`` keeps each run's longest record::
 
     python benchmarks/gan_modes.py run --ensemble --steps 60000 --eval-every 1000 \
         --seeds 0 1 2 3 4 --out benchmarks/results/gan_modes_v2/runs --skip-plateaued \
-        --checkpoint-dir benchmarks/results/gan_modes_v2/ckpt --deadline 9000
+        --checkpoint-dir benchmarks/results/gan_modes_v2/ckpt --chunk 2000 --deadline 9000
 
 Usage::
 
@@ -125,11 +127,12 @@ def _ckpt_path(ckpt_dir, loss, ds, seeds):
     return os.path.join(ckpt_dir, re.sub(r"[^A-Za-z0-9_.=-]", "_", name) + ".pt")
 
 
-def _train(loss, ds, seeds, device, opts, ckpt_dir=None):
+def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
     """[(seed, run or None, error or "")] for the seeds: one ensemble when ``seeds`` is a
     tuple (members are their single runs), else one ``train_gan`` run.  With ``ckpt_dir``
     an ensemble continues from its checkpoint there (if any: the same run, bit for bit, as
-    one trained to ``steps`` at once) and saves its state at the end."""
+    one trained to ``steps`` at once) and saves its state at the end, and with ``chunk``
+    also at every multiple of ``chunk`` steps (a stopped process loses less than a chunk)."""
     from divest.torch import train_gan, train_gan_ensemble
     from divest.torch._compare import DATASETS
     if isinstance(seeds, (tuple, list)):
@@ -140,19 +143,29 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None):
             state = torch.load(path, map_location="cpu", weights_only=False)
             if state["step"] > opts["steps"]:
                 state = None          # a longer run than asked: train this one afresh
-        extra = {} if path is None else {"checkpoint_every": opts["steps"], "resume": state}
-        try:
-            ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds), device=device,
-                                     **opts, **extra)
-        except ValueError as exc:
-            if "cannot be batched" not in str(exc):
-                raise
-            return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
-        if path is not None and ens.checkpoints:
+        done = 0 if state is None else int(state["step"])
+        while True:
+            # the end of this chunk: the next multiple of chunk (or the budget)
+            todo = (opts["steps"] if path is None or not chunk
+                    else min((done // chunk + 1) * chunk, opts["steps"]))
+            extra = {} if path is None else {"checkpoint_every": todo, "resume": state}
+            try:
+                ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds),
+                                         device=device, **{**opts, "steps": todo}, **extra)
+            except ValueError as exc:
+                if "cannot be batched" not in str(exc):
+                    raise
+                return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
+            if path is None or not ens.checkpoints or ens.checkpoints[-1][0] != todo:
+                break                 # no checkpoints, or every member failed before todo
             import torch
+            state = ens.checkpoints[-1][1]
             os.makedirs(ckpt_dir, exist_ok=True)
-            torch.save(ens.checkpoints[-1][1], path + ".tmp")
+            torch.save(state, path + ".tmp")
             os.replace(path + ".tmp", path)
+            done = todo
+            if done >= opts["steps"]:
+                break
         return [(s, run, err or "") for s, run, err in zip(seeds, ens.runs, ens.errors)]
     try:
         return [(seeds, train_gan(DATASETS[ds][0](), loss, rng=seeds, device=device, **opts),
@@ -161,7 +174,7 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None):
         return [(seeds, None, str(exc))]
 
 
-def _worker(wid, device, queues, opts, out, deadline, ckpt_dir=None):
+def _worker(wid, device, queues, opts, out, deadline, ckpt_dir=None, chunk=None):
     import torch
     torch.set_num_threads(1)
     path = os.path.join(out, f"runs_{wid}.jsonl")
@@ -171,7 +184,7 @@ def _worker(wid, device, queues, opts, out, deadline, ckpt_dir=None):
             return
         loss, ds, seeds = task
         t0 = time.perf_counter()
-        results = _train(loss, ds, seeds, device, opts, ckpt_dir)
+        results = _train(loss, ds, seeds, device, opts, ckpt_dir, chunk)
         seconds = (time.perf_counter() - t0) / len(results)
         for seed, run, error in results:
             row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid,
@@ -254,6 +267,14 @@ def run(args):
             "eval_every": args.eval_every or max(1, args.steps // 5)}
     if args.quick:
         opts.update(critic={"width": 32}, generator={"width": 32, "depth": 1})
+    if args.chunk is not None:
+        if not (args.ensemble and args.checkpoint_dir):
+            raise SystemExit("--chunk needs --ensemble and --checkpoint-dir (it saves the "
+                             "ensembles there)")
+        if args.chunk < 1 or args.chunk % opts["eval_every"]:
+            # a chunk ending between two evaluations would add one to the learning curve
+            raise SystemExit(f"--chunk must be a positive multiple of the evaluation period "
+                             f"{opts['eval_every']} (--eval-every); got {args.chunk}")
     os.makedirs(args.out, exist_ok=True)
     done = _finished(_best(_done([args.out] + args.resume)), args.steps, args.skip_plateaued)
     todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
@@ -285,10 +306,10 @@ def run(args):
     ck = args.checkpoint_dir
     procs = [ctx.Process(target=_worker, args=(f"g{i}{args.tag}", "cuda",
                                                (gpu_only, heavy, light), opts, args.out,
-                                               deadline, ck))
+                                               deadline, ck, args.chunk))
              for i in range(args.gpu_workers)]
     procs += [ctx.Process(target=_worker, args=(f"c{i}{args.tag}", "cpu", (heavy, light), opts,
-                                                args.out, deadline, ck))
+                                                args.out, deadline, ck, args.chunk))
               for i in range(args.cpu_workers)]
     for p in procs:
         p.start()
@@ -478,6 +499,9 @@ def main(argv=None) -> int:
     r.add_argument("--checkpoint-dir", default=None,
                    help="with --ensemble: save each ensemble's state here and continue from "
                         "it when --steps grows (the same runs, bit for bit)")
+    r.add_argument("--chunk", type=int, default=None,
+                   help="with --checkpoint-dir: also save each ensemble every CHUNK steps "
+                        "(a multiple of --eval-every), so a stopped run continues from there")
     r.add_argument("--skip-plateaued", action="store_true",
                    help="a (loss, dataset) whose every finished run has plateaued is done "
                         "at any steps (continue only the rows still moving)")

@@ -114,6 +114,46 @@ def test_modes_study_continued_from_its_checkpoints_is_the_longer_study(tmp_path
     assert "| 40 | 2 |" in table
 
 
+def test_modes_study_in_chunks_is_the_study_at_once(tmp_path, monkeypatch):
+    """gan_modes run --chunk: each ensemble saved every chunk steps and continued from
+    there gives the rows of the ensemble trained at once; a chunk that would cut between
+    two evaluations is refused."""
+    import importlib
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    modes = importlib.import_module("gan_modes")
+    common = ["run", "--ensemble", "--quick", "--losses", "nonsaturating", "--datasets",
+              "ring", "--seeds", "0", "1", "--eval-every", "10", "--n-eval", "200",
+              "--steps", "30"]
+    chunked, once, ck = tmp_path / "chunked", tmp_path / "once", tmp_path / "ck"
+    saved = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: (saved.append(obj["step"]),
+                                                       real_save(obj, f))[1])
+    modes._train("nonsaturating", "ring", (0, 1), "cpu",
+                 {"steps": 30, "batch_size": 64, "n_eval": 200, "eval_every": 10,
+                  "critic": {"width": 32}, "generator": {"width": 32, "depth": 1}},
+                 str(ck), chunk=20)
+    assert saved == [20, 30]                       # every multiple of chunk, and the end
+    monkeypatch.setattr(torch, "save", real_save)
+    for p in ck.iterdir():
+        p.unlink()
+    modes.main(common + ["--out", str(chunked), "--checkpoint-dir", str(ck), "--chunk", "20"])
+    modes.main(common + ["--out", str(once)])
+    a, b = modes.load([str(chunked)])[0], modes.load([str(once)])[0]
+    assert [r["steps"] for r in a] == [30, 30]
+    for ra, rb in zip(a, b):
+        _same_history(ra["history"], rb["history"])
+        assert ra["history"]["step"] == [0, 10, 20, 30]
+        for k in ("modes_1", "high_quality_2500", "w1", "samples"):
+            assert ra[k] == rb[k], k
+    with pytest.raises(SystemExit, match=r"--chunk must be a positive multiple of the "
+                                         r"evaluation period 10 \(--eval-every\); got 15"):
+        modes.main(common + ["--out", str(once), "--checkpoint-dir", str(ck), "--chunk", "15"])
+    with pytest.raises(SystemExit, match="--chunk needs --ensemble and --checkpoint-dir"):
+        modes.main(common + ["--out", str(once), "--chunk", "20"])
+
+
 def test_modes_study_continues_only_the_runs_still_moving(monkeypatch):
     """gan_modes run --steps N: a run is done at N steps or when it failed; with
     --skip-plateaued also every run of a (loss, dataset) whose runs have all plateaued."""

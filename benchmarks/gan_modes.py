@@ -136,36 +136,21 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
     from divest.torch import train_gan, train_gan_ensemble
     from divest.torch._compare import DATASETS
     if isinstance(seeds, (tuple, list)):
+        from _chunked import train_in_chunks     # this folder is on sys.path
         path = _ckpt_path(ckpt_dir, loss, ds, seeds) if ckpt_dir else None
-        state = None
-        if path and os.path.exists(path):
-            import torch
-            state = torch.load(path, map_location="cpu", weights_only=False)
-            if state["step"] > opts["steps"]:
-                state = None          # a longer run than asked: train this one afresh
-        done = 0 if state is None else int(state["step"])
-        while True:
-            # the end of this chunk: the next multiple of chunk (or the budget)
-            todo = (opts["steps"] if path is None or not chunk
-                    else min((done // chunk + 1) * chunk, opts["steps"]))
+
+        def train(todo, state):
             extra = {} if path is None else {"checkpoint_every": todo, "resume": state}
-            try:
-                ens = train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds),
-                                         device=device, **{**opts, "steps": todo}, **extra)
-            except ValueError as exc:
-                if "cannot be batched" not in str(exc):
-                    raise
-                return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
-            if path is None or not ens.checkpoints or ens.checkpoints[-1][0] != todo:
-                break                 # no checkpoints, or every member failed before todo
-            import torch
-            state = ens.checkpoints[-1][1]
-            os.makedirs(ckpt_dir, exist_ok=True)
-            torch.save(state, path + ".tmp")
-            os.replace(path + ".tmp", path)
-            done = todo
-            if done >= opts["steps"]:
-                break
+            return train_gan_ensemble(DATASETS[ds][0](), loss, seeds=list(seeds),
+                                      device=device, **{**opts, "steps": todo}, **extra)
+        try:
+            # a checkpoint further along than asked: train this one afresh, keep that file
+            ens, _ = train_in_chunks(train, opts["steps"], chunk if path else None, path,
+                                     beyond="restart")
+        except ValueError as exc:
+            if "cannot be batched" not in str(exc):
+                raise
+            return [r for s in seeds for r in _train(loss, ds, s, device, opts)]
         return [(s, run, err or "") for s, run, err in zip(seeds, ens.runs, ens.errors)]
     try:
         return [(seeds, train_gan(DATASETS[ds][0](), loss, rng=seeds, device=device, **opts),

@@ -88,6 +88,7 @@ def run_config(ds, pack, seeds, steps, chunk, eval_every, device, out, stop_at,
     ``stop_at`` (no chunk is started that would not finish by then, judged by the last)."""
     import torch
 
+    from _chunked import train_in_chunks     # this folder is on sys.path
     from divest.torch import DATASETS, train_gan_ensemble
     if threads:
         torch.set_num_threads(threads)
@@ -96,29 +97,16 @@ def run_config(ds, pack, seeds, steps, chunk, eval_every, device, out, stop_at,
     ckpt_path = (os.path.join(checkpoint_dir,
                               f"{ds}_pack{pack}_s{'-'.join(map(str, seeds))}.pt")
                  if checkpoint_dir else None)
-    state = None
-    if ckpt_path and os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    done = int(state["step"]) if state is not None else 0
-    last = None
     target = DATASETS[ds][0]()
-    while done < steps:
-        prev, todo = done, min(done + chunk, steps)
-        if last is not None and time.time() + last * 1.1 > stop_at:
-            break
-        t0 = time.time()
-        ens = train_gan_ensemble(target, preset="pacgan", pack=pack, seeds=list(seeds),
-                                 steps=todo, eval_every=eval_every, metrics=("modes",),
-                                 device=device, checkpoint_every=todo, resume=state)
-        last = time.time() - t0
-        state = ens.checkpoints[-1][1]
-        done = todo
-        if ckpt_path:
-            os.makedirs(checkpoint_dir, exist_ok=True)
-            torch.save(state, ckpt_path + ".tmp")
-            os.replace(ckpt_path + ".tmp", ckpt_path)
-        rec = {"dataset": ds, "pack": pack, "seeds": list(seeds), "steps": done,
-               "device": str(device), "chunk_seconds": last, "chunk_steps": todo - prev,
+
+    def train(todo, state):
+        return train_gan_ensemble(target, preset="pacgan", pack=pack, seeds=list(seeds),
+                                  steps=todo, eval_every=eval_every, metrics=("modes",),
+                                  device=device, checkpoint_every=todo, resume=state)
+
+    def record(ens, start, end, seconds):
+        rec = {"dataset": ds, "pack": pack, "seeds": list(seeds), "steps": end,
+               "device": str(device), "chunk_seconds": seconds, "chunk_steps": end - start,
                "gpu": (torch.cuda.get_device_name(0) if str(device).startswith("cuda")
                        else None),
                "torch": torch.__version__, "errors": [str(e) if e else None
@@ -127,9 +115,13 @@ def run_config(ds, pack, seeds, steps, chunk, eval_every, device, out, stop_at,
                           {k: [float(v) for v in r.history[k]] for k in CURVE_KEYS}
                           for r in ens.runs]}
         _emit(out, rec)
-        print(f"{ds} pack {pack}: {done} steps, {last:.0f} s for the chunk; modes "
+        print(f"{ds} pack {pack}: {end} steps, {seconds:.0f} s for the chunk; modes "
               + " ".join(str(int(c["modes_captured"][-1])) if c else "x"
                          for c in rec["curves"]), flush=True)
+
+    # a checkpoint further along than --steps is left as it is
+    _, done = train_in_chunks(train, steps, chunk, ckpt_path, stop_at=stop_at,
+                              on_chunk=record, beyond="stop")
     return done
 
 

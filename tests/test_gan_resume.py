@@ -180,3 +180,90 @@ def test_modes_study_continues_only_the_runs_still_moving(monkeypatch):
                         {"loss": "b", "dataset": "ring", "seed": 0, "history": flat, "x": 3},
                         {"loss": "b", "dataset": "ring", "seed": 0, "steps": 20000, "x": 4}])
     assert best[("a", "ring", 0)]["x"] == 1 and best[("b", "ring", 0)]["x"] == 4
+
+
+def _bench(name, monkeypatch):
+    import importlib
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module(name)
+
+
+class _FakeEnsemble:
+    """What train_in_chunks reads of a GANEnsemble: its in-memory checkpoints."""
+
+    def __init__(self, end, ok=True):
+        self.checkpoints = [(end, {"step": end})] if ok else []
+
+
+def test_chunk_loop_saves_at_multiples_and_continues_from_the_file(tmp_path, monkeypatch):
+    """benchmarks/_chunked.train_in_chunks (gan_modes --chunk, gan_pacgan): chunks end at
+    the multiples of chunk and at the budget, each continues from the state the previous
+    one saved, a later call continues from the file, and a file further along than the
+    budget is kept (left as it is, or trained afresh without saving)."""
+    ch = _bench("_chunked", monkeypatch)
+    path, calls, seen = str(tmp_path / "ens.pt"), [], []
+
+    def train(todo, state):
+        calls.append((todo, None if state is None else state["step"]))
+        return _FakeEnsemble(todo)
+
+    def on_chunk(ens, start, end, seconds):
+        seen.append((start, end))
+
+    assert ch.train_in_chunks(train, 10, 3, path, on_chunk=on_chunk)[1] == 10
+    assert calls == [(3, None), (6, 3), (9, 6), (10, 9)]
+    assert seen == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert ch.load_state(path)["step"] == 10
+    calls.clear()
+    assert ch.train_in_chunks(train, 14, 3, path)[1] == 14
+    assert calls == [(12, 10), (14, 12)]                      # the next multiple, then 14
+    calls.clear()
+    assert ch.train_in_chunks(train, 5, 3, path) == (None, 14) and calls == []
+    ens, done = ch.train_in_chunks(train, 5, 3, path, beyond="restart")
+    assert (done, calls) == (5, [(3, None), (5, 3)])
+    assert ch.load_state(path)["step"] == 14                  # the longer ensemble is kept
+    calls.clear()
+    assert ch.train_in_chunks(train, 7, None, None)[1] == 7 and calls == [(7, None)]
+    with pytest.raises(ValueError, match="beyond must be 'stop' or 'restart'; got 'x'"):
+        ch.train_in_chunks(train, 5, 3, path, beyond="x")
+
+
+def test_chunk_loop_stops_at_its_deadline_and_when_every_member_failed(tmp_path,
+                                                                      monkeypatch):
+    ch = _bench("_chunked", monkeypatch)
+    import time
+    calls = []
+
+    def train(todo, state):
+        calls.append(todo)
+        return _FakeEnsemble(todo)
+    # past the deadline: the first chunk runs (no time known yet), no second one starts
+    assert ch.train_in_chunks(train, 10, 3, str(tmp_path / "a.pt"),
+                              stop_at=time.time() - 1)[1] == 3
+    assert calls == [3]
+    # no checkpoint at the chunk's end (every member failed): nothing saved, no more chunks
+    ens, done = ch.train_in_chunks(lambda todo, state: _FakeEnsemble(todo, ok=False), 10, 3,
+                                   str(tmp_path / "b.pt"))
+    assert done == 0 and ens.checkpoints == [] and not (tmp_path / "b.pt").exists()
+
+
+def test_pacgan_curve_in_chunks_is_the_curve_at_once(tmp_path, monkeypatch):
+    """gan_pacgan run_config: an ensemble trained in chunks through its checkpoint file,
+    over two processes' calls, records the learning curves of one trained at once."""
+    pg = _bench("gan_pacgan", monkeypatch)
+    ck, a, b = tmp_path / "ck", tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    kw = dict(seeds=[0, 1], eval_every=2, device="cpu", stop_at=float("inf"))
+    assert pg.run_config("pacgan_ring", 2, steps=2, chunk=2, out=str(a), checkpoint_dir=str(ck),
+                         **kw) == 2
+    assert pg.run_config("pacgan_ring", 2, steps=6, chunk=2, out=str(a), checkpoint_dir=str(ck),
+                         **kw) == 6
+    assert pg.run_config("pacgan_ring", 2, steps=6, chunk=6, out=str(b), **kw) == 6
+    chunked, once = pg.load(str(a)), pg.load(str(b))
+    assert [r["steps"] for r in chunked] == [2, 4, 6] and len(once) == 1
+    assert [r["chunk_steps"] for r in chunked] == [2, 2, 2]
+    for ca, cb in zip(chunked[-1]["curves"], once[0]["curves"]):
+        assert ca["step"] == cb["step"] == [0, 2, 4, 6]
+        for k in pg.CURVE_KEYS:
+            if k != "seconds":
+                assert ca[k] == cb[k], k

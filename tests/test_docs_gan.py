@@ -131,3 +131,47 @@ def test_modes_report_is_rendered_from_its_records():
     assert _mean_se([r["modes_1"] for r in ordered], "{:.1f}") in row
     assert _mean_se([100 * r["high_quality_2500"] for r in ordered], "{:.1f}") in row
     assert "/".join(str(r["modes_1"]) for r in ordered) in row
+
+
+def test_pacgan_order_target_reads_table1_pairs_at_the_last_common_step():
+    """gan_pacgan.ordering: the pairs Table 1 orders (published means more than 2 SE of
+    their difference apart), read at the last step all of m = 1..4 reached, and whether the
+    measured means keep that order."""
+    module = docs_tables_generator()._benchmark_module("gan_pacgan")
+
+    def config(m, modes_by_seed, last):
+        steps = [0, 1000, 2000, 3000][:last + 1]
+        return {"curves": [{"step": steps, "modes_captured": [0.0] * last + [v]}
+                           for v in modes_by_seed]}
+    best = {("pacgan_grid", 1, "cpu"): config(1, [10.0, 12.0, 14.0], 3),
+            ("pacgan_grid", 2, "cpu"): config(2, [20.0, 21.0, 22.0], 2),
+            ("pacgan_grid", 3, "cpu"): config(3, [16.0, 17.0, 18.0], 3),
+            ("pacgan_grid", 4, "cpu"): config(4, [11.0, 13.0, 12.0], 3)}
+    # m = 2 stops at 2000 steps, so every configuration is read there (its last point)
+    for key in best:
+        for c in best[key]["curves"]:
+            if key[1] != 2:
+                c["modes_captured"][2] = c["modes_captured"][3]
+    step, pairs = module.ordering(best, "pacgan_grid", "cpu")
+    assert step == 2000
+    by = {(a, b): (ma, mb, ordered) for a, b, _, _, ma, mb, ordered in pairs}
+    # Table 1 (grid): 17.3 +- 0.8, 23.8 +- 0.7, 24.6 +- 0.4, 24.8 +- 0.2: only the pairs
+    # with the plain GAN are more than 2 SE apart (2 vs 3: 0.8 < 2 * 0.81)
+    assert {k for k, v in by.items() if v[2]} == {(1, 2), (1, 3), (1, 4)}
+    assert by[(1, 2)][0] == (12.0, pytest.approx(2 / 3 ** 0.5))
+    assert by[(1, 2)][1] == (21.0, pytest.approx(1 / 3 ** 0.5))
+    line = next(x for x in module._ordering_lines(best) if x.startswith("- grid, cpu"))
+    assert "at 2,000 steps" in line and "GAN < PacGAN4" in line
+    # PacGAN4 (12.0) is not above the GAN (12.0): 2 of the 3 ordered pairs agree
+    assert "Measured in the same order: 2 of 3" in line and "**not met**" in line
+    for c, v in zip(best[("pacgan_grid", 4, "cpu")]["curves"], (25.0, 26.0, 27.0)):
+        c["modes_captured"][2] = v
+    line = module._ordering_lines(best)[0]
+    # all three agree; GAN vs PacGAN3 (12 +- 1.15 vs 17 +- 0.58) is 3.9 SE apart
+    assert "3 of 3 (3 of them more than 2 SE apart): **met**" in line
+    best[("pacgan_grid", 3, "cpu")]["curves"] = best[("pacgan_grid", 3, "cpu")]["curves"][:1]
+    best[("pacgan_grid", 3, "cpu")]["curves"][0]["modes_captured"][2] = 13.0
+    assert "**in the published order, not all more than 2 SE apart**" in \
+        module._ordering_lines(best)[0]
+    del best[("pacgan_grid", 3, "cpu")]
+    assert module.ordering(best, "pacgan_grid", "cpu") == (None, [])

@@ -175,3 +175,18 @@ def test_pacgan_order_target_reads_table1_pairs_at_the_last_common_step():
         module._ordering_lines(best)[0]
     del best[("pacgan_grid", 3, "cpu")]
     assert module.ordering(best, "pacgan_grid", "cpu") == (None, [])
+
+
+def test_pacgan_page_quotes_the_reports_cpu_pack_rows():
+    """The figures docs/gan_protocols.rst quotes for PacGAN2-4 on the CPU are the report's."""
+    _, text = _rendered("gan_pacgan", "gan_pacgan.py report")
+    page = " ".join(DOC.read_text().split())
+    for m in (2, 3, 4):
+        row = next(line for line in text.splitlines()
+                   if line.startswith(f"| grid | {m} | 15,000 | 5 | cpu |"))
+        modes = row.split("|")[6].strip()
+        assert modes in page, (m, modes)
+    plain = next(line for line in text.splitlines() if line.startswith("| grid | cpu | 15,000 |"))
+    assert plain.split("|")[4].split("/")[0].strip() in page      # the GAN at 15,000 steps
+    order = next(line for line in text.splitlines() if line.startswith("- grid, cpu, at 15,000"))
+    assert "**not met**" in order and "**not met**" in page

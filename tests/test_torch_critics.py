@@ -301,3 +301,34 @@ def test_mmd2_unbiased_leaves_out_the_diagonal():
     assert got == pytest.approx(exx + eyy - 2 * exy, rel=1e-12)
     with pytest.raises(ValueError, match="at least 2 rows"):
         dtorch.mmd2(x[:1], y, bandwidths=(1.0,))
+
+
+@pytest.mark.parametrize("dtype, floor", [(torch.float32, 1.3e-38), (torch.float64, 2.5e-308)])
+def test_mmd2_kernel_floor_changes_only_underflowing_entries(dtype, floor):
+    """The kernel's exponent is floored just above the smallest normal number (torch's CPU
+    exp is slow where it underflows): values above it are exp's bit for bit, values below
+    move by less than the floor and get zero gradient, and an MMD of far-apart samples is
+    unchanged."""
+    from divest.torch._critics import _exp_floored
+    tiny = torch.finfo(dtype).tiny
+    low = math.log(tiny)
+    e = torch.tensor([0.0, -1.0, -80.0, low + 0.2, low + 0.1, low, low - 5, -1e4],
+                     dtype=dtype, requires_grad=True)
+    got = _exp_floored(e)
+    want = torch.exp(e.detach())
+    assert torch.equal(got[:4], want[:4])                 # normal results: exp's own
+    assert (got - want).abs().max() < floor
+    assert got[-1] > 0 and got[-1] < floor
+    got.sum().backward()
+    assert torch.equal(e.grad[:4], want[:4]) and torch.all(e.grad[5:] == 0)
+    # two clusters 100 apart: every cross-kernel entry underflows, the MMD is unchanged
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g, dtype=dtype)
+    y = torch.randn(30, 3, generator=g, dtype=dtype) + 100.0
+    d2 = lambda a, b: torch.cdist(a, b) ** 2                       # noqa: E731
+    k = lambda a, b: sum(torch.exp(-d2(a, b) / (2 * s * s))        # noqa: E731
+                         for s in (0.5, 1.0, 2.0, 4.0, 8.0))
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    plain = ((kxx.sum() - kxx.diagonal().sum()) / (40 * 39)
+             + (kyy.sum() - kyy.diagonal().sum()) / (30 * 29) - 2 * kxy.sum() / 1200)
+    assert float(dtorch.mmd2(x, y)) == pytest.approx(float(plain), rel=1e-5)

@@ -321,7 +321,7 @@ def report(args):
     clean = [{k: v for k, v in r.items() if k not in ("history", "samples")} for r in rows]
     config = {"losses": losses, "seeds": seeds,
               "datasets": {d: d for d in datasets},
-              "train_options": cfg.get("train_options", {}),
+              "train_options": _recorded_options(rows, cfg),
               "devices": sorted({r["device"] for r in rows}),
               "seconds": float(sum(r["seconds"] for r in rows))}
     from divest.torch._compare import DATASETS
@@ -332,6 +332,17 @@ def report(args):
     _write(res, args.out, samples, datasets, losses)
     print(_modes_table(rows, losses, datasets, seeds, cfg, os.path.join(args.out, "modes.md")))
     return 0
+
+
+def _recorded_options(rows, cfg):
+    """The study's train options with the steps the rows trained: config.json holds the
+    longest budget asked for, which rows still being continued have not reached."""
+    opts = dict(cfg.get("train_options", {}))
+    steps = sorted({_steps(r) for r in rows if not r.get("error")} - {None})
+    if steps:
+        opts["steps"] = (steps[0] if len(steps) == 1 else
+                         f"{steps[0]:,} to {steps[-1]:,} (each row's own: modes.md)")
+    return opts
 
 
 def _short(text):

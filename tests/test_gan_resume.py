@@ -267,3 +267,17 @@ def test_pacgan_curve_in_chunks_is_the_curve_at_once(tmp_path, monkeypatch):
         for k in pg.CURVE_KEYS:
             if k != "seconds":
                 assert ca[k] == cb[k], k
+
+
+def test_modes_report_states_the_steps_the_rows_trained(monkeypatch):
+    """config.json holds the longest budget asked for (60,000 while a continuation runs);
+    the report's budget line states the steps the recorded rows reached instead."""
+    modes = _bench("gan_modes", monkeypatch)
+    cfg = {"train_options": {"steps": 60000, "batch_size": 256}}
+    rows = [{"steps": 20000}, {"history": {"step": [0, 10000, 20000]}},
+            {"error": "non-finite"}]
+    assert modes._recorded_options(rows, cfg) == {"steps": 20000, "batch_size": 256}
+    rows.append({"steps": 60000})
+    assert modes._recorded_options(rows, cfg)["steps"] == \
+        "20,000 to 60,000 (each row's own: modes.md)"
+    assert cfg["train_options"]["steps"] == 60000             # the config is not changed

@@ -357,14 +357,16 @@ def _wmean(x, w):
 
 
 def _exp_floored(e):
-    """``exp(max(e, log(tiny) + 0.1))``, tiny the dtype's smallest normal number.
+    """``exp(max(e, log(tiny) + 27))``, tiny the dtype's smallest normal number.
 
     torch's CPU ``exp`` is up to hundreds of times slower on arguments whose result is
-    subnormal or 0 (e < -87.34 in float32), which a Gaussian kernel of far-apart features
-    meets on most entries once an MMD-GAN critic spreads them.  The floor changes each value
-    by less than 1.3e-38 (float32; 2.5e-308 in float64), below half an ulp of any sum with
-    a term above about 1e-30, and gives those entries zero gradient (theirs is as small)."""
-    return torch.exp(e.clamp(min=math.log(torch.finfo(e.dtype).tiny) + 0.1))
+    subnormal or 0 (e < -87.34 in float32), and products with subnormal numbers are as
+    slow, which the backward pass of a kernel value near that bound meets; a Gaussian kernel
+    of far-apart features (an MMD-GAN critic spreads them) meets both on most entries.  The
+    floor, e**27 above tiny, keeps every value and the gradients through it normal; it
+    changes a value by less than 6.3e-27 in float32 (1.2e-296 in float64), below half an
+    ulp of any sum with a term above about 1e-19, and gives those entries zero gradient."""
+    return torch.exp(e.clamp(min=math.log(torch.finfo(e.dtype).tiny) + 27.0))
 
 
 def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None, wy=None):
@@ -376,9 +378,9 @@ def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None
     With ``unbiased=True`` the within-sample means leave out the diagonal (the U-statistic
     of Gretton et al. 2012); with weights ``wx``, ``wy`` (a discrete distribution on the
     rows) the exact V-statistic of that distribution is returned.  Each kernel value is
-    computed with its exponent floored at ``log(tiny) + 0.1`` (an absolute change below
-    1.3e-38 in float32), because torch's CPU ``exp`` is many times slower where it
-    underflows.
+    computed with its exponent floored at ``log(tiny) + 27`` (an absolute change below
+    6.3e-27 in float32), because torch's CPU arithmetic is many times slower on the
+    subnormal numbers of an underflowing ``exp`` and its gradient.
 
     Parameters
     ----------

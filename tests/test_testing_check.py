@@ -132,8 +132,9 @@ def test_default_properties_follow_kind_name_and_declarations():
 
 
 def test_report_and_failure_objects():
+    # seeded: with a random seed, 10 examples can miss the joint-convexity violation
     report = check_divergence(lambda p, q: -kl(p, q), name="kl", max_examples=10,
-                              raise_on_failure=False)
+                              raise_on_failure=False, rng=0)
     assert isinstance(report, CheckReport) and not report.passed
     assert failed(report) == ["nonnegative", "value_range", "identity", "data_processing",
                               "joint_convexity", "exact"]
@@ -206,8 +207,9 @@ def test_data_processing_catches_euclidean_distance():
 
 
 def test_joint_convexity_catches_a_concave_function():
+    # seeded: with a random seed, 50 examples can miss the violation (as in CI, 2026-12-06)
     report = check_divergence(lambda p, q: math.sqrt(tv(p, q)), max_examples=50,
-                              properties=["joint_convexity"], raise_on_failure=False)
+                              properties=["joint_convexity"], raise_on_failure=False, rng=0)
     assert "joint convexity fails" in report["joint_convexity"].message
 
 

@@ -68,6 +68,8 @@ import time
 
 import numpy as np
 
+from _stats import fmt_mean_se     # this folder is on sys.path
+
 #: rough relative cost of one generator step (CPU, batch 256), to start the slow runs first
 _COST = {"mmd": 8.0, "wgan_gp": 2.0, "wgan_lp": 2.0, "wgan_sn": 1.6, "wgan_clip": 1.3}
 
@@ -361,12 +363,7 @@ def _m20(r):
 
 def _se(vals, scale=1.0, fmt="{:.1f}"):
     """mean ± standard error over the seeds (the mean alone for one seed)."""
-    vals = np.asarray([v for v in vals if v is not None and np.isfinite(v)], float) * scale
-    if vals.size == 0:
-        return "–"
-    if vals.size == 1:
-        return fmt.format(vals[0])
-    return f"{fmt.format(vals.mean())} ± {fmt.format(vals.std(ddof=1) / math.sqrt(vals.size))}"
+    return fmt_mean_se(vals, scale, fmt)
 
 
 #: the plateau criterion of a finished run (divest.torch.plateau over the last two windows

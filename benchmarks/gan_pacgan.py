@@ -56,7 +56,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from gan_unrolled import _ms     # mean ± SE over seeds (this folder is on sys.path)
+from _stats import fmt_mean_se, mean_se     # this folder is on sys.path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -178,12 +178,6 @@ def _latest(rows):
     return best
 
 
-def _mean_se(vals):
-    v = np.asarray(vals, float)
-    return float(v.mean()), (float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1
-                             else math.nan)
-
-
 def ordering(best, ds, dev):
     """The issue's target "PacGAN2-4 ordered as published", read in modes (>= 1 HQ sample)
     at the last step that every configuration m = 1..4 of (``ds``, ``dev``) reached.
@@ -199,7 +193,7 @@ def ordering(best, ds, dev):
     curves = {k[1]: [c for c in best[k]["curves"] if c] for k in keys}
     common = set.intersection(*(set(cs[0]["step"]) for cs in curves.values()))
     step = int(max(common))
-    meas = {m: _mean_se([c["modes_captured"][c["step"].index(step)] for c in cs])
+    meas = {m: mean_se([c["modes_captured"][c["step"].index(step)] for c in cs])
             for m, cs in curves.items()}
     pairs = []
     for a in (1, 2, 3, 4):
@@ -273,9 +267,9 @@ def render_md(rows) -> str:
         ms = r["ms_per_run_step"]
         lines.append(
             f"| {r['dataset'].split('_')[1]} | {r['pack']} | {r['steps']:,} | {len(ok)} | "
-            f"{key[2]} | {_ms([c['modes_captured'][-1] for c in ok])} | {ps[0]} | "
-            f"{_ms([c['high_quality'][-1] for c in ok], 100)} | {ps[1]} | "
-            f"{_ms([c['reverse_kl_hq'][-1] for c in ok], fmt='{:.2f}')} | {ps[2]} | "
+            f"{key[2]} | {fmt_mean_se([c['modes_captured'][-1] for c in ok])} | {ps[0]} | "
+            f"{fmt_mean_se([c['high_quality'][-1] for c in ok], 100)} | {ps[1]} | "
+            f"{fmt_mean_se([c['reverse_kl_hq'][-1] for c in ok], fmt='{:.2f}')} | {ps[2]} | "
             f"{ms:.1f} |")
     lines += ["", "## At equal steps (from the learning curves)", "",
               "Modes / HQ % (mean ± SE over seeds) of each configuration at the same step.",
@@ -295,8 +289,8 @@ def render_md(rows) -> str:
                     cells.append("")
                     continue
                 j = cs[0]["step"].index(st)
-                cells.append(_ms([c["modes_captured"][j] for c in cs]) + " / "
-                             + _ms([c["high_quality"][j] for c in cs], 100, "{:.0f}"))
+                cells.append(fmt_mean_se([c["modes_captured"][j] for c in cs]) + " / "
+                             + fmt_mean_se([c["high_quality"][j] for c in cs], 100, "{:.0f}"))
             lines.append(f"| {ds.split('_')[1]} | {dev} | {int(st):,} | " + " | ".join(cells)
                          + " |")
     lines += ["", "## Ordered as published?", "",

@@ -50,11 +50,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _stats import fmt_mean_se     # this folder is on sys.path
 
 OUT = Path(__file__).resolve().parent / "results"
 LOG = OUT / "gan_unrolled.jsonl"
@@ -201,11 +202,8 @@ MODE_RULES = (("modes_captured", ">= 1 HQ sample (PacGAN's code)"),
 
 
 def _ms(vals, scale=1.0, fmt="{:.1f}"):
-    vals = [v * scale for v in vals if v is not None and math.isfinite(v)]
-    if not vals:
-        return "n/a"
-    se = np.std(vals, ddof=1) / math.sqrt(len(vals)) if len(vals) > 1 else math.nan
-    return (fmt.format(np.mean(vals)) + (f" ± {fmt.format(se)}" if math.isfinite(se) else ""))
+    """mean ± standard error over the seeds (the mean alone for one seed)."""
+    return fmt_mean_se(vals, scale, fmt, empty="n/a")
 
 
 def load(path=LOG):

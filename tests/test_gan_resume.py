@@ -1,6 +1,8 @@
 """Long GAN runs across processes: a run resumed from a checkpoint is exactly the run that
 did not stop (weights, optimiser and random states, history)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -281,3 +283,15 @@ def test_modes_report_states_the_steps_the_rows_trained(monkeypatch):
     assert modes._recorded_options(rows, cfg)["steps"] == \
         "20,000 to 60,000 (each row's own: modes.md)"
     assert cfg["train_options"]["steps"] == 60000             # the config is not changed
+
+
+def test_reports_mean_and_standard_error_over_seeds(monkeypatch):
+    # the one rule behind every "mean ± SE" of the GAN studies' reports: SE = s / sqrt(n)
+    # with ddof 1 (s of [1, 2, 4] is sqrt(7/3)); failed runs (None, nan) are left out
+    st = _bench("_stats", monkeypatch)
+    mean, se = st.mean_se([1.0, None, 2.0, float("nan"), 4.0])
+    assert mean == pytest.approx(7 / 3) and se == pytest.approx(math.sqrt(7 / 3) / math.sqrt(3))
+    assert st.mean_se([0.25], scale=100) == (25.0, pytest.approx(math.nan, nan_ok=True))
+    assert st.fmt_mean_se([1.0, 2.0, 4.0], fmt="{:.2f}") == "2.33 ± 0.88"
+    assert st.fmt_mean_se([0.5], 100) == "50.0"
+    assert st.fmt_mean_se([None], empty="n/a") == "n/a"

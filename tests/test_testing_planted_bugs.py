@@ -141,7 +141,6 @@ class Planted:
     fast: dict = field(default_factory=dict)
 
     def run(self, fn, **extra):
-        extra.setdefault("rng", 0)  # a planted bug must not depend on a random search
         if self.check is check_conjugate:
             return self.check(pearson_f, fn, **self.options, **extra)
         return self.check(fn, **self.options, **extra)
@@ -198,7 +197,7 @@ def test_correct_implementation_passes(planted):
 def test_user_sees_the_counterexample_and_the_diagnosis():
     # the whole message for one bug, as printed by pytest
     with pytest.raises(AssertionError) as info:
-        check_divergence(kl_swapped_arguments, name="kl", max_examples=25, rng=0)
+        check_divergence(kl_swapped_arguments, name="kl", max_examples=25)
     text = str(info.value)
     assert text.startswith("check_divergence(kl_swapped_arguments, kind='discrete', name='kl'): "
                            "1 of 7 properties failed")

@@ -138,7 +138,7 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
     from divest.torch import train_gan, train_gan_ensemble
     from divest.torch._compare import DATASETS
     if isinstance(seeds, (tuple, list)):
-        from _chunked import train_in_chunks     # this folder is on sys.path
+        from _chunked import load_state, train_in_chunks  # this folder is on sys.path
         path = _ckpt_path(ckpt_dir, loss, ds, seeds) if ckpt_dir else None
 
         def train(todo, state):
@@ -149,6 +149,8 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
             # a checkpoint further along than asked: train this one afresh, keep that file
             ens, _ = train_in_chunks(train, opts["steps"], chunk if path else None, path,
                                      beyond="restart")
+            if ens is None:   # the file holds this budget already: its runs, nothing to train
+                ens = train(opts["steps"], load_state(path))
         except ValueError as exc:
             if "cannot be batched" not in str(exc):
                 raise
@@ -228,6 +230,9 @@ def _write_config(path, cfg):
     """Write the study's ``config.json``; a call that continues a study with a subset of its
     losses, datasets or seeds (``--losses``) extends the lists already there instead of
     replacing them, since ``report`` orders and selects the losses by that list."""
+    # a copy: the caller's train options are the runs' own (until 2026-12-06 the longest
+    # budget written here leaked into them, and a call with fewer --steps trained to it)
+    cfg = {**cfg, "train_options": dict(cfg["train_options"])}
     if os.path.exists(path):
         with open(path) as fh:
             old = json.load(fh)

@@ -156,6 +156,32 @@ def test_modes_study_in_chunks_is_the_study_at_once(tmp_path, monkeypatch):
         modes.main(common + ["--out", str(once), "--chunk", "20"])
 
 
+def test_modes_study_trains_the_steps_asked_and_scores_a_checkpoint_at_that_budget(
+        tmp_path, monkeypatch):
+    """gan_modes run --steps N into a study whose config.json holds a longer budget trains
+    to N (the longest budget once leaked into the runs' options); a checkpoint already at N
+    (a process stopped after its last chunk, before recording) is scored, not retrained."""
+    modes = _bench("gan_modes", monkeypatch)
+    common = ["run", "--ensemble", "--quick", "--datasets", "ring", "--seeds", "0", "1",
+              "--eval-every", "10", "--n-eval", "200"]
+    out, once, ck = tmp_path / "out", tmp_path / "once", tmp_path / "ck"
+    modes.main(common + ["--losses", "minimax", "--steps", "30", "--out", str(out)])
+    modes.main(common + ["--losses", "nonsaturating", "--steps", "20", "--out", str(out),
+                         "--checkpoint-dir", str(ck), "--chunk", "10"])
+    rows = [r for r in modes._done([str(out)]) if r["loss"] == "nonsaturating"]
+    assert [r["steps"] for r in rows] == [20, 20]
+    assert all(r["history"]["step"][-1] == 20 for r in rows)
+    # the checkpoint at 20 steps with no rows recorded: scored as the runs trained at once
+    modes.main(common + ["--losses", "nonsaturating", "--steps", "20", "--out", str(once),
+                         "--checkpoint-dir", str(ck)])
+    again = modes._done([str(once)])
+    assert [r["steps"] for r in again] == [20, 20]
+    for ra, rb in zip(rows, again):
+        _same_history(ra["history"], rb["history"])
+        for k in ("modes_1", "high_quality_2500", "w1", "samples"):
+            assert ra[k] == rb[k], k
+
+
 def test_modes_study_continues_only_the_runs_still_moving(monkeypatch):
     """gan_modes run --steps N: a run is done at N steps or when it failed; with
     --skip-plateaued also every run of a (loss, dataset) whose runs have all plateaued."""

@@ -270,6 +270,7 @@ def run(args):
     os.makedirs(args.out, exist_ok=True)
     done = _finished(_best(_done([args.out] + args.resume)), args.steps, args.skip_plateaued)
     todo = [t for t in _tasks(losses, args.datasets, args.seeds) if t not in done]
+    runs_todo = list(todo)           # (loss, dataset, seed): this call's runs
     if args.ensemble:     # one task per (loss, dataset): its seeds not done yet, together
         groups: dict = {}
         for loss, ds, seed in todo:
@@ -308,7 +309,8 @@ def run(args):
     for p in procs:
         p.join()
     now = _finished(_best(_done([args.out] + args.resume)), args.steps, args.skip_plateaued)
-    left = n_todo - len(now - done)
+    # this call's runs only (another process may finish other runs of the study meanwhile)
+    left = sum(t not in now for t in runs_todo)
     print(f"finished; {left} runs left", flush=True)
     return 0
 

@@ -282,7 +282,7 @@ def run(args):
                   {"train_options": opts, "losses": losses, "datasets": args.datasets,
                    "seeds": args.seeds, "ensemble": args.ensemble,
                    "gpu_workers": args.gpu_workers, "cpu_workers": args.cpu_workers})
-    n_todo = sum(len(t[2]) if isinstance(t[2], tuple) else 1 for t in todo)
+    n_todo = len(runs_todo)
     print(f"{n_todo} runs to do ({len(done)} already done)", flush=True)
     ctx = mp.get_context("spawn")
     # small networks run about as fast on one CPU thread as on a GPU (launch-bound), except

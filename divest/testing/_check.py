@@ -180,35 +180,34 @@ _CONSTANTS_LOCK = threading.Lock()
 def _seeded_draws(seed):
     """Make a seeded search draw the same examples whatever modules are loaded.
 
-    Recent hypothesis releases mix constants found in the source of every *local*
-    module imported so far (any module outside site-packages and the standard library)
-    into about 5% of the values drawn.  A seed alone therefore does not fix the examples: one
-    more imported module (a test's helper, a script, a notebook's code) changes them, and a
-    seeded check that found a failure can then miss it.  For a seeded search this swaps in
-    an empty set of local constants (hypothesis' own constants stay) and empties the cache
-    of permitted constants on the way in and out.  The lock serialises seeded searches
-    within a process; a hypothesis without this internal leaves the search unchanged, and
-    ``test_seeded_checks_do_not_depend_on_loaded_modules`` then fails.
+    Recent hypothesis releases mix constants found in the source of every *local* module
+    imported so far (any module outside site-packages and the standard library) into
+    about 5% of the values drawn.  A seed alone therefore does not fix the examples: one
+    more imported module (a test's helper, a script, a notebook's code) changes them, and
+    a seeded check that found a failure can then miss it.  For a seeded search this swaps
+    in an empty set of local constants (hypothesis' own constants stay) and empties the
+    cache of permitted constants on the way in and out.  The lock serialises seeded
+    searches within a process; a hypothesis without this internal leaves the search
+    unchanged, and ``test_seeded_checks_do_not_depend_on_loaded_modules`` then fails.
     """
     if seed is None:
         yield
         return
     try:
         from hypothesis.internal.conjecture import providers
-        get, cache, empty = (providers._get_local_constants, providers.CONSTANTS_CACHE,
-                             providers.Constants())
-        cache.cache.clear
+        get, clear, empty = (providers._get_local_constants,
+                             providers.CONSTANTS_CACHE.cache.clear, providers.Constants())
     except (ImportError, AttributeError, TypeError):  # pragma: no cover - other hypothesis
         yield
         return
     with _CONSTANTS_LOCK:
         providers._get_local_constants = lambda: empty
-        cache.cache.clear()
+        clear()
         try:
             yield
         finally:
             providers._get_local_constants = get
-            cache.cache.clear()
+            clear()
 
 
 def run_property(prop, strategy, test, *, max_examples, seed, shrink=True) -> PropertyResult:
@@ -667,10 +666,10 @@ def check_divergence(fn, *, kind="discrete", name=None, params=None, symmetric=N
     on failure), seeded by ``rng`` and without the example database, so a run is
     reproducible.  A seeded run also ignores the constants that hypothesis collects from
     the source of the modules imported so far, which would otherwise change the examples
-    whenever another module is imported.  Call it from a plain test function, not from inside a ``@given``
-    test (hypothesis refuses nested searches).  Cost: with 100 examples per property,
-    a discrete check takes about a second or two plus the time of ``fn``; a sample
-    check calls ``fn`` ``len(sizes) * replicates`` times per example of
+    whenever another module is imported.  Call it from a plain test function, not from
+    inside a ``@given`` test (hypothesis refuses nested searches).  Cost: with 100
+    examples per property, a discrete check takes about a second or two plus the time of
+    ``fn``; a sample check calls ``fn`` ``len(sizes) * replicates`` times per example of
     ``consistency`` and 200 times per example of ``unbiased``.
 
     Examples

@@ -53,12 +53,34 @@ def test_compare_validation_and_defaults():
     with pytest.raises(ValueError, match="seeds must not be empty"):
         compare_gans(["hinge"], ["ring"], seeds=(), **TINY)
     assert set(DATASETS) == {"ring", "grid", "mixture1d", "lines", "pacgan_ring",
-                             "pacgan_grid"}
+                             "pacgan_grid", "notebook_ring"}
     assert _compare.DEFAULT_DATASETS == ("ring", "grid", "mixture1d", "lines")
     ring = DATASETS["pacgan_ring"][0]()                 # PacGAN's configs: unit circle
     np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 1.0)
     assert ring.std == 0.01 and DATASETS["pacgan_grid"][0]().std == 0.05
     assert _compare.DATASET_POOLS == {"pacgan_ring": 100_000, "pacgan_grid": 100_000}
+
+
+def test_notebook_ring_is_the_notebooks_sample_mog():
+    # Poole's notebook: thetas = linspace(0, 2 pi, 8); (x, y) = (sin, cos); std 0.01.  Its
+    # 8 components are 7 distinct points, the one at angle 0 twice: the preset merges it
+    from divest.torch._train import _mode_spec
+    th = np.linspace(0, 2 * np.pi, 8)
+    notebook = np.stack([np.sin(th), np.cos(th)], axis=1)
+    ring = DATASETS["notebook_ring"][0]()
+    spec = _mode_spec(ring)
+    np.testing.assert_allclose(spec["centers"], notebook[:7], atol=1e-15)
+    np.testing.assert_allclose(spec["weights"], [2 / 8] + [1 / 8] * 6)
+    np.testing.assert_allclose(spec["std"], 0.01)
+    # a sample's mode histogram has the notebook's weights (the duplicated mode twice as
+    # often): each share within 4 binomial standard errors
+    n = 40_000
+    x = ring.rvs(size=n, random_state=0)
+    nearest = ((x[:, None, :] - notebook[None, :7]) ** 2).sum(-1).argmin(1)
+    share = np.bincount(nearest, minlength=7) / n
+    w = spec["weights"]
+    assert np.all(np.abs(share - w) < 4 * np.sqrt(w * (1 - w) / n))
+    assert np.all(np.linalg.norm(x - notebook[nearest], axis=1) < 0.06)   # 6 sd
 
 
 def test_failed_runs_are_recorded(monkeypatch):

@@ -26,6 +26,23 @@ from ._train import train_gan
 
 __all__ = ["DATASETS", "GANComparison", "compare_gans"]
 
+
+def _notebook_ring(n_mixture=8, std=0.01, radius=1.0):
+    """The mixture of ``sample_mog`` in Poole's Unrolled GAN notebook (poolio/unrolled_gan).
+
+    ``thetas = linspace(0, 2 pi, n_mixture)`` includes both ends, so its first and last
+    components coincide at (x, y) = (r sin 0, r cos 0): n_mixture - 1 distinct modes,
+    that one with weight 2 / n_mixture.  The duplicate is merged, so mode metrics count
+    n_mixture - 1 modes.
+    """
+    thetas = np.linspace(0, 2 * np.pi, n_mixture)[:-1]   # the last one is the first again
+    centers = radius * np.stack([np.sin(thetas), np.cos(thetas)], axis=1)
+    weights = np.full(len(centers), 1.0 / n_mixture)
+    weights[0] += 1.0 / n_mixture
+    cov = std ** 2 * np.eye(2)
+    return Mixture([stats.multivariate_normal(c, cov) for c in centers], weights)
+
+
 #: the toy targets: name -> (factory, description)
 DATASETS = {
     "ring": (lambda: GaussianRing(n_modes=8, radius=2.0, std=0.02),
@@ -41,7 +58,12 @@ DATASETS = {
     "pacgan_grid": (lambda: GaussianGrid(n_per_side=5, spacing=2.0, std=0.05),
                     "PacGAN's grid: 25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (training pool "
                     "of 100,000)"),
+    "notebook_ring": (_notebook_ring,
+                      "the ring of Poole's Unrolled GAN notebook: 8 Gaussians of std 0.01 at "
+                      "angles linspace(0, 2 pi, 8) on the unit circle, so 7 distinct modes, "
+                      "the one at angle 0 with weight 2/8"),
 }
+
 #: datasets of ``compare_gans(datasets=None)``
 DEFAULT_DATASETS = ("ring", "grid", "mixture1d", "lines")
 #: training-pool sizes (``train_gan``'s ``n_data``) of the paper presets; others: 20,000

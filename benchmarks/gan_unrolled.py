@@ -32,6 +32,8 @@ Run::
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --dataset pacgan_ring --n-jobs 2
     python benchmarks/gan_unrolled.py --seeds 0 1 2 --unrolled 5 --schedule simultaneous \
         --dataset pacgan_ring --ensemble      # and --seeds 3 4 beside it
+    python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 5 --schedule simultaneous \
+        --dataset notebook_ring --ensemble    # and --unrolled 0 beside it, without --ensemble
     python benchmarks/gan_unrolled.py --report
 
 The second line checks whether the plain GAN collapses under the notebook's schedule (both
@@ -42,7 +44,12 @@ schedule there (an unrolled run: about 27 minutes on one thread of this 2-core m
 The fifth (from 2026-12-06) is the notebook's own protocol for the unrolled GAN: one
 batch per step, the 5 unrolled critic updates reusing it, both networks updated together
 (``schedule="single_step"``); ``--ensemble`` trains the seeds together
-(``train_gan_ensemble``: each member its single run to float rounding).
+(``train_gan_ensemble``: each member its single run to float rounding).  The sixth
+(from 2026-12-06) runs that protocol on the notebook's own ring (``notebook_ring``:
+``linspace(0, 2 pi, 8)`` places 7 distinct modes, one of weight 2/8), where the target
+reads >= 6 of 7 modes.  The table also gives, per run, the share of its evaluations from
+5,000 steps on at <= 2 modes: a generator that cycles between modes (Metz et al.'s
+Figure 2) sits there most of the time, whatever it covers at the last evaluation.
 """
 
 from __future__ import annotations
@@ -208,6 +215,19 @@ MODE_RULES = (("modes_captured", ">= 1 HQ sample (PacGAN's code)"),
               ("modes_captured_20", ">= 20 HQ samples"))
 
 
+#: a generator cycling between modes (Metz et al.'s Figure 2) sits at one or two modes at
+#: most evaluations, whatever it covers at the last one: the table gives, per run, the
+#: share of its evaluations from CYCLE_FROM steps on with at most 2 modes (>= 1 HQ sample)
+CYCLE_FROM = 5000
+
+
+def few_modes_share(r, most=2, start=CYCLE_FROM) -> float:
+    """Share of a run's evaluations at ``start`` steps or later with <= ``most`` modes."""
+    c = r["curve"]
+    late = [m for s, m in zip(c["step"], c["modes_captured"]) if s >= start]
+    return float(np.mean([m <= most for m in late]))
+
+
 def _ms(vals, scale=1.0, fmt="{:.1f}"):
     """mean ± standard error over the seeds (the mean alone for one seed)."""
     return fmt_mean_se(vals, scale, fmt, empty="n/a")
@@ -254,11 +274,16 @@ def render_md(rows) -> str:
              "test whether the plain GAN's collapse in the notebook comes from that scale; "
              "`notebook_ring` is the notebook's ring itself (radius 1, std 0.01, 7 distinct "
              "modes, the one at angle 0 of weight 2/8; `--dataset notebook_ring`, from "
-             "2026-12-06), where the target reads >= 6 of 7 modes.", "",
+             "2026-12-06), where the target reads >= 6 of 7 modes.  Column `evaluations at "
+             f"<= 2 modes`: per run, the share of its evaluations from {CYCLE_FROM:,} steps on "
+             "with at most 2 modes (>= 1 HQ sample), then mean ± SE over seeds; a generator "
+             "cycling between single modes (Metz et al.'s Figure 2) sits there most of the "
+             "time, whatever it covers at the last evaluation.", "",
              "| ring | loss | schedule | unrolling steps | steps | seeds | modes (of 8; 7 on "
              "notebook_ring) | "
-             "per seed | modes >= 20 | per seed | HQ % | reverse KL (HQ) | W1 | s/run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "per seed | modes >= 20 | per seed | HQ % | reverse KL (HQ) | W1 | "
+             f"evaluations at <= 2 modes after {CYCLE_FROM:,} steps (%) | s/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def group(r):
         return (_dataset(r), _loss(r), _schedule(r), r["unrolled_steps"], r["steps"])
@@ -274,6 +299,7 @@ def render_md(rows) -> str:
                      + f" | {_ms([r['high_quality'] for r in ok], 100)} | "
                      f"{_ms([r['reverse_kl_hq'] for r in ok], fmt='{:.2f}')} | "
                      f"{_ms([r['w1'] for r in ok], fmt='{:.3f}')} | "
+                     f"{_ms([few_modes_share(r) for r in ok], 100, '{:.0f}')} | "
                      f"{np.mean([r['seconds'] for r in g]):.0f} |")
     for ds, loss in sorted({(_dataset(r), _loss(r)) for r in rows}):
         mine = [r for r in rows if "error" not in r and _loss(r) == loss and _dataset(r) == ds]

@@ -87,6 +87,18 @@ def test_unrolled_report_is_rendered_from_its_records():
     assert _mean_se([r["modes_captured"] for r in mine], "{:.1f}") in row
     assert "/".join(str(int(r["modes_captured_20"])) for r in mine) in row
     assert _mean_se([100 * r["high_quality"] for r in mine], "{:.1f}") in row
+    # the plain GAN on the notebook's own ring (7 modes), by hand: the share of each run's
+    # evaluations from 5,000 steps on at <= 2 modes, then mean ± SE in percent
+    plain = sorted((r for r in rows if r.get("dataset") == "notebook_ring"
+                    and r["unrolled_steps"] == 0), key=lambda r: r["seed"])
+    assert len(plain) == 5
+    shares = [100 * np.mean([m <= 2 for s, m in zip(r["curve"]["step"],
+                                                     r["curve"]["modes_captured"])
+                             if s >= 5000]) for r in plain]
+    row = next(line for line in text.splitlines()
+               if line.startswith("| notebook_ring | minimax | simultaneous | 0 |"))
+    assert row.split(" | ")[-2] == _mean_se(shares, "{:.0f}")
+    assert "/".join(str(int(r["modes_captured"])) for r in plain) in row
 
 
 def test_pacgan_report_is_rendered_from_its_records():

@@ -19,7 +19,8 @@ import numpy as np
 from scipy import stats
 
 from .._validation import _describe, check_positive_int
-from ..distributions import GaussianGrid, GaussianRing, Mixture, ParallelLines
+from ..distributions import (GaussianGrid, GaussianRing, Mixture, ParallelLines,
+                             _gaussian_mixture)
 from ._losses import gan_losses, get_gan_loss
 from ._metrics import precision_recall
 from ._train import train_gan
@@ -39,8 +40,7 @@ def _notebook_ring(n_mixture=8, std=0.01, radius=1.0):
     centers = radius * np.stack([np.sin(thetas), np.cos(thetas)], axis=1)
     weights = np.full(len(centers), 1.0 / n_mixture)
     weights[0] += 1.0 / n_mixture
-    cov = std ** 2 * np.eye(2)
-    return Mixture([stats.multivariate_normal(c, cov) for c in centers], weights)
+    return Mixture(_gaussian_mixture(centers, std), weights)
 
 
 #: the toy targets: name -> (factory, description)

@@ -51,8 +51,9 @@ Usage::
         python benchmarks/gan_modes.py report /tmp/m --out /tmp/m_report   # smoke test
 
 ``report`` writes ``results.md`` (the summary over seeds), ``results.csv``,
-``results.json``, ``modes.md`` (the VEEGAN/PacGAN-format table), ``samples_<ds>.png``
-and ``curves_<ds>.png``.
+``results.json``, ``modes.md`` (the VEEGAN/PacGAN-format table), ``samples_<ds>.png``,
+``curves_<ds>.png`` (W1 and MMD² of the first seed) and ``modes_<ds>.png`` (modes and
+HQ % against the step, mean ± SE over the seeds, one panel per loss).
 """
 
 from __future__ import annotations

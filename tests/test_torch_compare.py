@@ -24,7 +24,8 @@ def test_compare_writes_tables_and_figures(tmp_path):
     assert {"w1_mean", "modes_captured_mean", "precision_mean", "recall_mean"} <= set(ring_hinge)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(["results.md", "results.csv", "results.json", "samples_ring.png",
-                            "curves_ring.png", "samples_mixture1d.png", "curves_mixture1d.png"])
+                            "curves_ring.png", "modes_ring.png", "samples_mixture1d.png",
+                            "curves_mixture1d.png", "modes_mixture1d.png"])
     with open(tmp_path / "results.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 4 and rows[0]["loss"] == "hinge"
@@ -32,6 +33,18 @@ def test_compare_writes_tables_and_figures(tmp_path):
     assert set(data) == {"rows", "summary", "config"} and data["config"]["seeds"] == [0]
     md = (tmp_path / "results.md").read_text()
     assert "| ring | hinge |" in md and "modes_captured" in md
+
+
+def test_mode_curves_average_the_runs_that_evaluated_each_step():
+    from divest.torch._compare import _mean_se_by_step
+    hs = [{"step": [0, 1000, 2000], "modes_captured": [1, 4, 8]},
+          {"step": [0, 1000], "modes_captured": [3, 6]},           # stopped (failed) early
+          {"step": [0, 1000, 2000], "modes_captured": [2, float("nan"), 6]}]
+    steps, mean, se = _mean_se_by_step(hs, "modes_captured")
+    assert steps.tolist() == [0, 1000, 2000]
+    np.testing.assert_allclose(mean, [2.0, 5.0, 7.0])
+    # sample SD (ddof=1) over sqrt(runs at that step): sd 1 of 3 runs, then sd sqrt(2) of 2
+    np.testing.assert_allclose(se, [1.0 / np.sqrt(3), 1.0, 1.0])
 
 
 def test_summary_over_seeds():

@@ -204,8 +204,9 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
     out_dir : str or path, optional
         Write ``results.md``, ``results.csv`` (one row per run), ``results.json`` (rows,
         summary, config) and, with ``figures=True``, ``samples_<dataset>.png`` (one
-        panel per loss) and ``curves_<dataset>.png`` (held-out W1 and MMD² against the
-        step).
+        panel per loss), ``curves_<dataset>.png`` (held-out W1 and MMD² against the
+        step) and, on datasets with modes, ``modes_<dataset>.png`` (modes and HQ %
+        against the step, mean ± SE over the seeds, one panel per loss).
     keep_runs : bool, default False
         Keep every :class:`GANRun` in ``runs`` (memory: the networks).
     progress : bool
@@ -514,7 +515,63 @@ def _figures(res, out_dir, samples, datasets, losses) -> list:
         fig.savefig(path, dpi=90)
         plt.close(fig)
         files.append(path)
+        path = _mode_curves(res, out_dir, ds, losses, plt)
+        if path is not None:
+            files.append(path)
     return files
+
+
+def _mean_se_by_step(histories, key):
+    """Steps, mean and standard error over the runs that evaluated each step."""
+    by_step = {}
+    for h in histories:
+        for s, v in zip(h["step"], h[key]):
+            if v is not None and np.isfinite(v):
+                by_step.setdefault(int(s), []).append(float(v))
+    steps = np.array(sorted(by_step))
+    vals = [np.asarray(by_step[s]) for s in steps]
+    mean = np.array([v.mean() for v in vals])
+    se = np.array([v.std(ddof=1) / math.sqrt(len(v)) if len(v) > 1 else 0.0 for v in vals])
+    return steps, mean, se
+
+
+def _mode_curves(res, out_dir, ds, losses, plt):
+    """``modes_<ds>.png``: modes (>= 1 HQ) and HQ % against the step, one panel per loss,
+    mean ± SE over the seeds; None where no run of ``ds`` recorded mode metrics."""
+    per_loss = {loss: [h for (lo, d, _), h in res.curves.items()
+                       if lo == loss and d == ds and h.get("modes_captured")]
+                for loss in losses}
+    per_loss = {k: v for k, v in per_loss.items() if v}
+    if not per_loss:
+        return None
+    from ._train import _mode_spec
+    spec = _mode_spec(DATASETS[ds][0]())
+    n_modes = len(spec["centers"]) if spec is not None else max(
+        max(max(h["modes_captured"]) for h in hs) for hs in per_loss.values())
+    ncol = min(6, len(per_loss))
+    nrow = math.ceil(len(per_loss) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol, 2.2 * nrow), squeeze=False,
+                             sharex=True)
+    for ax, (loss, hs) in zip(axes.ravel(), per_loss.items()):
+        ax2 = ax.twinx()
+        for a, key, scale, color, top in ((ax, "modes_captured", 1.0, "tab:blue", n_modes),
+                                          (ax2, "high_quality", 100.0, "tab:red", 100.0)):
+            s, m, e = _mean_se_by_step(hs, key)
+            a.plot(s, scale * m, color=color, lw=1)
+            a.fill_between(s, scale * (m - e), scale * (m + e), color=color, alpha=0.2, lw=0)
+            a.set_ylim(-0.03 * top, 1.03 * top)
+            a.tick_params(labelsize=6, colors=color, axis="y")
+        ax.tick_params(labelsize=6, axis="x")
+        ax.set_title(f"{loss} ({len(hs)} runs)", fontsize=7)
+    for ax in axes.ravel()[len(per_loss):]:
+        ax.axis("off")
+    fig.suptitle(f"{ds}: modes with >= 1 HQ sample (blue, of {n_modes}) and HQ % (red) "
+                 "against the generator step, mean ± SE over seeds", fontsize=9)
+    fig.tight_layout()
+    path = os.path.join(out_dir, f"modes_{ds}.png")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def main(argv=None) -> int:

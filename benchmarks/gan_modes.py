@@ -444,10 +444,48 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
                 + f" | {len(ok)}" + (f" ({len(g) - len(ok)} failed)" if len(g) > len(ok) else "")
                 + f" | {np.mean([r['seconds'] for r in g]):.0f} |")
         lines.append("")
+    lines += _equal_budget(rows, losses, datasets)
     if path is not None:
         with open(path, "w") as fh:
             fh.write("\n".join(lines))
     return "\n".join(lines)
+
+
+#: the budget at which every row is compared in the equal-budget section (every row of the
+#: study reached it)
+EQUAL_BUDGET = 20_000
+
+
+def _at_step(r, key, step):
+    """The learning curve's value of ``key`` at ``step``, or None where it has no such point."""
+    h = r.get("history") or {}
+    steps = [int(s) for s in h.get("step", [])]
+    return h[key][steps.index(step)] if step in steps and key in h else None
+
+
+def _equal_budget(rows, losses, datasets, step=EQUAL_BUDGET):
+    """Every loss at one budget, read from the learning curves (the evaluation at ``step``
+    on the training run's evaluation samples, not the 2500 fresh samples of the tables
+    above), so rows trained to different budgets compare at equal steps."""
+    head = "| loss | " + " | ".join(f"{ds}: modes ≥ 1 | {ds}: HQ %" for ds in datasets) + " |"
+    lines = [f"## Every loss at {step:,} steps (equal budget)", "",
+             f"Read from each run's learning curve at step {step:,} (its evaluation samples, "
+             "so a row trained to exactly this budget can differ from the tables above by "
+             "sampling noise); mean ± standard error over the runs that reached it "
+             "(failed runs excluded).", "", head,
+             "|---|" + "---|---|" * len(datasets)]
+    for loss in losses:
+        cells = []
+        for ds in datasets:
+            got = [r for r in rows if r["loss"] == loss and r["dataset"] == ds
+                   and not r.get("error")]
+            modes = [v for v in (_at_step(r, "modes_captured", step) for r in got)
+                     if v is not None]
+            hq = [v for v in (_at_step(r, "high_quality", step) for r in got) if v is not None]
+            cells += [_se(modes) if modes else "–", _se(hq, 100) if hq else "–"]
+        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 def load(dirs):

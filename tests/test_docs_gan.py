@@ -143,6 +143,24 @@ def test_modes_report_is_rendered_from_its_records():
     assert _mean_se([r["modes_1"] for r in ordered], "{:.1f}") in row
     assert _mean_se([100 * r["high_quality_2500"] for r in ordered], "{:.1f}") in row
     assert "/".join(str(r["modes_1"]) for r in ordered) in row
+    # the equal-budget section: nonsaturating on the ring (trained to 60,000 steps) read
+    # off its longest runs' curves at 20,000 steps
+    longest = {}
+    for r in rows:
+        if r["loss"] == "nonsaturating" and r["dataset"] == "ring" and not r.get("error"):
+            if len(r["history"]["step"]) >= len(longest.get(r["seed"], {"history": {
+                    "step": []}})["history"]["step"]):
+                longest[r["seed"]] = r
+    curves = [longest[s]["history"] for s in sorted(longest)]
+    assert max(c["step"][-1] for c in curves) > 20_000
+    at = [c["step"].index(20_000) for c in curves]
+    equal = text.split("## Every loss at 20,000 steps")[1]
+    row = next(line for line in equal.splitlines() if line.startswith("| nonsaturating |"))
+    ring_cells = row.split(" | ")[1:3]
+    assert ring_cells == [_mean_se([c["modes_captured"][i] for c, i in zip(curves, at)],
+                                   "{:.1f}"),
+                          _mean_se([100 * c["high_quality"][i] for c, i in zip(curves, at)],
+                                   "{:.1f}")]
 
 
 def test_pacgan_order_target_reads_table1_pairs_at_the_last_common_step():

@@ -479,10 +479,9 @@ def _equal_budget(rows, losses, datasets, step=EQUAL_BUDGET):
         for ds in datasets:
             got = [r for r in rows if r["loss"] == loss and r["dataset"] == ds
                    and not r.get("error")]
-            modes = [v for v in (_at_step(r, "modes_captured", step) for r in got)
-                     if v is not None]
-            hq = [v for v in (_at_step(r, "high_quality", step) for r in got) if v is not None]
-            cells += [_se(modes) if modes else "–", _se(hq, 100) if hq else "–"]
+            # _se leaves out the runs without that point (None) and writes "–" for none
+            cells += [_se([_at_step(r, "modes_captured", step) for r in got]),
+                      _se([_at_step(r, "high_quality", step) for r in got], 100)]
         lines.append(f"| {loss} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines

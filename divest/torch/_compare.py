@@ -545,9 +545,8 @@ def _mode_curves(res, out_dir, ds, losses, plt):
     if not per_loss:
         return None
     from ._train import _mode_spec
-    spec = _mode_spec(DATASETS[ds][0]())
-    n_modes = len(spec["centers"]) if spec is not None else max(
-        max(max(h["modes_captured"]) for h in hs) for hs in per_loss.values())
+    # a run records mode metrics only when its target has a mode spec
+    n_modes = len(_mode_spec(DATASETS[ds][0]())["centers"])
     ncol = min(6, len(per_loss))
     nrow = math.ceil(len(per_loss) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(2.7 * ncol, 2.2 * nrow), squeeze=False,

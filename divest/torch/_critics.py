@@ -356,8 +356,102 @@ def _wmean(x, w):
     return torch.tensordot(w / w.sum(), x, dims=([0], [0]))
 
 
-def _exp_floored(e):
-    """``exp(max(e, log(tiny) + 27))``, tiny the dtype's smallest normal number.
+#: about 256 KiB of float32 per block: a block's temporaries stay in the core's L2 cache
+_BLOCK_ELEMENTS = 1 << 16
+
+
+def _floor(dtype):
+    return math.log(torch.finfo(dtype).tiny) + 27.0
+
+
+class _FlooredGaussianSum(torch.autograd.Function):
+    r"""``sum(exp(max(d2 / c, floor)) for c in divisors)`` in row blocks.
+
+    The same numbers as the autograd graph of that expression, bit for bit, values and
+    gradients (``test_mmd2_blocked_kernel_sum_is_autograds``): the forward adds the terms
+    in the order given and the backward in reverse, as autograd's engine does.  Blocks of
+    rows keep every temporary in cache (the unblocked graph streams ten full-size tensors
+    per bandwidth through memory), and the clamp's gradient mask is a float ``ge`` times
+    the gradient: torch's CPU ``where`` and boolean ``ge`` run scalar loops.  A masked
+    entry's gradient is then a zero of either sign."""
+
+    @staticmethod
+    def forward(d2, divisors, floor):
+        out = torch.empty_like(d2)
+        for rows in _row_blocks(d2):
+            acc = None
+            for c in divisors:
+                e = d2[..., rows, :] / c
+                e.clamp_(min=floor).exp_()
+                acc = e if acc is None else acc.add_(e)
+            out[..., rows, :] = acc
+        return out
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+        ctx.divisors, ctx.floor = inputs[1], inputs[2]
+
+    @staticmethod
+    def backward(ctx, g):
+        d2, = ctx.saved_tensors
+        g = g.expand_as(d2)
+        out = torch.empty_like(d2)
+        for rows in _row_blocks(d2):
+            acc = None
+            for c in ctx.divisors[::-1]:
+                e = d2[..., rows, :] / c
+                y = torch.exp(torch.clamp(e, min=ctx.floor))
+                t = g[..., rows, :] * y * torch.ge(e, ctx.floor, out=torch.empty_like(e))
+                t = t / c
+                acc = t if acc is None else acc + t
+            out[..., rows, :] = acc
+        return out, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, d2, divisors, floor):
+        # the batched rows as leading dimensions of one tensor
+        if in_dims[0] is None:
+            return _FlooredGaussianSum.apply(d2, divisors, floor), None
+        return _FlooredGaussianSum.apply(d2.movedim(in_dims[0], 0), divisors, floor), 0
+
+
+class _ClampMin0(torch.autograd.Function):
+    """``torch.clamp(x, min=0.0)``, whose gradient (``g`` where ``x >= 0``, else 0) is
+    computed as a float ``ge`` times ``g``: the same values as autograd's scalar-loop
+    ``where``, a masked entry a zero of either sign."""
+
+    @staticmethod
+    def forward(x):
+        return torch.clamp(x, min=0.0)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * torch.ge(x, 0.0, out=torch.empty_like(x))
+
+    @staticmethod
+    def vmap(info, in_dims, x):     # elementwise: the batched tensor as it is
+        return _ClampMin0.apply(x), in_dims[0]
+
+
+def _row_blocks(d2):
+    """Row slices of about ``_BLOCK_ELEMENTS`` entries (on CPU; one block on a GPU, where
+    each block would cost kernel launches instead of saving memory traffic)."""
+    n = d2.shape[-2]
+    if d2.device.type != "cpu":
+        return [slice(0, n)]
+    step = max(1, _BLOCK_ELEMENTS * n // max(d2.numel(), 1))
+    return [slice(i, i + step) for i in range(0, n, step)]
+
+
+def _gaussian_kernel_sum(d2, bandwidths):
+    r"""``sum_s exp(max(-d2 / (2 s^2), log(tiny) + 27))``, tiny the dtype's smallest
+    normal number, for squared distances ``d2`` of shape (..., n, m).
 
     torch's CPU ``exp`` is up to hundreds of times slower on arguments whose result is
     subnormal or 0 (e < -87.34 in float32), and products with subnormal numbers are as
@@ -365,8 +459,10 @@ def _exp_floored(e):
     of far-apart features (an MMD-GAN critic spreads them) meets both on most entries.  The
     floor, e**27 above tiny, keeps every value and the gradients through it normal; it
     changes a value by less than 6.3e-27 in float32 (1.2e-296 in float64), below half an
-    ulp of any sum with a term above about 1e-19, and gives those entries zero gradient."""
-    return torch.exp(e.clamp(min=math.log(torch.finfo(e.dtype).tiny) + 27.0))
+    ulp of any sum with a term above about 1e-19, and gives those entries zero gradient.
+    ``d2 / (-2 s^2)`` is ``-(d2 / (2 s^2))`` bit for bit."""
+    return _FlooredGaussianSum.apply(d2, tuple(-2.0 * s * s for s in bandwidths),
+                                     _floor(d2.dtype))
 
 
 def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None, wy=None):
@@ -412,9 +508,8 @@ def mmd2(fx, fy, *, bandwidths=(0.5, 1.0, 2.0, 4.0, 8.0), unbiased=True, wx=None
 
     def gram(a, b):
         # squared distances without the square root (cdist's backward is slow on CPU)
-        d2 = torch.clamp((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T,
-                         min=0.0)
-        return sum(_exp_floored(-d2 / (2.0 * s * s)) for s in bandwidths)
+        d2 = _ClampMin0.apply((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T)
+        return _gaussian_kernel_sum(d2, bandwidths)
 
     kxx, kyy, kxy = gram(fx, fx), gram(fy, fy), gram(fx, fy)
     if wx is not None or wy is not None:

@@ -152,10 +152,12 @@ class TorchBackend:
 
 def _make_torch_wexp(torch):
     class _WExp(torch.autograd.Function):
-        """W(e^x) by Newton's method; the backward pass uses the saved output."""
+        """W(e^x) by Newton's method; the backward pass uses the saved output.  Elementwise,
+        so ``torch.vmap`` (``train_gan_ensemble``) applies it to the batched tensor as it
+        is: each entry gets the numbers it gets alone."""
 
         @staticmethod
-        def forward(ctx, x):
+        def forward(x):
             with torch.no_grad():
                 big = x > 1.0
                 xc = torch.clamp(x, min=1.0)
@@ -164,14 +166,20 @@ def _make_torch_wexp(torch):
                 for _ in range(8):
                     w = torch.clamp(w - (w + torch.log(w) - x) / (1.0 + 1.0 / w), min=tiny)
                 # below -40, W(e^x) = e^x to double precision (and 0 where it underflows)
-                w = torch.where(x < -40.0, torch.exp(x), w)
-            ctx.save_for_backward(w)
-            return w
+                return torch.where(x < -40.0, torch.exp(x), w)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(output)
 
         @staticmethod
         def backward(ctx, grad):
             (w,) = ctx.saved_tensors
             return grad * (w / (1.0 + w))
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return _WExp.apply(x), in_dims[0]
 
     return _WExp.apply
 

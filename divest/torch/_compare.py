@@ -231,7 +231,8 @@ def compare_gans(losses=None, datasets=None, seeds=(0,), *, quick=False, steps=N
         Train the seeds of each (loss, dataset) together, as one
         :func:`train_gan_ensemble` (one task per (loss, dataset) for ``n_jobs``).  The
         table is the same, since each member is its single run bit for bit; a loss that
-        cannot be batched (an f-GAN loss computed through numpy) falls back to single
+        cannot be batched (an f-GAN loss of a user f-divergence computed through numpy)
+        falls back to single
         runs.  A row's ``seconds`` is then its ensemble's time divided by the number of
         seeds.
     **train_options

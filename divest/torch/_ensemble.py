@@ -402,7 +402,8 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     stacked inputs, the per-sample gradients of each member.
 
     **When members are bit for bit their single runs.**  Tested on the CPU, float32 and
-    float64: every built-in loss (the f-GAN losses computed through numpy raise), the
+    float64: every built-in loss (an f-GAN loss of a user f-divergence computed through
+    numpy raises), the
     penalties, clipping, spectral normalisation, packing and both schedules, with divest's
     MLPs of width >= 8 and ``batch_size / pack`` a multiple of 32 (divest's defaults 64
     and 256 are).  Otherwise members agree with their single runs to float rounding at

@@ -364,6 +364,12 @@ def _floor(dtype):
     return math.log(torch.finfo(dtype).tiny) + 27.0
 
 
+def _ge_mask(x, low):
+    """``x >= low`` as 1.0 / 0.0 in x's dtype: a vectorised loop (torch's CPU boolean ``ge``
+    and ``where`` run scalar loops), for a clamp's gradient as a product."""
+    return torch.ge(x, low, out=torch.empty_like(x))
+
+
 class _FlooredGaussianSum(torch.autograd.Function):
     r"""``sum(exp(max(d2 / c, floor)) for c in divisors)`` in row blocks.
 
@@ -402,7 +408,7 @@ class _FlooredGaussianSum(torch.autograd.Function):
             for c in ctx.divisors[::-1]:
                 e = d2[..., rows, :] / c
                 y = torch.exp(torch.clamp(e, min=ctx.floor))
-                t = g[..., rows, :] * y * torch.ge(e, ctx.floor, out=torch.empty_like(e))
+                t = g[..., rows, :] * y * _ge_mask(e, ctx.floor)
                 t = t / c
                 acc = t if acc is None else acc + t
             out[..., rows, :] = acc
@@ -432,7 +438,7 @@ class _ClampMin0(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * torch.ge(x, 0.0, out=torch.empty_like(x))
+        return g * _ge_mask(x, 0.0)
 
     @staticmethod
     def vmap(info, in_dims, x):     # elementwise: the batched tensor as it is

@@ -14,7 +14,10 @@ The runs are independent, so the script spreads them over worker processes: some
 GPU (several processes share it) and some on the CPU (one torch thread each).  Each
 worker appends one JSON line per finished run to ``<out>/runs_<worker>.jsonl``; a rerun
 skips the runs already there (``--resume DIR``), and ``--deadline`` stops taking new runs
-after so many seconds, so a long study can be split over several sessions.
+after so many seconds, so a long study can be split over several sessions.  With
+``--chunk`` it also stops a running ensemble between two chunks, before a chunk that would
+end past the deadline (judged by the last chunk's time): its checkpoint holds the steps so
+far, no row is written, and the same call continues it later.
 
 With ``--ensemble`` the seeds of each (loss, dataset) train together as one
 ``divest.torch.train_gan_ensemble`` (each member is its single run bit for bit at batch
@@ -130,12 +133,15 @@ def _ckpt_path(ckpt_dir, loss, ds, seeds):
     return os.path.join(ckpt_dir, re.sub(r"[^A-Za-z0-9_.=-]", "_", name) + ".pt")
 
 
-def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
+def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None, stop_at=math.inf):
     """[(seed, run or None, error or "")] for the seeds: one ensemble when ``seeds`` is a
     tuple (members are their single runs), else one ``train_gan`` run.  With ``ckpt_dir``
     an ensemble continues from its checkpoint there (if any: the same run, bit for bit, as
     one trained to ``steps`` at once) and saves its state at the end, and with ``chunk``
-    also at every multiple of ``chunk`` steps (a stopped process loses less than a chunk)."""
+    also at every multiple of ``chunk`` steps (a stopped process loses less than a chunk).
+    A chunked ensemble starts no chunk that would end after ``stop_at`` (wall time, judged
+    by the last chunk's time); stopped short of ``steps`` it gives ``[]``: its checkpoint
+    holds the steps so far and the same call continues it."""
     from divest.torch import train_gan, train_gan_ensemble
     from divest.torch._compare import DATASETS
     if isinstance(seeds, (tuple, list)):
@@ -148,10 +154,12 @@ def _train(loss, ds, seeds, device, opts, ckpt_dir=None, chunk=None):
                                       device=device, **{**opts, "steps": todo}, **extra)
         try:
             # a checkpoint further along than asked: train this one afresh, keep that file
-            ens, _ = train_in_chunks(train, opts["steps"], chunk if path else None, path,
-                                     beyond="restart")
+            ens, done = train_in_chunks(train, opts["steps"], chunk if path else None, path,
+                                        beyond="restart", stop_at=stop_at)
             if ens is None:   # the file holds this budget already: its runs, nothing to train
                 ens = train(opts["steps"], load_state(path))
+            elif done < opts["steps"] and ens.checkpoints and ens.checkpoints[-1][0] == done:
+                return []     # stopped at the deadline, saved at ``done`` (not a failure)
         except ValueError as exc:
             if "cannot be batched" not in str(exc):
                 raise
@@ -174,7 +182,11 @@ def _worker(wid, device, queues, opts, out, deadline, ckpt_dir=None, chunk=None)
             return
         loss, ds, seeds = task
         t0 = time.perf_counter()
-        results = _train(loss, ds, seeds, device, opts, ckpt_dir, chunk)
+        results = _train(loss, ds, seeds, device, opts, ckpt_dir, chunk, stop_at=deadline)
+        if not results:
+            print(f"[{wid} {device}] {ds} {loss}: stopped at the deadline between two chunks; "
+                  f"its checkpoint holds the steps so far", flush=True)
+            continue
         seconds = (time.perf_counter() - t0) / len(results)
         for seed, run, error in results:
             row = {"loss": loss, "dataset": ds, "seed": seed, "device": device, "worker": wid,
@@ -528,7 +540,9 @@ def main(argv=None) -> int:
     r.add_argument("--eval-every", type=int, default=None)
     r.add_argument("--gpu-workers", type=int, default=0)
     r.add_argument("--cpu-workers", type=int, default=1)
-    r.add_argument("--deadline", type=float, default=math.inf, help="seconds")
+    r.add_argument("--deadline", type=float, default=math.inf,
+                   help="seconds from now: no run starts after it, and with --chunk no "
+                        "chunk that would end after it")
     r.add_argument("--resume", nargs="*", default=[], help="directories of earlier runs")
     r.add_argument("--tag", default="", help="suffix of the worker files")
     r.add_argument("--ensemble", action="store_true",

@@ -182,6 +182,44 @@ def test_modes_study_trains_the_steps_asked_and_scores_a_checkpoint_at_that_budg
             assert ra[k] == rb[k], k
 
 
+def test_modes_study_stops_an_ensemble_between_chunks_at_its_deadline(tmp_path,
+                                                                       monkeypatch):
+    """gan_modes run --chunk --deadline: an ensemble past the deadline stops after a chunk
+    (no row: its checkpoint holds the steps so far), and the next call continues it to the
+    rows of the ensemble trained at once; a worker whose task stopped writes no row."""
+    import queue
+    import time
+    modes = _bench("gan_modes", monkeypatch)
+    opts = {"steps": 30, "batch_size": 64, "n_eval": 200, "eval_every": 10,
+            "critic": {"width": 32}, "generator": {"width": 32, "depth": 1}}
+    ck, out, once = tmp_path / "ck", tmp_path / "out", tmp_path / "once"
+    # past the deadline: the first chunk runs (its time unknown before), no second one
+    assert modes._train("nonsaturating", "ring", (0, 1), "cpu", opts, str(ck), chunk=10,
+                        stop_at=time.time() - 1) == []
+    path, = ck.iterdir()
+    assert torch.load(path, weights_only=False)["step"] == 10
+    out.mkdir()
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)   # the worker's; not ours
+    tasks = queue.Queue()
+    tasks.put(("nonsaturating", "ring", (0, 1)))
+    modes._worker("w", "cpu", (tasks,), opts, str(out), time.time() + 3600, str(ck), 10)
+    assert torch.load(path, weights_only=False)["step"] == 30
+    once.mkdir()
+    tasks.put(("nonsaturating", "ring", (0, 1)))         # the ensemble trained at once
+    modes._worker("once", "cpu", (tasks,), opts, str(once), time.time() + 3600)
+    a, b = modes.load([str(out)])[0], modes.load([str(once)])[0]
+    assert [r["steps"] for r in a] == [30, 30]
+    for ra, rb in zip(a, b):
+        _same_history(ra["history"], rb["history"])
+        for k in ("modes_1", "high_quality_2500", "w1", "samples"):
+            assert ra[k] == rb[k], k
+    # a task stopped at the deadline: nothing written, the worker goes on to the next
+    monkeypatch.setattr(modes, "_train", lambda *a, **k: [])
+    tasks.put(("nonsaturating", "ring", (0, 1)))
+    modes._worker("stopped", "cpu", (tasks,), opts, str(out), time.time() + 3600, str(ck), 10)
+    assert not (out / "runs_stopped.jsonl").exists() and tasks.empty()
+
+
 def test_modes_study_continues_only_the_runs_still_moving(monkeypatch):
     """gan_modes run --steps N: a run is done at N steps or when it failed; with
     --skip-plateaued also every run of a (loss, dataset) whose runs have all plateaued."""

@@ -1,4 +1,6 @@
-"""Shared test configuration: the hypothesis settings profile."""
+"""Shared test configuration: the hypothesis settings profile, one thread per test process."""
+
+import os
 
 import pytest
 from hypothesis import settings
@@ -8,6 +10,14 @@ from threadpoolctl import threadpool_limits
 # which would make timing-based deadlines flaky.  Individual tests lower max_examples.
 settings.register_profile("default", deadline=None, max_examples=100)
 settings.load_profile("default")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n logical`` in pyproject.toml) the machine's cores are shared
+    by the worker processes: each runs torch on one thread (set before torch is imported;
+    processes a test spawns inherit it), as the BLAS fixture below does for numpy."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")

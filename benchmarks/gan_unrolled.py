@@ -34,6 +34,9 @@ Run::
         --dataset pacgan_ring --ensemble      # and --seeds 3 4 beside it
     python benchmarks/gan_unrolled.py --seeds 0 1 2 3 4 --unrolled 5 --schedule simultaneous \
         --dataset notebook_ring --ensemble    # and --unrolled 0 beside it, without --ensemble
+    python benchmarks/gan_unrolled.py --seeds 5 6 7 --unrolled 5 --schedule simultaneous \
+        --dataset notebook_ring --ensemble    # seeds 5-9 (2026-12-07): 8 9 beside it, and
+                                              # --unrolled 0 --seeds 5 6 7 8 9, no --ensemble
     python benchmarks/gan_unrolled.py --report
 
 The second line checks whether the plain GAN collapses under the notebook's schedule (both
@@ -49,7 +52,10 @@ batch per step, the 5 unrolled critic updates reusing it, both networks updated 
 ``linspace(0, 2 pi, 8)`` places 7 distinct modes, one of weight 2/8), where the target
 reads >= 6 of 7 modes.  The table also gives, per run, the share of its evaluations from
 5,000 steps on at <= 2 modes: a generator that cycles between modes (Metz et al.'s
-Figure 2) sits there most of the time, whatever it covers at the last evaluation.
+Figure 2) sits there most of the time, whatever it covers at the last evaluation.  The
+seventh (2026-12-07) adds seeds 5-9 on ``notebook_ring``: the target is still read on
+seeds 0-4, as the issue states it, and the report adds the share of all seeds where it
+holds, with its binomial SE.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ from _stats import fmt_mean_se     # this folder is on sys.path
 OUT = Path(__file__).resolve().parent / "results"
 LOG = OUT / "gan_unrolled.jsonl"
 STEPS = 25_000
+TARGET_SEEDS = 5          # issue 18 reads its target on seeds 0-4
 
 
 def _start(seed, unrolled_steps, steps, schedule, dataset):
@@ -312,14 +319,24 @@ def render_md(rows) -> str:
             if not both:
                 continue
             K = n_modes(ds)
+            # the target is read on the issue's 5 seeds (0-4); seeds added later give the
+            # share of seeds where it holds, with its binomial SE
+            first = [s for s in both if s < TARGET_SEEDS]
             for key, rule in MODE_RULES:
-                wins = sum(1 for s in both if unr[s][key] >= K - 1 and plain[s][key] < K - 1)
-                lines += ["", f"Target (issue 18), {ds}, {loss} loss, unrolled GAN with the "
-                          f"{usched} schedule against the plain GAN with the {sched} "
-                          f"schedule, modes counted with {rule}: unrolled covers >= {K - 1} "
-                          f"of {K} modes where the plain GAN does not, in >= 4 of 5 seeds: "
-                          f"{wins} of {len(both)} seeds "
-                          f"({'met' if wins >= 4 and len(both) >= 5 else 'not met'})."]
+                win = [unr[s][key] >= K - 1 and plain[s][key] < K - 1 for s in both]
+                wins = sum(w for s, w in zip(both, win) if s < TARGET_SEEDS)
+                line = (f"Target (issue 18), {ds}, {loss} loss, unrolled GAN with the "
+                        f"{usched} schedule against the plain GAN with the {sched} "
+                        f"schedule, modes counted with {rule}: unrolled covers >= {K - 1} "
+                        f"of {K} modes where the plain GAN does not, in >= 4 of 5 seeds: "
+                        f"{wins} of {len(first)} seeds "
+                        f"({'met' if wins >= 4 and len(first) >= 5 else 'not met'}).")
+                if len(both) > len(first):
+                    p = float(np.mean(win))
+                    line += (f"  Over all {len(both)} seeds ({', '.join(map(str, both))}): "
+                             f"{sum(win)} of {len(both)}, {100 * p:.0f} ± "
+                             f"{100 * np.sqrt(p * (1 - p) / len(both)):.0f}% (binomial SE).")
+                lines += ["", line]
     return "\n".join(lines) + "\n"
 
 

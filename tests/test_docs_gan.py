@@ -91,7 +91,7 @@ def test_unrolled_report_is_rendered_from_its_records():
     # evaluations from 5,000 steps on at <= 2 modes, then mean ± SE in percent
     plain = sorted((r for r in rows if r.get("dataset") == "notebook_ring"
                     and r["unrolled_steps"] == 0), key=lambda r: r["seed"])
-    assert len(plain) == 5
+    assert len(plain) >= 5
     shares = [100 * np.mean([m <= 2 for s, m in zip(r["curve"]["step"],
                                                      r["curve"]["modes_captured"])
                              if s >= 5000]) for r in plain]
@@ -99,6 +99,24 @@ def test_unrolled_report_is_rendered_from_its_records():
                if line.startswith("| notebook_ring | minimax | simultaneous | 0 |"))
     assert row.split(" | ")[-2] == _mean_se(shares, "{:.0f}")
     assert "/".join(str(int(r["modes_captured"])) for r in plain) in row
+    # the target there, by hand: unrolled (simultaneous) >= 6 of 7 modes where the plain
+    # GAN has fewer, read on seeds 0-4; with more seeds, the share over all of them
+    unr = {r["seed"]: r for r in rows if r.get("dataset") == "notebook_ring"
+           and r["unrolled_steps"] == 5 and r.get("schedule") == "simultaneous"}
+    win = {r["seed"]: unr[r["seed"]]["modes_captured"] >= 6 and r["modes_captured"] < 6
+           for r in plain if r["seed"] in unr}
+    first = sum(w for s, w in win.items() if s < 5)
+    line = next(line for line in text.splitlines() if line.startswith(
+        "Target (issue 18), notebook_ring, minimax loss, unrolled GAN with the simultaneous "
+        "schedule against the plain GAN with the simultaneous schedule, modes counted with "
+        ">= 1 HQ"))
+    assert f"in >= 4 of 5 seeds: {first} of 5 seeds ({'met' if first >= 4 else 'not met'})" \
+        in line
+    if len(win) > 5:
+        p = np.mean(list(win.values()))
+        assert (f"Over all {len(win)} seeds ({', '.join(map(str, sorted(win)))}): "
+                f"{sum(win.values())} of {len(win)}, {100 * p:.0f} ± "
+                f"{100 * np.sqrt(p * (1 - p) / len(win)):.0f}%") in line
 
 
 def test_pacgan_report_is_rendered_from_its_records():

@@ -225,6 +225,50 @@ def test_pacgan_order_target_reads_table1_pairs_at_the_last_common_step():
     assert module.ordering(best, "pacgan_grid", "cpu") == (None, [])
 
 
+def test_pacgan_order_by_pair_reads_each_pair_at_its_own_last_step():
+    """gan_pacgan.ordering_by_pair: each pair Table 1 orders at the last step both of its
+    configurations reached (a pair is not held back by a configuration outside it)."""
+    module = docs_tables_generator()._benchmark_module("gan_pacgan")
+
+    def config(values_by_step):
+        steps = sorted(values_by_step)
+        return {"curves": [{"step": steps, "modes_captured": [values_by_step[st][i]
+                                                              for st in steps]}
+                           for i in range(3)]}
+    best = {("pacgan_grid", 1, "cpu"): config({1000: [10.0, 11.0, 12.0],
+                                               2000: [14.0, 15.0, 16.0],
+                                               3000: [13.0, 14.0, 15.0]}),
+            ("pacgan_grid", 2, "cpu"): config({1000: [9.0, 9.0, 9.0],
+                                               2000: [20.0, 21.0, 22.0]}),
+            ("pacgan_grid", 3, "cpu"): config({1000: [5.0, 5.0, 5.0],
+                                               2000: [8.0, 9.0, 10.0],
+                                               3000: [18.0, 20.0, 22.0]}),
+            ("pacgan_grid", 4, "cpu"): config({1000: [5.0, 6.0, 7.0]})}
+    pairs = {(a, b): (st, ma, mb)
+             for a, b, st, _, _, ma, mb in module.ordering_by_pair(best, "pacgan_grid", "cpu")}
+    # only the pairs with the plain GAN are ordered by Table 1 on the grid
+    assert set(pairs) == {(1, 2), (1, 3), (1, 4)}
+    assert pairs[(1, 2)] == (2000, (15.0, pytest.approx(1 / 3 ** 0.5)),
+                             (21.0, pytest.approx(1 / 3 ** 0.5)))
+    assert pairs[(1, 3)] == (3000, (14.0, pytest.approx(1 / 3 ** 0.5)),
+                             (20.0, pytest.approx(2 / 3 ** 0.5)))
+    assert pairs[(1, 4)][0] == 1000 and pairs[(1, 4)][2][0] == 6.0
+    # all four only share step 1000, where 1 vs 2 and 1 vs 3 are not yet in order; pair by
+    # pair, GAN < PacGAN2 and GAN < PacGAN3 (> 2 SE), GAN (11) > PacGAN4 (6): 2 of 3
+    step, _ = module.ordering(best, "pacgan_grid", "cpu")
+    assert step == 1000
+    line = next(x for x in module._ordering_lines(best) if "each of these pairs" in x)
+    assert "GAN < PacGAN3 at 3,000 steps (measured 14.0 ± 0.6 vs 20.0 ± 1.2)" in line
+    assert "Measured in the same order: 2 of 3 (2 of them more than 2 SE apart): " \
+        "**not met**" in line
+    # when every pair is read at the all-four step, there is no second line
+    for key in list(best):
+        for c in best[key]["curves"]:
+            n = c["step"].index(1000) + 1
+            c["step"], c["modes_captured"] = c["step"][:n], c["modes_captured"][:n]
+    assert not [x for x in module._ordering_lines(best) if "each of these pairs" in x]
+
+
 def test_pacgan_page_quotes_the_reports_cpu_pack_rows():
     """The figures docs/gan_protocols.rst quotes for PacGAN2-4 on the CPU are the report's."""
     _, text = _rendered("gan_pacgan", "gan_pacgan.py report")

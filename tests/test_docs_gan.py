@@ -11,6 +11,7 @@ each report is recomputed from the records by hand.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -275,10 +276,17 @@ def test_pacgan_page_quotes_the_reports_cpu_pack_rows():
     page = " ".join(DOC.read_text().split())
     for m in (2, 3, 4):
         row = next(line for line in text.splitlines()
-                   if line.startswith(f"| grid | {m} | 15,000 | 5 | cpu |"))
-        modes = row.split("|")[6].strip()
-        assert modes in page, (m, modes)
-    plain = next(line for line in text.splitlines() if line.startswith("| grid | cpu | 15,000 |"))
-    assert plain.split("|")[4].split("/")[0].strip() in page      # the GAN at 15,000 steps
+                   if line.startswith(f"| grid | {m} | ") and "| 5 | cpu |" in line)
+        steps, modes = row.split("|")[3].strip(), row.split("|")[6].strip()
+        assert modes in page and steps in page, (m, steps, modes)
     order = next(line for line in text.splitlines() if line.startswith("- grid, cpu, at 15,000"))
     assert "**not met**" in order and "**not met**" in page
+    # each pair with the plain GAN at the last step both reached: the GAN there, quoted
+    pairs = [line for line in text.splitlines()
+             if line.startswith("- grid, cpu, each of these pairs")]
+    for line in pairs:
+        for m, steps, plain in re.findall(
+                r"GAN < PacGAN(\d) at ([\d,]+) steps \(measured ([\d.]+ ± [\d.]+) vs", line):
+            assert steps in page and plain in page, (m, steps, plain)
+        verdict = line.split("**")[1]
+        assert f"**{verdict}**" in page, verdict

@@ -190,18 +190,33 @@ def ordering(best, ds, dev):
     keys = [(ds, m, dev) for m in (1, 2, 3, 4)]
     if not all(k in best for k in keys):
         return None, []
-    curves = {k[1]: [c for c in best[k]["curves"] if c] for k in keys}
-    common = set.intersection(*(set(cs[0]["step"]) for cs in curves.values()))
-    step = int(max(common))
-    meas = {m: mean_se([c["modes_captured"][c["step"].index(step)] for c in cs])
-            for m, cs in curves.items()}
-    pairs = []
-    for a in (1, 2, 3, 4):
-        for b in range(a + 1, 5):
-            (pa, sa), (pb, sb) = PUBLISHED[(ds, a)][0], PUBLISHED[(ds, b)][0]
-            pairs.append((a, b, (pa, sa), (pb, sb), meas[a], meas[b],
-                          abs(pb - pa) > 2 * math.hypot(sa, sb)))
-    return step, pairs
+    curves = {k[1]: _ok_curves(best, k) for k in keys}
+    step = _last_common_step(curves.values())
+    meas = {m: _modes_at(cs, step) for m, cs in curves.items()}
+    return step, [(a, b, pa, pb, meas[a], meas[b], ordered) for a, b in _PAIRS
+                  for pa, pb, ordered in [_published_pair(ds, a, b)]]
+
+
+_PAIRS = [(a, b) for a in (1, 2, 3, 4) for b in range(a + 1, 5)]
+
+
+def _published_pair(ds, a, b):
+    """Table 1's (mean, SE) of the modes of configurations a and b, and whether Table 1
+    orders them (published means more than 2 SE of their difference apart)."""
+    (pa, sa), (pb, sb) = PUBLISHED[(ds, a)][0], PUBLISHED[(ds, b)][0]
+    return (pa, sa), (pb, sb), abs(pb - pa) > 2 * math.hypot(sa, sb)
+
+
+def _ok_curves(best, key):
+    return [c for c in best[key]["curves"] if c]
+
+
+def _last_common_step(curve_sets):
+    return int(max(set.intersection(*(set(cs[0]["step"]) for cs in curve_sets))))
+
+
+def _modes_at(curves, step):
+    return mean_se([c["modes_captured"][c["step"].index(step)] for c in curves])
 
 
 def ordering_by_pair(best, ds, dev):
@@ -210,17 +225,14 @@ def ordering_by_pair(best, ds, dev):
     outside it that stopped earlier.  Returns a list of ``(a, b, step, published (mean,
     SE) of a and b, measured (mean, SE) of a and b)`` for the pairs with both curves."""
     out = []
-    for a in (1, 2, 3, 4):
-        for b in range(a + 1, 5):
-            (pa, sa), (pb, sb) = PUBLISHED[(ds, a)][0], PUBLISHED[(ds, b)][0]
-            ka, kb = (ds, a, dev), (ds, b, dev)
-            if abs(pb - pa) <= 2 * math.hypot(sa, sb) or ka not in best or kb not in best:
-                continue
-            ca, cb = ([c for c in best[k]["curves"] if c] for k in (ka, kb))
-            step = int(max(set(ca[0]["step"]) & set(cb[0]["step"])))
-            ma, mb = (mean_se([c["modes_captured"][c["step"].index(step)] for c in cs])
-                      for cs in (ca, cb))
-            out.append((a, b, step, (pa, sa), (pb, sb), ma, mb))
+    for a, b in _PAIRS:
+        pub_a, pub_b, ordered = _published_pair(ds, a, b)
+        ka, kb = (ds, a, dev), (ds, b, dev)
+        if not ordered or ka not in best or kb not in best:
+            continue
+        ca, cb = _ok_curves(best, ka), _ok_curves(best, kb)
+        step = _last_common_step((ca, cb))
+        out.append((a, b, step, pub_a, pub_b, _modes_at(ca, step), _modes_at(cb, step)))
     return out
 
 

@@ -251,28 +251,30 @@ def _ordering_lines(best):
     out = []
     for ds, dev in sorted({(k[0], k[2]) for k in best}):
         step, pairs = ordering(best, ds, dev)
-        if step is None:
-            continue
-        ordered = [p for p in pairs if p[6]]
-        n_agree, n_sig, verdict = _verdict([p[2:6] for p in ordered])
-        cells = "; ".join(
-            f"{name[a]} {'<' if pb[0] > pa[0] else '>'} {name[b]} (published "
-            f"{pa[0]:g} vs {pb[0]:g}; measured {ma[0]:.1f} ± {ma[1]:.1f} vs "
-            f"{mb[0]:.1f} ± {mb[1]:.1f})" for a, b, pa, pb, ma, mb, _ in ordered)
-        out += [f"- {ds.split('_')[1]}, {dev}, at {step:,} steps (the last step all four "
-                f"reached): Table 1 orders {len(ordered)} of the 6 pairs (more than 2 SE "
-                f"apart): {cells}.  Measured in the same order: {n_agree} of "
-                f"{len(ordered)} ({n_sig} of them more than 2 SE apart): **{verdict}** "
-                f"at this step.  "
-                f"The other pairs are within 2 SE of each other in Table 1."]
+        if step is not None:
+            ordered = [p for p in pairs if p[6]]
+            n_agree, n_sig, verdict = _verdict([p[2:6] for p in ordered])
+            cells = "; ".join(
+                f"{name[a]} {'<' if pb[0] > pa[0] else '>'} {name[b]} (published "
+                f"{pa[0]:g} vs {pb[0]:g}; measured {ma[0]:.1f} ± {ma[1]:.1f} vs "
+                f"{mb[0]:.1f} ± {mb[1]:.1f})" for a, b, pa, pb, ma, mb, _ in ordered)
+            out += [f"- {ds.split('_')[1]}, {dev}, at {step:,} steps (the last step all four "
+                    f"reached): Table 1 orders {len(ordered)} of the 6 pairs (more than 2 SE "
+                    f"apart): {cells}.  Measured in the same order: {n_agree} of "
+                    f"{len(ordered)} ({n_sig} of them more than 2 SE apart): **{verdict}** "
+                    f"at this step.  "
+                    f"The other pairs are within 2 SE of each other in Table 1."]
         by_pair = ordering_by_pair(best, ds, dev)
-        if any(p[2] != step for p in by_pair):
+        if by_pair and (step is None or any(p[2] != step for p in by_pair)):
             n_agree, n_sig, verdict = _verdict([p[3:] for p in by_pair])
             cells = "; ".join(
                 f"{name[a]} {'<' if pb[0] > pa[0] else '>'} {name[b]} at {st:,} steps "
                 f"(measured {ma[0]:.1f} ± {ma[1]:.1f} vs {mb[0]:.1f} ± {mb[1]:.1f})"
                 for a, b, st, pa, pb, ma, mb in by_pair)
-            out += [f"- {ds.split('_')[1]}, {dev}, each of these pairs at the last step both "
+            which = ("each of these pairs" if step is not None else
+                     "the pairs Table 1 orders among the configurations run here (not all "
+                     "four are), each")
+            out += [f"- {ds.split('_')[1]}, {dev}, {which} at the last step both "
                     f"of its configurations reached: {cells}.  Measured in the same order: "
                     f"{n_agree} of {len(by_pair)} ({n_sig} of them more than 2 SE apart): "
                     f"**{verdict}** at these steps."]

@@ -268,6 +268,13 @@ def test_pacgan_order_by_pair_reads_each_pair_at_its_own_last_step():
             n = c["step"].index(1000) + 1
             c["step"], c["modes_captured"] = c["step"][:n], c["modes_captured"][:n]
     assert not [x for x in module._ordering_lines(best) if "each of these pairs" in x]
+    # with only GAN and PacGAN2 run (no all-four step), their pair is still read
+    best = {k: v for k, v in best.items() if k[1] in (1, 2)}
+    assert module.ordering(best, "pacgan_grid", "cpu") == (None, [])
+    lines = module._ordering_lines(best)
+    assert len(lines) == 1 and "not all four are" in lines[0]
+    assert "GAN < PacGAN2 at 1,000 steps (measured 11.0 ± 0.6 vs 9.0 ± 0.0)" in lines[0]
+    assert "0 of 1 (0 of them more than 2 SE apart): **not met**" in lines[0]
 
 
 def test_pacgan_page_quotes_the_reports_cpu_pack_rows():

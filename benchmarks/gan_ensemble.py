@@ -162,8 +162,8 @@ def run_roofline(losses, cores):
 
 
 def _machine():
-    """The CPU model and its cores (rows before 2026-12-07 recorded only "x86_64, 2 cores":
-    an Intel machine, whose model was not kept)."""
+    """The CPU model and its cores (rows before 2026-12-07 recorded only "x86_64, 2 cores";
+    see ``_LEGACY``)."""
     return f"{cpu_model()}, {os.cpu_count()} cores"
 
 

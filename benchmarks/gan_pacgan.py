@@ -19,8 +19,9 @@ The seeds of one (dataset, m) train together as one ``divest.torch.train_gan_ens
 the 8 (dataset, m) configurations run in parallel processes (``--workers``), on the CPU or
 a GPU (``--device``).  Each process trains in chunks of ``--chunk`` steps (continuing the
 ensemble exactly from an in-memory checkpoint) and appends one JSON line per chunk to
-``<out>`` with every member's learning curve so far, so a run stopped at its deadline
-keeps every finished chunk; ``--checkpoint-dir`` also saves the ensemble after each chunk
+``<out>`` with every member's learning curve so far (and, from 2026-12-07, the CPU model
+and divest commit that produced it), so a run stopped at its deadline keeps every
+finished chunk; ``--checkpoint-dir`` also saves the ensemble after each chunk
 so a later process (another session) continues it.
 
 Run::
@@ -56,7 +57,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _stats import fmt_mean_se, mean_se     # this folder is on sys.path
+from _machine import cpu_model, divest_commit     # this folder is on sys.path
+from _stats import fmt_mean_se, mean_se
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -107,6 +109,7 @@ def run_config(ds, pack, seeds, steps, chunk, eval_every, device, out, stop_at,
     def record(ens, start, end, seconds):
         rec = {"dataset": ds, "pack": pack, "seeds": list(seeds), "steps": end,
                "device": str(device), "chunk_seconds": seconds, "chunk_steps": end - start,
+               "machine": cpu_model(), "commit": divest_commit(),
                "gpu": (torch.cuda.get_device_name(0) if str(device).startswith("cuda")
                        else None),
                "torch": torch.__version__, "errors": [str(e) if e else None

@@ -231,9 +231,10 @@ def run(losses, sizes, steps, cores, kinds=KINDS):
                          "failed": sum(r is None for r in ens.runs), **meta})
 
 
-def _cpu_section(loss, rows, latest):
-    """The CPU table of ``loss`` for one machine's rows (``latest``: its latest row of each
+def _cpu_section(loss, rows):
+    """The CPU table of ``loss`` for one machine's rows (its latest row of each
     configuration), with the ceiling of its roofline."""
+    latest = _latest(rows)
     sep = latest.get((loss, "separate", 2, 1))
     bit = latest.get((loss, "bitwise", None, None))
     lines = []
@@ -318,19 +319,22 @@ def report():
                     and not (machine == _LEGACY and r["kind"] == "roofline")]
             if mine:
                 lines += [f"### CPU: {machine}", ""]
-                lines += _cpu_section(loss, mine, _latest(mine))
+                lines += _cpu_section(loss, mine)
         cuda = sorted((r for r in latest.values() if r["loss"] == loss
                        and r["kind"] in ("cuda_single", "cuda_ensemble")),
                       key=lambda r: (r["kind"] != "cuda_single", r["runs"]))
         check = latest.get((loss, "cuda_check", None, None))
         if cuda:
-            sep = _latest([r for r in cpu_rows if r["machine"] == machines[-1]]).get(
-                (loss, "separate", 2, 1))
+            # the CPU baseline of that time: the latest separate-process row of this loss
+            # measured on or before the CUDA rows' date
+            base = [r for r in cpu_rows if r["loss"] == loss and r["kind"] == "separate"
+                    and r["date"] <= cuda[0]["date"]]
+            sep = base[-1] if base else None
             one = [r for r in cuda if r["kind"] == "cuda_single"]
             lines += [f"### CUDA: {cuda[0]['machine']}", "",
                       f"torch {cuda[0]['torch']}, {cuda[0]['date']}, {cuda[0]['steps']} steps "
                       f"per run, set-up included; `vs separate CPU processes` is against the "
-                      f"CPU machine of that time ({machines[-1]}).", ""]
+                      f"CPU machine of that time ({sep['machine'] if sep else 'none recorded'}).", ""]
             if check:
                 lines += [f"Member 1 of a 3-member CUDA ensemble against its single CUDA run "
                           f"(60 steps): identical **{check['identical']}**, largest weight "

@@ -45,3 +45,18 @@ def test_twenty_sample_variant_and_collapse_labels():
     none = mode_metrics(np.full((10, 2), 50.0), C2, 0.1)
     assert none["collapsed"] == "no HQ sample" and math.isnan(none["reverse_kl_hq"])
     assert none["reverse_kl_all"] == pytest.approx(math.log(2))   # all nearest to mode 1
+
+
+def test_exactly_twenty_counts_and_non_uniform_weights():
+    # a mode with exactly 20 HQ samples counts for the >= 20 variant, 19 does not
+    pts = np.vstack([np.zeros((20, 2)), np.tile([4.0, 0.0], (19, 1))])
+    assert mode_metrics(pts, C2, 0.1)["modes_captured_20"] == 1
+    # HQ histogram (3/4, 1/4) against weights (3/4, 1/4): reverse KL 0; against uniform
+    # weights 3/4 log(3/2) + 1/4 log(1/2); against (1/4, 3/4) 3/4 log 3 + 1/4 log(1/3)
+    pts = np.vstack([np.zeros((3, 2)), [[4.0, 0.0]]])
+    assert mode_metrics(pts, C2, 0.1, weights=[0.75, 0.25])["reverse_kl_hq"] == \
+        pytest.approx(0.0, abs=1e-15)
+    assert mode_metrics(pts, C2, 0.1)["reverse_kl_hq"] == \
+        pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5))
+    assert mode_metrics(pts, C2, 0.1, weights=[0.25, 0.75])["reverse_kl_hq"] == \
+        pytest.approx(0.75 * math.log(3) + 0.25 * math.log(1 / 3))

@@ -93,3 +93,67 @@ def test_bad_presets_raise_naming_the_option():
         train_gan(GRID(), preset="unrolled", schedule="both", steps=1, device="cpu")
     with pytest.raises(ValueError, match=r"preset='pacgan'.*pack=3 must divide batch_size=100"):
         train_gan(GRID(), preset="pacgan", pack=3, batch_size=100, steps=1, device="cpu")
+
+
+class _Row(torch.nn.Module):
+    """A linear critic on rows of dimension d, output shape (n,)."""
+
+    def __init__(self, d, wrap=None):
+        super().__init__()
+        self.lin = torch.nn.Linear(d, 1) if wrap is None else wrap(torch.nn.Linear(d, 1))
+
+    def forward(self, x):
+        return self.lin(x)[:, 0]
+
+
+def test_spectral_lipschitz_refuses_a_module_without_spectral_norm():
+    """lipschitz="spectral" normalises only the default critic: a module critic without a
+    spectrally normalised layer (a preset's, or the user's) raises naming the option,
+    never trains unconstrained; a module carrying torch's spectral norm is accepted."""
+    from torch.nn.utils import spectral_norm
+    from torch.nn.utils.parametrizations import spectral_norm as sn_param
+
+    from divest.torch import wasserstein1
+    with pytest.raises(ValueError, match=r"preset='unrolled'.*lipschitz='spectral' \(the "
+                                         r"default of loss 'hinge'\) normalises only the "
+                                         r"default critic.*\(MLP\)"):
+        train_gan(GRID(), "hinge", preset="unrolled", steps=1, device="cpu")
+    with pytest.raises(ValueError, match=r"lipschitz='spectral' normalises only the default "
+                                         r"critic, and the critic given \(_Row\)"):
+        train_gan(GRID(), "wgan_gp", lipschitz="spectral", critic=_Row(2), steps=1,
+                  device="cpu")
+    with pytest.raises(ValueError, match=r"lipschitz='spectral' normalises only.*\(_Row\)"):
+        wasserstein1(np.zeros((40, 2)), np.ones((40, 2)), lipschitz="spectral",
+                     critic=_Row(2), steps=1, device="cpu")
+    for wrap in (sn_param, spectral_norm):
+        run = train_gan(GRID(), "hinge", critic=_Row(2, wrap), steps=1, metrics=(),
+                        batch_size=8, device="cpu")
+        assert run.config["lipschitz"] == "spectral"
+    run = train_gan(GRID(), "hinge", preset="unrolled", lipschitz="none", steps=1,
+                    metrics=(), device="cpu")
+    assert run.config["lipschitz"] == "none"
+
+
+def test_every_preset_option_and_dataset_is_the_papers():
+    """The values each paper states (issue 18), read off the presets and datasets."""
+    from divest.torch._presets import preset_options
+    toy = preset_options("wgan_gp_toy", 2, 1, np.random.default_rng(0), "cpu", "float32")
+    assert toy["generator"] == toy["critic"] == {"width": 512, "depth": 3, "activation": "relu"}
+    assert (toy["loss"], toy["lr"], tuple(toy["betas"]), toy["batch_size"]) == \
+        ("wgan_gp", 1e-4, (0.5, 0.9), 256)
+    unr = preset_options("unrolled", 2, 1, np.random.default_rng(0), "cpu", "float32")
+    assert (unr["loss"], unr["schedule"], unr["lr"], tuple(unr["betas"]), unr["batch_size"],
+            unr["unrolled_steps"]) == ("minimax", "alternating", (1e-3, 1e-4), (0.5, 0.999),
+                                       512, 5)
+    acts = {type(m) for m in unr["critic"].modules()} | {type(m) for m in
+                                                         unr["generator"].modules()}
+    assert torch.nn.Tanh in acts and not acts & {torch.nn.ReLU, torch.nn.LeakyReLU}
+    pac = preset_options("pacgan", 2, 3, np.random.default_rng(0), "cpu", "float32")
+    assert (pac["n_eval"], pac["n_data"], pac["batch_size"]) == (2500, 100_000, 300)
+    ring, pring, pgrid = (DATASETS[k][0]() for k in ("ring", "pacgan_ring", "pacgan_grid"))
+    np.testing.assert_allclose(np.linalg.norm(ring.centers, axis=1), 2.0)
+    np.testing.assert_allclose(np.linalg.norm(pring.centers, axis=1), 1.0)
+    assert (len(ring.centers), ring.std, len(pring.centers), pring.std) == (8, 0.02, 8, 0.01)
+    grid = {tuple(c) for c in np.round(pgrid.centers, 12).tolist()}
+    assert grid == {(float(a), float(b)) for a in (-4, -2, 0, 2, 4) for b in (-4, -2, 0, 2, 4)}
+    assert pgrid.std == 0.05

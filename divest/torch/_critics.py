@@ -206,6 +206,35 @@ def _check_module(critic, name, dim, device, dtype, *, scalar=False):
     return critic
 
 
+def _has_spectral_norm(module: nn.Module) -> bool:
+    """Whether some layer of ``module`` is spectrally normalised: divest's :class:`MLP`
+    layers, ``torch.nn.utils.parametrizations.spectral_norm`` or the older
+    ``torch.nn.utils.spectral_norm`` hook."""
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    for m in module.modules():
+        if isinstance(m, _Linear) and m.spectral:
+            return True
+        if any(isinstance(h, SpectralNorm) for h in m._forward_pre_hooks.values()):
+            return True
+        if parametrize.is_parametrized(m) and any(
+                type(f).__name__ == "_SpectralNorm"
+                for plist in m.parametrizations.values() for f in plist):
+            return True
+    return False
+
+
+def _check_spectral(critic: nn.Module, name: str, source: str) -> None:
+    """``lipschitz="spectral"`` normalises the default critic; a module given by the user
+    must carry its own spectral normalisation (never a silently unconstrained critic)."""
+    if not _has_spectral_norm(critic):
+        raise ValueError(
+            f"lipschitz='spectral'{source} normalises only the default critic, and the "
+            f"{name} given ({type(critic).__name__}) has no spectrally normalised layer: "
+            "wrap its layers with torch.nn.utils.parametrizations.spectral_norm, pass "
+            "critic=None or a dict of MLP options, or choose another lipschitz")
+
+
 # ---------------------------------------------------------------------------------
 # Lipschitz constraints
 

@@ -56,6 +56,24 @@ class GANEnsemble:
     checkpoints : tuple
         ``(step, path)`` for checkpoints written to ``checkpoint_dir``, or
         ``(step, state)`` kept in memory (``checkpoint_every``).
+
+    Examples
+    --------
+    >>> from divest.torch import DATASETS, train_gan, train_gan_ensemble
+    >>> ring = DATASETS["pacgan_ring"][0]()
+    >>> opts = dict(steps=20, batch_size=64, n_data=2000, metrics=("modes",), device="cpu")
+    >>> ens = train_gan_ensemble(ring, seeds=[0, 1, 2], **opts)
+    >>> len(ens), ens.errors
+    (3, (None, None, None))
+
+    Each member is the run its seed gives alone, and ``summary`` averages the members'
+    last evaluations:
+
+    >>> ens[0].history["mode_kl"] == train_gan(ring, rng=0, **opts).history["mode_kl"]
+    True
+    >>> mean, se, n = ens.summary()["high_quality"]
+    >>> n
+    3
     """
 
     seeds: tuple

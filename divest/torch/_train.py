@@ -19,7 +19,8 @@ from torch.func import functional_call
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..distributions import GaussianGrid, GaussianRing, Mixture, dimension
 from ..estimators._common import as_2d, is_samples
-from ._critics import MLP, _check_module, clip_weights_, gradient_penalty, r1_penalty
+from ._critics import (MLP, _check_module, _check_spectral, clip_weights_, gradient_penalty,
+                       r1_penalty)
 from ._device import (check_threads, cpu_threads, resolve_device, resolve_dtype, to_numpy,
                       to_tensor, torch_generator)
 from ._generators import LocationScale, MLPGenerator
@@ -72,6 +73,23 @@ class GANRun:
         Why a metric is ``nan`` (e.g. the kNN KL estimator raised).
     seconds : float
         Total training time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from divest.torch import DATASETS, mode_metrics, train_gan
+    >>> ring = DATASETS["pacgan_ring"][0]()
+    >>> run = train_gan(ring, steps=20, batch_size=64, n_data=2000, metrics=("modes",),
+    ...                 rng=0, device="cpu")
+    >>> run.history["step"][:3], run.sample(3, rng=0).shape
+    ([0, 2, 4], (3, 2))
+
+    ``metrics`` scores fresh samples with the definitions of ``history``:
+
+    >>> fresh = run.metrics(metrics=("modes",), rng=1)
+    >>> x = run.sample(len(run.target_eval), rng=np.random.default_rng(1))
+    >>> fresh["mode_kl"] == mode_metrics(x, **run.mode_spec)["mode_kl"]
+    True
     """
 
     generator: nn.Module
@@ -262,6 +280,9 @@ def _make_critic(critic, loss, lipschitz, d, rng, dev, dt, name="critic"):
             opts.setdefault("out_features", 16)
             return _WithInput(MLP(d, rng=rng, device=dev, dtype=dt, **opts))
         return MLP(d, rng=rng, device=dev, dtype=dt, **opts)
+    if lipschitz == "spectral":
+        _check_spectral(critic, name, "" if loss.lipschitz != "spectral"
+                        else f" (the default of loss {loss.name!r})")
     return _check_module(critic, name, d, dev, dt, scalar=not loss.features)
 
 
@@ -592,6 +613,9 @@ def train_gan(target, loss="nonsaturating", *, preset=None, generator=None, crit
     lipschitz : {"none", "clip", "gp", "lp", "spectral"}, optional
         Override the loss's Lipschitz control (weight clipping, two- or one-sided
         per-sample gradient penalty, spectral normalisation of the default critic).
+        ``"spectral"`` with a critic module (the user's or a preset's) requires a
+        spectrally normalised layer in it (``torch.nn.utils.parametrizations.spectral_norm``)
+        and raises otherwise, rather than train an unconstrained critic.
     penalty : float, optional
         Gradient-penalty weight λ (loss default 10).
     clip : float, optional

@@ -23,7 +23,8 @@ from .._result import Estimate
 from .._validation import _describe, check_choice, check_positive_int, check_real, check_rng
 from ..estimators import _variational as _npvar
 from ..estimators._common import check_samples
-from ._critics import MLP, FOutput, _check_module, _input_gradients, clip_weights_
+from ._critics import (MLP, FOutput, _check_module, _check_spectral, _input_gradients,
+                       clip_weights_)
 from ._critics import gradient_penalty
 from ._device import (check_threads, cpu_threads, resolve_device, resolve_dtype, to_numpy,
                       to_tensor, torch_generator)
@@ -72,6 +73,8 @@ def _make_critic(critic, d, rng, device, dtype, **defaults):
             with torch.no_grad():
                 net.output_layer.weight.zero_()
         return net, opts
+    if defaults.get("spectral_norm"):
+        _check_spectral(critic, "critic", "")
     return (_check_module(critic, "critic", d, device, dtype, scalar=True),
             {"module": type(critic).__name__})
 
@@ -404,7 +407,8 @@ def wasserstein1(X, Y, *, lipschitz="gp", critic=None, penalty=10.0, clip=0.01, 
         normalisation of every layer (Miyato et al. 2018).
     critic : None, dict or torch.nn.Module
         As in :func:`variational` (default MLP: width 64, depth 2, ELU; spectrally
-        normalised for ``"spectral"``).  Inputs are centred and divided by **one** scale
+        normalised for ``"spectral"``; a module given with ``"spectral"`` must carry its
+        own spectral normalisation, else it raises).  Inputs are centred and divided by **one** scale
         for all columns, so that Euclidean distances are preserved up to that factor.
     penalty : float, default 10
         Weight of the gradient penalty (``"gp"``, ``"lp"``).

@@ -36,6 +36,7 @@ CASES = [
     ("mmd", {}),                                             # feature critic [x, phi(x)]
     ("fgan:kl", {}),                                         # simultaneous updates
     ("nonsaturating", {"schedule": "simultaneous", "r1": 1.0}),
+    ("nonsaturating", {"schedule": "simultaneous", "r1": 1.0, "pack": 2}),   # R1 per pack
     ("least_squares", {"pack": 3, "batch_size": 63}),
     ("minimax", {"preset": "unrolled", "unrolled_steps": 0, "batch_size": 64}),
     ("nonsaturating", {"unrolled_steps": 2, "unrolled_backprop": False}),

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from divest.torch import (DATASETS, GAN_PRESETS, MaxoutMLP, PacGANGenerator,  # noqa: E402
-                          train_gan)
+                          train_gan, train_gan_ensemble)
 
 GRID = DATASETS["pacgan_grid"][0]
 
@@ -109,7 +109,8 @@ class _Row(torch.nn.Module):
 def test_spectral_lipschitz_refuses_a_module_without_spectral_norm():
     """lipschitz="spectral" normalises only the default critic: a module critic without a
     spectrally normalised layer (a preset's, or the user's) raises naming the option,
-    never trains unconstrained; a module carrying torch's spectral norm is accepted."""
+    never trains unconstrained; a module carrying torch's spectral norm is accepted.
+    train_gan_ensemble names the preset and the options it set, as train_gan does."""
     from torch.nn.utils import spectral_norm
     from torch.nn.utils.parametrizations import spectral_norm as sn_param
 
@@ -125,6 +126,14 @@ def test_spectral_lipschitz_refuses_a_module_without_spectral_norm():
     with pytest.raises(ValueError, match=r"lipschitz='spectral' normalises only.*\(_Row\)"):
         wasserstein1(np.zeros((40, 2)), np.ones((40, 2)), lipschitz="spectral",
                      critic=_Row(2), steps=1, device="cpu")
+    with pytest.raises(ValueError, match=r"preset='unrolled' \(it sets .*critic.*\): "
+                                         r"lipschitz='spectral'"):
+        train_gan_ensemble(GRID(), "hinge", seeds=[0, 1], preset="unrolled", steps=1,
+                           device="cpu")
+    with pytest.raises(ValueError, match=r"preset='pacgan' \(it sets .*\): pack=3 must "
+                                         r"divide batch_size=100"):
+        train_gan_ensemble(GRID(), seeds=[0, 1], preset="pacgan", pack=3, batch_size=100,
+                           steps=1, device="cpu")
     for wrap in (sn_param, spectral_norm):
         run = train_gan(GRID(), "hinge", critic=_Row(2, wrap), steps=1, metrics=(),
                         batch_size=8, device="cpu")

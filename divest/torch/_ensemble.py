@@ -496,15 +496,21 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
         raise TypeError(f"train_gan_ensemble got unexpected option(s) {', '.join(unknown)}; it "
                         f"takes train_gan's options")
     resolved, setups = [], []
-    for kw in members:
-        full = {**defaults, **kw}
-        full["loss"] = kw["loss"]
-        o = _check_options(**{k: full[k] for k in _CHECKED})
-        resolved.append((o, full))
-        setups.append(_setup(target, o["loss"],
-                             full["generator"], full["critic"], o["lipschitz"], o["pack"],
-                             full["latent_dim"], o["n_data"], o["n_eval"], o["rng"], o["dev"],
-                             o["dt"]))
+    try:
+        for kw in members:
+            full = {**defaults, **kw}
+            full["loss"] = kw["loss"]
+            o = _check_options(**{k: full[k] for k in _CHECKED})
+            resolved.append((o, full))
+            setups.append(_setup(target, o["loss"],
+                                 full["generator"], full["critic"], o["lipschitz"], o["pack"],
+                                 full["latent_dim"], o["n_data"], o["n_eval"], o["rng"],
+                                 o["dev"], o["dt"]))
+    except ValueError as exc:       # as train_gan: say which options the preset set
+        if preset is None:
+            raise
+        set_by = ", ".join(k for k in preset_opts if k not in options)
+        raise ValueError(f"preset={preset!r} (it sets {set_by}): {exc}") from exc
     o = {**resolved[0][0], "checkpoint_dir": resolved[0][1]["checkpoint_dir"]}
     try:
         return _train(target, seeds, o, setups, progress, n_jobs, t0,

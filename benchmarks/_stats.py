@@ -2,7 +2,7 @@
 
 ``gan_modes``, ``gan_pacgan`` and ``gan_unrolled`` report every figure as the mean over
 seeds ± its standard error, s / sqrt(n) with the sample standard deviation s (ddof 1).
-This module holds that rule once.
+This module holds that rule once, and the plateau criterion of their long runs.
 """
 
 from __future__ import annotations
@@ -31,3 +31,27 @@ def fmt_mean_se(vals, scale=1.0, fmt="{:.1f}", empty="–"):
     if math.isnan(mean):
         return empty
     return fmt.format(mean) + (f" ± {fmt.format(se)}" if math.isfinite(se) else "")
+
+
+#: the plateau criterion of a long GAN run (``divest.torch.plateau`` over the last two
+#: windows of ``PLATEAU_WINDOW`` evaluations): modes captured (PacGAN's rule) within half
+#: a mode, HQ within 2 points; ``gan_modes`` and ``gan_pacgan`` read it from here
+PLATEAU = {"modes_captured": 0.5, "high_quality": 0.02}
+PLATEAU_WINDOW = 5
+
+
+def plateaued(history):
+    """Whether a learning curve (a dict of lists) has plateaued by :data:`PLATEAU`; None
+    when it lacks one of the metrics."""
+    from divest.torch import plateau
+    if not history or not all(k in history for k in PLATEAU):
+        return None
+    return all(plateau(history, k, window=PLATEAU_WINDOW, tol=tol)[0]
+               for k, tol in PLATEAU.items())
+
+
+def plateau_text():
+    """The criterion in words, for the reports."""
+    return (", ".join(f"{tol:g} in {k}" for k, tol in PLATEAU.items())
+            + f" between the last two windows of {PLATEAU_WINDOW} evaluations "
+            "(`divest.torch.plateau`)")

@@ -72,7 +72,7 @@ import time
 
 import numpy as np
 
-from _stats import fmt_mean_se     # this folder is on sys.path
+from _stats import fmt_mean_se, plateau_text, plateaued     # this folder is on sys.path
 
 #: rough relative cost of one generator step (CPU, batch 256), to start the slow runs first
 _COST = {"mmd": 8.0, "wgan_gp": 2.0, "wgan_lp": 2.0, "wgan_sn": 1.6, "wgan_clip": 1.3}
@@ -228,7 +228,7 @@ def _best(rows):
 def _finished(best, steps, skip_plateaued=False) -> set:
     """The (loss, dataset, seed) of ``best`` (:func:`_best`) that need no more training:
     runs that trained ``steps`` or longer, and failed runs; with ``skip_plateaued`` also
-    every run of a (loss, dataset) whose finished runs have all plateaued (``PLATEAU``)."""
+    every run of a (loss, dataset) whose finished runs have all plateaued (``_stats.PLATEAU``)."""
     done = {k for k, r in best.items() if r.get("error") or (_steps(r) or 0) >= steps}
     if skip_plateaued:
         flat: dict = {}
@@ -386,17 +386,9 @@ def _se(vals, scale=1.0, fmt="{:.1f}"):
     return fmt_mean_se(vals, scale, fmt)
 
 
-#: the plateau criterion of a finished run (divest.torch.plateau over the last two windows
-#: of 5 evaluations): modes captured (PacGAN's rule) within half a mode, HQ within 2 points
-PLATEAU = {"modes_captured": 0.5, "high_quality": 0.02}
-
-
 def _plateaued(r) -> bool | None:
-    from divest.torch import plateau
-    h = r.get("history") or {}
-    if not all(k in h for k in PLATEAU):
-        return None
-    return all(plateau(h, k, window=5, tol=tol)[0] for k, tol in PLATEAU.items())
+    """The plateau criterion (``_stats.PLATEAU``) of a finished run."""
+    return plateaued(r.get("history") or {})
 
 
 def _modes_table(rows, losses, datasets, seeds, cfg, path):
@@ -414,9 +406,7 @@ def _modes_table(rows, losses, datasets, seeds, cfg, path):
              "seeds that finished; *runs* = finished runs (failed: non-finite training).  "
              "*Plateaued*: runs whose learning curves (every "
              f"{opts.get('eval_every', '?')} steps) changed by at most "
-             + ", ".join(f"{tol:g} in {k}" for k, tol in PLATEAU.items())
-             + " between the last two windows of 5 evaluations (`divest.torch.plateau`); "
-             "n/a for rows without curves.",
+             + plateau_text() + "; n/a for rows without curves.",
              "",
              f"Training: `train_gan` with each loss's paper defaults, the *steps* of each "
              f"row per run, batch {opts.get('batch_size')}, default MLP generator and "

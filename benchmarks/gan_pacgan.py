@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import cpu_model, divest_commit     # this folder is on sys.path
-from _stats import fmt_mean_se, mean_se
+from _stats import fmt_mean_se, mean_se, plateau_text, plateaued
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -297,6 +297,12 @@ def report(path, out_md, out_png):
     _plot(_latest(rows), out_png)
 
 
+def _eval_intervals(best):
+    """The evaluation intervals (steps) of the curves in ``best``."""
+    return sorted({int(c["step"][1] - c["step"][0]) for r in best.values()
+                   for c in r["curves"] if c and len(c["step"]) > 1})
+
+
 def render_md(rows) -> str:
     """``gan_pacgan.md``: the longest run of each configuration beside Table 1, and the
     configurations at equal steps."""
@@ -310,9 +316,13 @@ def render_md(rows) -> str:
              "  Mean ± SE over seeds.  **Published: 10 trials x 400,000 steps.**  A row with "
              "fewer steps is a learning-curve point at a smaller budget, not a reproduction of "
              "the published row.", "",
+             "*Plateaued*: seeds whose learning curves (one evaluation every "
+             + " or ".join(f"{e:,}" for e in _eval_intervals(best)) + " steps) "
+             "changed by at most " + plateau_text() + "; a row that has not plateaued is "
+             "still moving at its last step.", "",
              "| dataset | m | steps | seeds | device | modes | published | HQ % | published | "
-             "reverse KL (HQ) | published | ms per run-step |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "reverse KL (HQ) | published | plateaued | ms per run-step |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(best):
         r = best[key]
         ok = [c for c in r["curves"] if c]
@@ -324,7 +334,7 @@ def render_md(rows) -> str:
             f"{key[2]} | {fmt_mean_se([c['modes_captured'][-1] for c in ok])} | {ps[0]} | "
             f"{fmt_mean_se([c['high_quality'][-1] for c in ok], 100)} | {ps[1]} | "
             f"{fmt_mean_se([c['reverse_kl_hq'][-1] for c in ok], fmt='{:.2f}')} | {ps[2]} | "
-            f"{ms:.1f} |")
+            f"{sum(bool(plateaued(c)) for c in ok)}/{len(ok)} | {ms:.1f} |")
     lines += ["", "## At equal steps (from the learning curves)", "",
               "Modes / HQ % (mean ± SE over seeds) of each configuration at the same step.",
               "", "| dataset | device | step | " + " | ".join(

@@ -136,12 +136,21 @@ def test_pacgan_report_is_rendered_from_its_records():
                 if seed not in longest or r["steps"] > longest[seed]["steps"]:
                     longest[seed] = {"steps": r["steps"], "curve": r["curves"][i]}
         steps = min(v["steps"] for v in longest.values())
-        modes = [c["modes_captured"][c["step"].index(steps)]
-                 for c in (longest[s]["curve"] for s in sorted(longest)) if c]
+        curves = [c for c in (longest[s]["curve"] for s in sorted(longest)) if c]
+        modes = [c["modes_captured"][c["step"].index(steps)] for c in curves]
         row = next(line for line in text.splitlines() if line.startswith(
             f"| grid | 1 | {steps:,} | {len(modes)} | {device} |"))
         assert _mean_se(modes, "{:.1f}") in row
         assert "| 17.3 ± 0.8 |" in row                     # PacGAN's Table 1
+        # plateaued: the last 5 evaluations' mean within 0.5 modes and 2 HQ points of the
+        # 5 before, in each seed's curve cut at that step
+        flat = 0
+        for c in curves:
+            n = c["step"].index(steps) + 1
+            m, h = (np.asarray(c[k][:n], float) for k in ("modes_captured", "high_quality"))
+            flat += n >= 10 and abs(m[-5:].mean() - m[-10:-5].mean()) <= 0.5 \
+                and abs(h[-5:].mean() - h[-10:-5].mean()) <= 0.02
+        assert row.split(" | ")[-2] == f"{flat}/{len(curves)}"
 
 
 def test_modes_report_is_rendered_from_its_records():

@@ -26,8 +26,8 @@ from torch.func import functional_call, stack_module_state, vmap
 from .._validation import _describe, check_rng
 from ._device import cpu_threads, to_numpy
 from ._train import (GANRun, _check_options, _config, _critic_update, _evaluate, _fingerprint,
-                     _load_checkpoint, _optimizer, _preset_options, _setup, _unroll_rule,
-                     _unrolled_params, _unrolled_surrogate, train_gan)
+                     _load_checkpoint, _optimizer, _preset_error, _preset_options, _setup,
+                     _unroll_rule, _unrolled_params, _unrolled_surrogate, train_gan)
 
 __all__ = ["GANEnsemble", "train_gan_ensemble"]
 
@@ -509,8 +509,7 @@ def train_gan_ensemble(target, loss=None, *, seeds, preset=None, n_jobs=None,
     except ValueError as exc:       # as train_gan: say which options the preset set
         if preset is None:
             raise
-        set_by = ", ".join(k for k in preset_opts if k not in options)
-        raise ValueError(f"preset={preset!r} (it sets {set_by}): {exc}") from exc
+        raise _preset_error(preset, preset_opts, options, exc) from exc
     o = {**resolved[0][0], "checkpoint_dir": resolved[0][1]["checkpoint_dir"]}
     try:
         return _train(target, seeds, o, setups, progress, n_jobs, t0,

@@ -527,6 +527,13 @@ def _preset_options(target, preset, kwargs) -> dict:
                           kwargs.get("device", "auto"), kwargs.get("dtype", "float32"))
 
 
+def _preset_error(preset, preset_opts, given, exc) -> ValueError:
+    """A failed option check of a preset run, naming the preset and the options it set
+    (those not ``given`` explicitly); ``train_gan`` and ``train_gan_ensemble`` raise it."""
+    set_by = ", ".join(k for k in preset_opts if k not in given)
+    return ValueError(f"preset={preset!r} (it sets {set_by}): {exc}")
+
+
 def _with_preset(fn):
     """``train_gan(..., preset=name)``: the preset's options, overridden by those passed."""
     @functools.wraps(fn)
@@ -543,8 +550,7 @@ def _with_preset(fn):
         try:
             run = fn(target, **{**opts, **kwargs})
         except ValueError as exc:
-            set_by = ", ".join(f"{k}" for k in opts if k not in kwargs)
-            raise ValueError(f"preset={preset!r} (it sets {set_by}): {exc}") from exc
+            raise _preset_error(preset, opts, kwargs, exc) from exc
         run.config.update(preset=preset, preset_overridden=sorted(set(opts) & set(kwargs)))
         return run
     return train_gan

@@ -408,8 +408,9 @@ def wasserstein1(X, Y, *, lipschitz="gp", critic=None, penalty=10.0, clip=0.01, 
     critic : None, dict or torch.nn.Module
         As in :func:`variational` (default MLP: width 64, depth 2, ELU; spectrally
         normalised for ``"spectral"``; a module given with ``"spectral"`` must carry its
-        own spectral normalisation, else it raises).  Inputs are centred and divided by **one** scale
-        for all columns, so that Euclidean distances are preserved up to that factor.
+        own spectral normalisation, else it raises).  Inputs are centred and divided by
+        **one** scale for all columns, so that Euclidean distances are preserved up to that
+        factor.
     penalty : float, default 10
         Weight of the gradient penalty (``"gp"``, ``"lp"``).
     clip : float, default 0.01
